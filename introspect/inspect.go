@@ -1,0 +1,431 @@
+package introspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Querier is what Inspect needs of a connection: *pgx.Conn, *pgxpool.Pool
+// and pgx.Tx all satisfy it.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// SchemaNotFoundError reports schemas that were asked for but do not exist.
+type SchemaNotFoundError struct{ Schemas []string }
+
+func (e *SchemaNotFoundError) Error() string {
+	return fmt.Sprintf("introspect: schema %s does not exist", strings.Join(quoteAll(e.Schemas), ", "))
+}
+
+func quoteAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = fmt.Sprintf("%q", n)
+	}
+	return out
+}
+
+// Inspect reads the tables of the given schemas. It runs a fixed number of
+// catalog queries (QueryCount) whatever the number of tables.
+func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error) {
+	schemas = sortedUnique(schemas)
+	if err := checkSchemas(ctx, q, schemas); err != nil {
+		return nil, err
+	}
+	db := &Database{Schemas: schemas, Tables: []*Table{}}
+	byOID := map[uint32]*Table{}
+
+	steps := []struct {
+		what string
+		sql  string
+		scan func(pgx.Rows) error
+	}{
+		{"tables", tablesQuery, func(rows pgx.Rows) error {
+			var oid uint32
+			t := &Table{Columns: []*Column{}}
+			var kind string
+			if err := rows.Scan(&oid, &t.Schema, &t.Name, &kind, &t.PartitionKey, &t.Partitions, &t.RLSEnabled, &t.RLSForced); err != nil {
+				return err
+			}
+			t.Partitioned = kind == "p"
+			if len(t.Partitions) == 0 {
+				t.Partitions = nil
+			}
+			byOID[oid] = t
+			db.Tables = append(db.Tables, t)
+			return nil
+		}},
+		{"columns", columnsQuery, func(rows pgx.Rows) error {
+			var oid uint32
+			c := &Column{}
+			var identity, generated string
+			if err := rows.Scan(&oid, &c.Name, &c.Type, &c.NotNull, &c.Default, &identity, &generated, &c.Attnum); err != nil {
+				return err
+			}
+			switch identity {
+			case "a":
+				c.Identity = "always"
+			case "d":
+				c.Identity = "by default"
+			}
+			c.Generated = generated == "s"
+			if t := byOID[oid]; t != nil {
+				t.Columns = append(t.Columns, c)
+			}
+			return nil
+		}},
+		{"constraints", constraintsQuery, func(rows pgx.Rows) error {
+			var oid uint32
+			var name, kind, def, refSchema, refTable, onDelete, onUpdate string
+			var cols, refCols []string
+			var validated bool
+			if err := rows.Scan(&oid, &name, &kind, &cols, &refSchema, &refTable, &refCols, &onDelete, &onUpdate, &validated, &def); err != nil {
+				return err
+			}
+			t := byOID[oid]
+			if t == nil {
+				return nil
+			}
+			switch kind {
+			case "p":
+				t.PrimaryKey = &PrimaryKey{Name: name, Columns: cols}
+			case "f":
+				t.ForeignKeys = append(t.ForeignKeys, &ForeignKey{
+					Name: name, Columns: cols, RefSchema: refSchema, RefTable: refTable, RefColumns: refCols,
+					OnDelete: fkAction(onDelete), OnUpdate: fkAction(onUpdate), Validated: validated,
+				})
+			case "c":
+				t.Checks = append(t.Checks, &Check{Name: name, Definition: def, Validated: validated})
+			}
+			return nil
+		}},
+		{"indexes", indexesQuery, func(rows pgx.Rows) error {
+			var oid uint32
+			ix := &Index{}
+			if err := rows.Scan(&oid, &ix.Name, &ix.Columns, &ix.Unique, &ix.Primary, &ix.Valid, &ix.Method, &ix.Predicate, &ix.Definition); err != nil {
+				return err
+			}
+			if t := byOID[oid]; t != nil {
+				t.Indexes = append(t.Indexes, ix)
+			}
+			return nil
+		}},
+		{"triggers", triggersQuery, func(rows pgx.Rows) error {
+			var oid uint32
+			var tgtype int16
+			var enabled string
+			tr := &Trigger{}
+			if err := rows.Scan(&oid, &tr.Name, &tgtype, &enabled, &tr.Function, &tr.Definition); err != nil {
+				return err
+			}
+			decodeTriggerType(tr, tgtype)
+			tr.Enabled = map[string]string{"O": "origin", "A": "always", "R": "replica", "D": "disabled"}[enabled]
+			if t := byOID[oid]; t != nil {
+				t.Triggers = append(t.Triggers, tr)
+			}
+			return nil
+		}},
+		{"policies", policiesQuery, func(rows pgx.Rows) error {
+			var oid uint32
+			var cmd string
+			p := &Policy{}
+			if err := rows.Scan(&oid, &p.Name, &p.Permissive, &cmd, &p.Roles, &p.Using, &p.Check); err != nil {
+				return err
+			}
+			p.Command = map[string]string{"r": "select", "a": "insert", "w": "update", "d": "delete", "*": "all"}[cmd]
+			if t := byOID[oid]; t != nil {
+				t.Policies = append(t.Policies, p)
+			}
+			return nil
+		}},
+	}
+	for _, step := range steps {
+		rows, err := q.Query(ctx, step.sql, schemas)
+		if err != nil {
+			return nil, fmt.Errorf("introspect: querying %s: %w", step.what, err)
+		}
+		for rows.Next() && err == nil {
+			err = step.scan(rows)
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("introspect: reading %s: %w", step.what, err)
+		}
+	}
+	sortModel(db)
+	return db, nil
+}
+
+// QueryCount is the number of catalog round trips Inspect makes, whatever
+// the number of tables.
+const QueryCount = 7
+
+// InspectStats reads row estimates and sizes for the tables of db, in one
+// query.
+func InspectStats(ctx context.Context, q Querier, db *Database) (*Stats, error) {
+	rows, err := q.Query(ctx, statsQuery, db.Schemas)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: querying row estimates: %w", err)
+	}
+	st := &Stats{Tables: map[string]TableStats{}}
+	var schema, name string
+	var ts TableStats
+	_, err = pgx.ForEachRow(rows, []any{&schema, &name, &ts.RowEstimate, &ts.TotalBytes}, func() error {
+		if t := db.Table(schema, name); t != nil {
+			st.Tables[t.QualifiedName()] = ts
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("introspect: reading row estimates: %w", err)
+	}
+	return st, nil
+}
+
+func checkSchemas(ctx context.Context, q Querier, schemas []string) error {
+	rows, err := q.Query(ctx, `SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)`, schemas)
+	if err != nil {
+		return fmt.Errorf("introspect: querying schemas: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("introspect: querying schemas: %w", err)
+	}
+	var missing []string
+	for _, s := range schemas {
+		if !contains(found, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return &SchemaNotFoundError{Schemas: missing}
+	}
+	return nil
+}
+
+// IsConnectionError reports whether err came from reaching or logging in to
+// the server rather than from a query.
+func IsConnectionError(err error) bool {
+	var ce *pgconn.ConnectError
+	return err != nil && errors.As(err, &ce)
+}
+
+func fkAction(c string) string {
+	switch c {
+	case "a":
+		return "no action"
+	case "r":
+		return "restrict"
+	case "c":
+		return "cascade"
+	case "n":
+		return "set null"
+	case "d":
+		return "set default"
+	}
+	return c
+}
+
+// decodeTriggerType unpacks pg_trigger.tgtype (see catalog/pg_trigger.h).
+func decodeTriggerType(t *Trigger, tgtype int16) {
+	const (
+		row      = 1 << 0
+		before   = 1 << 1
+		insert   = 1 << 2
+		del      = 1 << 3
+		update   = 1 << 4
+		truncate = 1 << 5
+		instead  = 1 << 6
+	)
+	t.ForEachRow = tgtype&row != 0
+	switch {
+	case tgtype&instead != 0:
+		t.Timing = "INSTEAD OF"
+	case tgtype&before != 0:
+		t.Timing = "BEFORE"
+	default:
+		t.Timing = "AFTER"
+	}
+	t.Events = []string{}
+	for _, e := range []struct {
+		bit  int16
+		name string
+	}{{insert, "INSERT"}, {update, "UPDATE"}, {del, "DELETE"}, {truncate, "TRUNCATE"}} {
+		if tgtype&e.bit != 0 {
+			t.Events = append(t.Events, e.name)
+		}
+	}
+}
+
+// sortModel orders everything bytewise in Go, so the output does not depend
+// on the database's collation.
+func sortModel(db *Database) {
+	sort.Slice(db.Tables, func(i, j int) bool {
+		a, b := db.Tables[i], db.Tables[j]
+		if a.Schema != b.Schema {
+			return a.Schema < b.Schema
+		}
+		return a.Name < b.Name
+	})
+	for _, t := range db.Tables {
+		sort.Strings(t.Partitions)
+		sort.Slice(t.Columns, func(i, j int) bool { return t.Columns[i].Attnum < t.Columns[j].Attnum })
+		sort.Slice(t.ForeignKeys, func(i, j int) bool { return t.ForeignKeys[i].Name < t.ForeignKeys[j].Name })
+		sort.Slice(t.Checks, func(i, j int) bool { return t.Checks[i].Name < t.Checks[j].Name })
+		sort.Slice(t.Indexes, func(i, j int) bool { return t.Indexes[i].Name < t.Indexes[j].Name })
+		sort.Slice(t.Triggers, func(i, j int) bool { return t.Triggers[i].Name < t.Triggers[j].Name })
+		sort.Slice(t.Policies, func(i, j int) bool { return t.Policies[i].Name < t.Policies[j].Name })
+		for _, p := range t.Policies {
+			sort.Strings(p.Roles)
+		}
+	}
+}
+
+func sortedUnique(in []string) []string {
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	j := 0
+	for i, s := range out {
+		if i == 0 || s != out[j-1] {
+			out[j] = s
+			j++
+		}
+	}
+	return out[:j]
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// The catalog queries. Each takes the schema list as $1 and covers every
+// table at once. Tables are ordinary ('r') and partitioned ('p') relations
+// that are not themselves partitions and not owned by an extension.
+const (
+	tableFilter = `
+	c.relkind IN ('r', 'p')
+	AND NOT c.relispartition
+	AND n.nspname = ANY($1)
+	AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+	                WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`
+
+	tablesQuery = `
+SELECT c.oid, n.nspname, c.relname, c.relkind::text,
+       COALESCE(pg_catalog.pg_get_partkeydef(c.oid), ''),
+       ARRAY(SELECT pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(pc.relname)
+             FROM pg_catalog.pg_partition_tree(c.oid) pt
+             JOIN pg_catalog.pg_class pc ON pc.oid = pt.relid
+             JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+             WHERE pt.level > 0
+             ORDER BY 1),
+       c.relrowsecurity, c.relforcerowsecurity
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE` + tableFilter + `
+ORDER BY n.nspname, c.relname`
+
+	columnsQuery = `
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), ''),
+       a.attidentity::text, a.attgenerated::text, a.attnum
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND` + tableFilter + `
+ORDER BY a.attrelid, a.attnum`
+
+	// conparentid <> 0 marks constraints cloned onto partitions (and the
+	// extra rows PostgreSQL keeps for FKs that reference partitioned
+	// tables); the top-level constraint describes them all. Column lists
+	// are unnested WITH ORDINALITY so composite keys stay paired by position.
+	constraintsQuery = `
+SELECT k.conrelid, k.conname, k.contype::text,
+       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(attnum, i)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
+             ORDER BY u.i),
+       COALESCE(rn.nspname, ''), COALESCE(rc.relname, ''),
+       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(attnum, i)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum
+             ORDER BY u.i),
+       k.confdeltype::text, k.confupdtype::text, k.convalidated,
+       pg_catalog.pg_get_constraintdef(k.oid, true)
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid
+LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE k.contype IN ('p', 'f', 'c') AND k.conparentid = 0 AND` + tableFilter + `
+ORDER BY k.conrelid, k.conname`
+
+	indexesQuery = `
+SELECT i.indrelid, ic.relname,
+       ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
+             FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+       i.indisunique, i.indisprimary, i.indisvalid, am.amname,
+       COALESCE(pg_catalog.pg_get_expr(i.indpred, i.indrelid, true), ''),
+       pg_catalog.pg_get_indexdef(i.indexrelid)
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE` + tableFilter + `
+ORDER BY i.indrelid, ic.relname`
+
+	// tgparentid <> 0 marks triggers cloned onto partitions.
+	triggersQuery = `
+SELECT t.tgrelid, t.tgname, t.tgtype, t.tgenabled::text,
+       fn.nspname || '.' || f.proname,
+       pg_catalog.pg_get_triggerdef(t.oid, true)
+FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid
+JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND` + tableFilter + `
+ORDER BY t.tgrelid, t.tgname`
+
+	policiesQuery = `
+SELECT p.polrelid, p.polname, p.polpermissive, p.polcmd::text,
+       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
+             FROM unnest(p.polroles) r ORDER BY 1),
+       COALESCE(pg_catalog.pg_get_expr(p.polqual, p.polrelid, true), ''),
+       COALESCE(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid, true), '')
+FROM pg_catalog.pg_policy p
+JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE` + tableFilter + `
+ORDER BY p.polrelid, p.polname`
+
+	// A partitioned table holds no rows itself: sum its partitions.
+	statsQuery = `
+SELECT n.nspname, c.relname,
+       CASE WHEN c.relkind = 'p' THEN
+         COALESCE((SELECT sum(GREATEST(pc.reltuples, 0))::bigint FROM pg_catalog.pg_partition_tree(c.oid) pt
+                   JOIN pg_catalog.pg_class pc ON pc.oid = pt.relid WHERE pc.relkind = 'r'), 0)
+       ELSE c.reltuples::bigint END,
+       CASE WHEN c.relkind = 'p' THEN
+         COALESCE((SELECT sum(pg_catalog.pg_total_relation_size(pt.relid))::bigint
+                   FROM pg_catalog.pg_partition_tree(c.oid) pt WHERE pt.isleaf), 0)
+       ELSE pg_catalog.pg_total_relation_size(c.oid) END
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE` + tableFilter + `
+ORDER BY n.nspname, c.relname`
+)

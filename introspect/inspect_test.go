@@ -1,0 +1,240 @@
+package introspect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/warden-sql/warden/internal/pgtest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// loadTestSchema builds a database from testdata/schema.sql plus an index
+// left INVALID by a failed concurrent build.
+func loadTestSchema(t *testing.T) *pgx.Conn {
+	t.Helper()
+	sql, err := os.ReadFile("testdata/schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	pgtest.Exec(t, conn, string(sql))
+	// A unique build over duplicates fails and leaves the index INVALID,
+	// exactly what a killed or failed CREATE INDEX CONCURRENTLY leaves.
+	if _, err := conn.Exec(context.Background(), `CREATE UNIQUE INDEX CONCURRENTLY dupes_v_key ON app.dupes (v)`); err == nil {
+		t.Fatal("expected the concurrent unique build over duplicates to fail")
+	}
+	return conn
+}
+
+func TestInspectGolden(t *testing.T) {
+	conn := loadTestSchema(t)
+	db, err := Inspect(context.Background(), conn, []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.MarshalIndent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "schema.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./introspect -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("snapshot differs from %s (-want +got):\n%s", golden, diff)
+	}
+
+	// A second run over the same schema gives the same bytes.
+	again, err := Inspect(context.Background(), conn, []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	againJSON, _ := again.MarshalIndent()
+	if !bytes.Equal(got, againJSON) {
+		t.Error("two inspections of one schema differ")
+	}
+
+	// The snapshot reads back into an identical model.
+	back, err := ReadSnapshot(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(db, back); diff != "" {
+		t.Errorf("snapshot round trip (-inspected +read):\n%s", diff)
+	}
+}
+
+// The golden file pins everything; these assertions say what matters and
+// keep the facts readable when the golden file is regenerated.
+func TestInspectFacts(t *testing.T) {
+	conn := loadTestSchema(t)
+	db, err := Inspect(context.Background(), conn, []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range db.Tables {
+		names = append(names, tb.Name)
+	}
+	wantNames := []string{"LineNotes", "audit", "dupes", "events", "lines", "orders", "users"}
+	if diff := cmp.Diff(wantNames, names); diff != "" {
+		t.Fatalf("tables: views, partitions, other schemas and extension tables must be left out (-want +got):\n%s", diff)
+	}
+
+	notes := db.Table("app", "LineNotes")
+	if got := notes.QualifiedName(); got != `app."LineNotes"` {
+		t.Errorf("qualified name %s", got)
+	}
+	fk := notes.ForeignKeys[0]
+	if diff := cmp.Diff(&ForeignKey{Name: "LineNotes_line_fk", Columns: []string{"lineNo", "orderId"},
+		RefSchema: "app", RefTable: "lines", RefColumns: []string{"line_no", "order_id"},
+		OnDelete: "set null", OnUpdate: "no action", Validated: true}, fk); diff != "" {
+		t.Errorf("composite FK pairing (-want +got):\n%s", diff)
+	}
+
+	events := db.Table("app", "events")
+	if !events.Partitioned || events.PartitionKey != "RANGE (at)" {
+		t.Errorf("events partitioned=%v key=%q", events.Partitioned, events.PartitionKey)
+	}
+	if diff := cmp.Diff([]string{"app.events_2024", "app.events_2024_a", "app.events_2025", "app.events_default"}, events.Partitions); diff != "" {
+		t.Errorf("partitions folded into their root (-want +got):\n%s", diff)
+	}
+	if len(events.Triggers) != 1 || len(events.ForeignKeys) != 1 {
+		t.Errorf("cloned partition triggers/FKs must not repeat: %d triggers, %d FKs", len(events.Triggers), len(events.ForeignKeys))
+	}
+
+	audit := db.Table("app", "audit")
+	if audit.ForeignKeys[0].Validated || audit.Checks[0].Validated {
+		t.Error("NOT VALID constraints must read as not validated")
+	}
+	if audit.PrimaryKey != nil {
+		t.Error("audit has no primary key")
+	}
+
+	dupes := db.Table("app", "dupes")
+	if len(dupes.Indexes) != 1 || dupes.Indexes[0].Valid {
+		t.Errorf("the failed concurrent build must show as an invalid index: %+v", dupes.Indexes)
+	}
+
+	orders := db.Table("app", "orders")
+	if c := orders.Column("order"); c == nil || c.Type != "integer" || !c.NotNull || c.Default != "0" {
+		t.Errorf("reserved-word column: %+v", c)
+	}
+	if c := orders.Column("id"); c.Identity != "always" {
+		t.Errorf("identity column: %+v", c)
+	}
+	if c := orders.Column("total"); !c.Generated {
+		t.Errorf("generated column: %+v", c)
+	}
+	if c := orders.Column("note"); c.Type != "character varying(20)" || c.NotNull {
+		t.Errorf("note: %+v", c)
+	}
+	if !orders.RLSEnabled || !orders.RLSForced || len(orders.Policies) != 2 {
+		t.Errorf("RLS: enabled=%v forced=%v policies=%d", orders.RLSEnabled, orders.RLSForced, len(orders.Policies))
+	}
+	if p := orders.Policies[0]; p.Name != "org_guard" || p.Permissive || p.Command != "insert" {
+		t.Errorf("restrictive policy: %+v", p)
+	}
+	enabled := map[string]string{}
+	for _, tr := range orders.Triggers {
+		enabled[tr.Name] = tr.Enabled
+	}
+	if enabled["orders_touch"] != "always" || enabled["orders_stmt"] != "disabled" {
+		t.Errorf("trigger enabled states: %v", enabled)
+	}
+}
+
+func TestInspectMissingSchema(t *testing.T) {
+	conn := pgtest.Connect(t, pgtest.NewDB(t))
+	_, err := Inspect(context.Background(), conn, []string{"public", "nope"})
+	var missing *SchemaNotFoundError
+	if !errors.As(err, &missing) || fmt.Sprint(missing.Schemas) != "[nope]" {
+		t.Fatalf("got %v", err)
+	}
+	if err.Error() != `introspect: schema "nope" does not exist` {
+		t.Errorf("message: %s", err)
+	}
+}
+
+// countingQuerier counts round trips to the server.
+type countingQuerier struct {
+	q Querier
+	n int
+}
+
+func (c *countingQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	c.n++
+	return c.q.Query(ctx, sql, args...)
+}
+
+// syntheticSchema creates n tables, each with an FK to the previous one, an
+// index, a trigger and a policy, so every per-kind query has work to do.
+func syntheticSchema(t testing.TB, conn *pgx.Conn, n int) {
+	t.Helper()
+	pgtest.Exec(t, conn, fmt.Sprintf(`
+CREATE SCHEMA syn;
+CREATE FUNCTION syn.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+DO $$
+BEGIN
+  FOR i IN 1..%d LOOP
+    EXECUTE format('CREATE TABLE syn.t%%s (id bigint PRIMARY KEY, user_id uuid, parent_id bigint %%s, note text)',
+                   i, CASE WHEN i > 1 THEN format('REFERENCES syn.t%%s(id)', i - 1) ELSE '' END);
+    EXECUTE format('CREATE INDEX ON syn.t%%s (user_id)', i);
+    EXECUTE format('CREATE TRIGGER touch BEFORE UPDATE ON syn.t%%s FOR EACH ROW EXECUTE FUNCTION syn.touch()', i);
+    EXECUTE format('CREATE POLICY p ON syn.t%%s USING (true)', i);
+  END LOOP;
+END $$;`, n))
+}
+
+func TestQueryCountIsConstant(t *testing.T) {
+	counts := map[int]int{}
+	for _, n := range []int{10, 500} {
+		conn := pgtest.Connect(t, pgtest.NewDB(t))
+		syntheticSchema(t, conn, n)
+		cq := &countingQuerier{q: conn}
+		db, err := Inspect(context.Background(), cq, []string{"syn"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(db.Tables) != n {
+			t.Fatalf("read %d tables, want %d", len(db.Tables), n)
+		}
+		counts[n] = cq.n
+	}
+	if counts[10] != counts[500] || counts[10] != QueryCount {
+		t.Fatalf("catalog round trips: %v, want %d for both", counts, QueryCount)
+	}
+}
+
+func BenchmarkInspect(b *testing.B) {
+	for _, n := range []int{50, 500, 5000} {
+		b.Run(fmt.Sprintf("tables=%d", n), func(b *testing.B) {
+			conn := pgtest.Connect(b, pgtest.NewDB(b))
+			syntheticSchema(b, conn, n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := Inspect(context.Background(), conn, []string{"syn"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
