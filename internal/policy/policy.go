@@ -1,0 +1,217 @@
+// Package policy loads, strictly decodes and validates policy.yaml, the
+// reviewed configuration that tells warden how to move an application from
+// user-owned rows to org-owned rows (docs/policy-format.md).
+//
+// The package checks only the file: that every key is known, every value has
+// the right type and range, table names are well formed and the decisions do
+// not contradict each other. Whether the tables exist is for the classifier,
+// which reports such problems at the reference's position with
+// TableRef.Errorf. Every error is an *Error carrying file:line:col, so that a
+// reviewer can go straight to the line to fix.
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Table classes a policy can force with tables.<name>.class, and that the
+// exclude and global lists imply.
+const (
+	ClassExcluded  = "excluded"
+	ClassGlobal    = "global"
+	ClassDirect    = "direct"
+	ClassInherited = "inherited"
+)
+
+// Values of Policy.Unclassified.
+const (
+	UnclassifiedError = "error"
+	UnclassifiedWarn  = "warn"
+)
+
+// Values of Migrations.Format.
+const (
+	FormatSupabase      = "supabase"
+	FormatGoose         = "goose"
+	FormatGolangMigrate = "golang-migrate"
+	FormatPsql          = "psql"
+)
+
+// Defaults applied when a key is omitted (docs/policy-format.md).
+const (
+	DefaultTenantKey      = "id"
+	DefaultTenantColumn   = "org_id"
+	DefaultTenantType     = "uuid"
+	DefaultOnDelete       = "cascade"
+	DefaultOrgName        = "Default organization"
+	DefaultUsersSchema    = "auth"
+	DefaultUsersTable     = "users"
+	DefaultUsersKey       = "id"
+	DefaultOwnership      = "user_id"
+	DefaultUserColumn     = "user_id"
+	DefaultOrgColumn      = "org_id"
+	DefaultBatchSize      = 5000
+	DefaultLockTimeout    = 2 * time.Second
+	DefaultFormat         = FormatSupabase
+	DefaultUnclassified   = UnclassifiedError
+	MaxBatchSize          = 1000000
+	MaxPause              = time.Minute
+	MinLockTimeout        = time.Millisecond
+	MaxLockTimeout        = time.Minute
+	MaxStatementTimeout   = 24 * time.Hour
+	migrationVersionDigit = 14
+)
+
+// Policy is a validated policy.yaml with defaults applied.
+type Policy struct {
+	// File is the name given to Load or Parse, used in positions.
+	File string
+	// Dir is the directory of File; schema_files are relative to it.
+	Dir string
+
+	Version int
+	// Schemas are the governed schemas, in the order written; the first
+	// qualifies bare table names.
+	Schemas     []string
+	SchemaFiles []SchemaFile
+
+	Tenant     Tenant
+	Users      Users
+	Ownership  []OwnershipColumn
+	Membership *Membership // nil: every user maps to Tenant.DefaultOrg
+
+	// Exclude and Global list tables in the order written.
+	Exclude []TableRef
+	Global  []TableRef
+	// Tables are the per-table overrides in the order written.
+	Tables []Override
+	// Critical is the priority list for reporting, in the order written.
+	Critical []TableRef
+
+	Unclassified string // UnclassifiedError or UnclassifiedWarn
+	Backfill     Backfill
+	Migrations   Migrations
+}
+
+// SchemaFile is one entry of schema_files.
+type SchemaFile struct {
+	Name string // as written, relative to the policy's directory
+	Path string // Name joined to Policy.Dir; the file exists
+	Pos  Pos
+}
+
+// Tenant describes the tenant root table and the column added everywhere.
+type Tenant struct {
+	Table          TableRef
+	Key            string // primary key column of Table
+	Column         string // tenant column added to scoped tables
+	Type           string // always "uuid" for now
+	OnDelete       string // "cascade", "restrict", "no action" or "set null"
+	DefaultOrg     string // canonical lower-case 8-4-12 UUID
+	DefaultOrgName string
+}
+
+// Users describes the users table that ownership columns reference.
+type Users struct {
+	Table TableRef
+	Key   string
+}
+
+// OwnershipColumn is a column whose value is the owning user.
+type OwnershipColumn struct {
+	Column string
+	// RequireFK: the column counts only when it is a foreign key to
+	// Users.Table (default true).
+	RequireFK bool
+	Pos       Pos
+}
+
+// Membership is the user → org mapping table.
+type Membership struct {
+	Table         TableRef
+	UserColumn    string
+	OrgColumn     string
+	PrimaryColumn string // optional boolean column; "" when absent
+	OrderColumn   string
+}
+
+// Override is a per-table decision from the tables mapping. Exactly one of
+// Via and Class is set.
+type Override struct {
+	Table TableRef
+	Via   *TableRef // the FK parent to inherit from
+	Class string    // one of the Class constants
+}
+
+// Backfill holds the batched backfill settings.
+type Backfill struct {
+	BatchSize int
+	Pause     time.Duration
+}
+
+// Migrations holds the settings of the generated files.
+type Migrations struct {
+	Format           string // one of the Format constants
+	Version          string // 14 digits; generated files count up from it
+	LockTimeout      time.Duration
+	StatementTimeout time.Duration // 0: not set
+}
+
+// Load reads and validates the policy file at path. Errors are *Error values
+// (an unreadable file included, at the file's position with no line).
+func Load(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Pos: Pos{File: path}, Msg: "cannot read policy file: " + err.Error()}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates policy bytes. name is used in error positions
+// and its directory to resolve schema_files (which must exist), so pass the
+// file's path. Errors are *Error values.
+func Parse(name string, data []byte) (*Policy, error) {
+	p, err := parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Override returns the decision the policy makes for table t, if any:
+// entries of exclude and global come back as overrides with class excluded
+// and global, so the classifier has one place to look.
+func (p *Policy) Override(t TableRef) (Override, bool) {
+	for _, r := range p.Exclude {
+		if r.SameTable(t) {
+			return Override{Table: r, Class: ClassExcluded}, true
+		}
+	}
+	for _, r := range p.Global {
+		if r.SameTable(t) {
+			return Override{Table: r, Class: ClassGlobal}, true
+		}
+	}
+	for _, o := range p.Tables {
+		if o.Table.SameTable(t) {
+			return o, true
+		}
+	}
+	return Override{}, false
+}
+
+// InSchemas reports whether schema is one of the governed schemas.
+func (p *Policy) InSchemas(schema string) bool {
+	for _, s := range p.Schemas {
+		if s == schema {
+			return true
+		}
+	}
+	return false
+}
+
+// schemaDir is split out so that Parse's doc and behaviour agree on where
+// schema files are looked up.
+func schemaDir(name string) string { return filepath.Dir(name) }

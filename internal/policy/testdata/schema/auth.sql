@@ -1,0 +1,2 @@
+-- stand-in auth schema for policy tests
+create schema if not exists auth;
