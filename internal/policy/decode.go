@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/warden-sql/warden/internal/ident"
 )
 
 // sections lists the keys allowed in each mapping of the format, in the
@@ -320,7 +323,7 @@ func (d *decoder) scalar(n *yaml.Node, key, want string, tags ...string) string 
 	switch {
 	case n.ShortTag() == "!!null":
 		hint = "; give a value or remove the key"
-	case n.Kind == yaml.ScalarNode && want == "a string":
+	case n.Kind == yaml.ScalarNode && slices.Contains(tags, "!!str"):
 		hint = fmt.Sprintf("; quote it (%q) if you mean the text", n.Value)
 	}
 	d.fail(n, key, "expected %s, got %s%s", want, describe(n), hint)
@@ -362,7 +365,7 @@ func (d *decoder) ident(n *yaml.Node, key string) string {
 // validate qualifies it with the first schema (which may come later in the
 // file).
 func (d *decoder) table(n *yaml.Node, key string) TableRef {
-	t, err := ParseTableRef(d.str(n, key), "")
+	t, err := ParseTableRef(d.scalar(n, key, "a table name such as public.calls", "!!str"), "")
 	if err != nil {
 		d.fail(n, key, "%s", err)
 	}
@@ -467,13 +470,13 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 			d.seq(v, k, func(k string, v *yaml.Node) {
 				s := d.ident(v, k)
 				if f := first[s]; f != nil {
-					d.fail(v, k, "schema %s is listed twice (first at %d:%d); remove one", QuoteIdent(s), f.Line, f.Column)
+					d.fail(v, k, "schema %s is listed twice (first at %d:%d); remove one", ident.QuoteIfNeeded(s), f.Line, f.Column)
 				}
 				first[s] = v
 				p.Schemas = append(p.Schemas, s)
 			})
 			if len(p.Schemas) == 0 {
-				d.fail(v, k, "schemas is empty; list the schemas whose tables warden classifies, e.g. [public]")
+				d.fail(v, k, "the list is empty; list the schemas whose tables warden classifies, e.g. [public]")
 			}
 		},
 		"schema_files": func(k string, v *yaml.Node) {
@@ -641,13 +644,13 @@ func (d *decoder) ownership(n *yaml.Node, key string) []OwnershipColumn {
 			"require_fk": func(k string, v *yaml.Node) { c.RequireFK = d.boolean(v, k) },
 		})
 		if f := first[c.Column]; f != nil {
-			d.fail(colNode, k+".column", "column %s is listed twice (first at %d:%d); remove one", QuoteIdent(c.Column), f.Line, f.Column)
+			d.fail(colNode, k+".column", "column %s is listed twice (first at %d:%d); remove one", ident.QuoteIfNeeded(c.Column), f.Line, f.Column)
 		}
 		first[c.Column] = colNode
 		out = append(out, c)
 	})
 	if len(out) == 0 {
-		d.fail(n, key, "ownership is empty; list at least one column, or remove the key for the default [{column: user_id}]")
+		d.fail(n, key, "the list is empty; list at least one column, or remove the key for the default [{column: user_id}]")
 	}
 	return out
 }
@@ -686,7 +689,7 @@ func (d *decoder) membership(n *yaml.Node, key string) *Membership {
 				if at == nil {
 					at = n
 				}
-				d.fail(at, a.key, "column %s is also %s; each membership column has its own role", QuoteIdent(a.val), b.key)
+				d.fail(at, a.key, "column %s is also %s; each membership column has its own role", ident.QuoteIfNeeded(a.val), b.key)
 			}
 		}
 	}

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
-)
 
-// MaxIdentLen is PostgreSQL's limit on identifier length in bytes
-// (NAMEDATALEN-1). Longer names are silently truncated by the server, so the
-// policy would name a table that cannot exist: we reject them instead.
-const MaxIdentLen = 63
+	"github.com/warden-sql/warden/internal/ident"
+)
 
 // TableRef names a table of the database as written in the policy.
 type TableRef struct {
@@ -25,11 +22,12 @@ type TableRef struct {
 	Key string
 }
 
-// String returns schema.name, double-quoting a part only where the policy
-// (and SQL) needs quotes: upper case, spaces, dots and other characters. The
-// result parses back to the same table with ParseTableRef.
+// String returns schema.name for messages, double-quoting a part only where
+// SQL needs quotes (upper case, spaces, dots, reserved words), the same
+// display as the rest of warden. It parses back to the same table with
+// ParseTableRef.
 func (t TableRef) String() string {
-	return QuoteIdent(t.Schema) + "." + QuoteIdent(t.Name)
+	return ident.Display(t.Schema, t.Name)
 }
 
 // SameTable reports whether t and u name the same table, whatever their
@@ -44,34 +42,6 @@ func (t TableRef) SameTable(u TableRef) bool {
 // that it does not exist in the database).
 func (t TableRef) Errorf(format string, args ...any) *Error {
 	return &Error{Pos: t.Pos, Key: t.Key, Value: t.String(), Msg: fmt.Sprintf(format, args...)}
-}
-
-// QuoteIdent returns the identifier as it would be written in the policy:
-// bare when it is a plain lower-case name, double-quoted (with embedded
-// quotes doubled) otherwise. Non-ASCII names are quoted too, although
-// PostgreSQL would accept some bare, so that invisible or look-alike
-// characters stand out in review.
-func QuoteIdent(s string) string {
-	if isPlainIdent(s) {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-func isPlainIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c == '_':
-		case i > 0 && (c >= '0' && c <= '9' || c == '$'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // ParseTableRef parses "schema.table" or a bare "table" with SQL quoting
@@ -110,7 +80,7 @@ func ParseIdent(s string) (string, error) {
 // as PostgreSQL's scanner does for identifiers.
 func splitIdents(s string) ([]string, error) {
 	if s == "" {
-		return nil, errors.New("empty name")
+		return nil, errors.New("the name is empty")
 	}
 	if !utf8.ValidString(s) {
 		return nil, fmt.Errorf("%q is not valid UTF-8", s)
@@ -165,8 +135,10 @@ func splitIdents(s string) ([]string, error) {
 		if strings.ContainsFunc(part, isControl) {
 			return nil, fmt.Errorf("%q contains a control character", s)
 		}
-		if len(part) > MaxIdentLen {
-			return nil, fmt.Errorf("%q is %d bytes long; PostgreSQL truncates names to %d bytes", part, len(part), MaxIdentLen)
+		// PostgreSQL silently truncates longer names, so the policy would
+		// name a table that cannot exist.
+		if len(part) > ident.MaxLen {
+			return nil, fmt.Errorf("%q is %d bytes long; PostgreSQL truncates names to %d bytes", part, len(part), ident.MaxLen)
 		}
 		parts = append(parts, part)
 		if i == len(s) {

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/warden-sql/warden/internal/ident"
 )
 
 // validate is phase two: checks across keys, which need the whole file
@@ -35,7 +37,7 @@ func validate(p *Policy) {
 
 	governed := func(t TableRef, what string) {
 		if !p.InSchemas(t.Schema) {
-			failRef(t, "%s is in schema %s, which is not in schemas [%s]; %s", t, QuoteIdent(t.Schema), schemaList(p.Schemas), what)
+			failRef(t, "%s is in schema %s, which is not in schemas [%s]; %s", t, ident.QuoteIfNeeded(t.Schema), schemaList(p.Schemas), what)
 		}
 	}
 	tenant := p.Tenant.Table
@@ -45,7 +47,7 @@ func validate(p *Policy) {
 	}
 	for i, o := range p.Ownership {
 		if o.Column == p.Tenant.Column {
-			failAt(o.Pos, fmt.Sprintf("ownership[%d].column", i), o.Column, "%s is the tenant column (tenant.column); an ownership column holds the owning user", QuoteIdent(o.Column))
+			failAt(o.Pos, fmt.Sprintf("ownership[%d].column", i), o.Column, "%s is the tenant column (tenant.column); an ownership column holds the owning user", ident.QuoteIfNeeded(o.Column))
 		}
 	}
 	if m := p.Membership; m != nil {
@@ -59,15 +61,12 @@ func validate(p *Policy) {
 	}
 
 	// Roots: tables whose class is fixed by their role, not by a decision.
-	roots := []TableRef{tenant}
-	if p.Membership != nil {
-		roots = append(roots, p.Membership.Table)
-	}
 	notRoot := func(t TableRef) {
-		for _, r := range roots {
-			if r.SameTable(t) {
-				failRef(t, "%s is the %s (%s); it is a tenant root and takes no other decision", t, r.Key, at(r))
-			}
+		if t.SameTable(tenant) {
+			failRef(t, "%s is the tenant table (%s); a tenant root takes no other decision", t, at(tenant))
+		}
+		if m := p.Membership; m != nil && t.SameTable(m.Table) {
+			failRef(t, "%s is the membership table (%s); a tenant root takes no other decision", t, at(m.Table))
 		}
 	}
 	// A table outside schemas is never classified, so a decision about it
@@ -144,10 +143,10 @@ func validate(p *Policy) {
 		governed(*v, "via must name a scoped parent in a governed schema")
 		// A parent that stays unscoped has no tenant column to inherit.
 		if e, class, ok := decided(*v); ok {
-			failRef(*v, "the parent %s is %s (%s), so it has no %s to inherit; choose a scoped parent", v, class, at(e), QuoteIdent(p.Tenant.Column))
+			failRef(*v, "the parent %s is %s (%s), so it has no %s to inherit; choose a scoped parent", v, class, at(e), ident.QuoteIfNeeded(p.Tenant.Column))
 		}
 		if po, ok := p.Override(*v); ok && (po.Class == ClassExcluded || po.Class == ClassGlobal) {
-			failRef(*v, "the parent %s is %s (%s.class), so it has no %s to inherit; choose a scoped parent", v, po.Class, po.Table.Key, QuoteIdent(p.Tenant.Column))
+			failRef(*v, "the parent %s is %s (%s.class), so it has no %s to inherit; choose a scoped parent", v, po.Class, po.Table.Key, ident.QuoteIfNeeded(p.Tenant.Column))
 		}
 	}
 }
@@ -169,7 +168,7 @@ func posLC(p Pos) string {
 func schemaList(s []string) string {
 	q := make([]string, len(s))
 	for i, x := range s {
-		q[i] = QuoteIdent(x)
+		q[i] = ident.QuoteIfNeeded(x)
 	}
 	return strings.Join(q, ", ")
 }

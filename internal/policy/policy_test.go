@@ -1,0 +1,203 @@
+package policy
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const fullFile = "testdata/full.yaml"
+
+func fat(line, col int) Pos { return Pos{File: fullFile, Line: line, Column: col} }
+
+func ref(schema, name string, pos Pos, key string) TableRef {
+	return TableRef{Schema: schema, Name: name, Pos: pos, Key: key}
+}
+
+// TestLoadFull loads a policy that sets every key and compares the whole
+// result, positions included, so that any change in decoding shows up.
+func TestLoadFull(t *testing.T) {
+	got, err := Load(fullFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	via := ref("public", "campaigns", fat(43, 10), "tables[public.campaign_leads].via")
+	want := &Policy{
+		File:    fullFile,
+		Dir:     "testdata",
+		Version: 1,
+		Schemas: []string{"public", "Sales Data"},
+		SchemaFiles: []SchemaFile{
+			{Name: "schema/auth.sql", Path: filepath.Join("testdata", "schema", "auth.sql"), Pos: fat(5, 5)},
+			{Name: "schema/app.sql", Path: filepath.Join("testdata", "schema", "app.sql"), Pos: fat(6, 5)},
+		},
+		Tenant: Tenant{
+			Table:          ref("public", "organizations", fat(9, 10), "tenant.table"),
+			Key:            "id",
+			Column:         "org_id",
+			Type:           "uuid",
+			OnDelete:       "set null",
+			DefaultOrg:     "a0000000-0000-0000-0000-00000000000f",
+			DefaultOrgName: "Acme",
+		},
+		Users: Users{Table: ref("auth", "users", fat(18, 10), "users.table"), Key: "id"},
+		Ownership: []OwnershipColumn{
+			{Column: "user_id", RequireFK: true, Pos: fat(22, 5)},
+			{Column: "owner_id", RequireFK: true, Pos: fat(23, 5)},
+			{Column: "created_by", RequireFK: false, Pos: fat(24, 5)},
+		},
+		Membership: &Membership{
+			Table:         ref("public", "organization_members", fat(28, 10), "membership.table"),
+			UserColumn:    "member_id",
+			OrgColumn:     "org_id",
+			PrimaryColumn: "is_primary",
+			OrderColumn:   "created_at",
+		},
+		Exclude: []TableRef{
+			ref("public", "user_credits", fat(35, 5), "exclude[0]"),
+			ref("public", "user_subscriptions", fat(36, 5), "exclude[1]"),
+		},
+		Global: []TableRef{
+			ref("public", "subscription_plans", fat(38, 5), "global[0]"),
+			ref("Sales Data", "Price List", fat(39, 5), "global[1]"),
+		},
+		Tables: []Override{
+			{Table: ref("public", "campaign_leads", fat(42, 3), "tables[public.campaign_leads]"), Via: &via},
+			{Table: ref("public", "LeadScores", fat(44, 3), `tables[public."LeadScores"]`), Class: ClassDirect},
+		},
+		Critical: []TableRef{
+			ref("public", "call_logs", fat(48, 5), "critical[0]"),
+			ref("public", "calls", fat(49, 5), "critical[1]"),
+		},
+		Unclassified: UnclassifiedWarn,
+		Backfill:     Backfill{BatchSize: 1000, Pause: 250 * time.Millisecond},
+		Migrations: Migrations{
+			Format:           FormatGoose,
+			Version:          "20250110000000",
+			LockTimeout:      1500 * time.Millisecond,
+			StatementTimeout: time.Minute,
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load(%s) mismatch (-want +got):\n%s", fullFile, diff)
+	}
+}
+
+const minimal = `# only the required keys
+version: 1
+schemas: [public]
+tenant:
+  table: organizations
+  default_org: a0000000-0000-0000-0000-000000000001
+migrations:
+  version: "20250110000000"
+`
+
+// TestDefaults checks every default of docs/policy-format.md.
+func TestDefaults(t *testing.T) {
+	got, err := Parse("p.yaml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := Pos{File: "p.yaml", Line: 2, Column: 1}
+	want := &Policy{
+		File:        "p.yaml",
+		Dir:         ".",
+		Version:     1,
+		Schemas:     []string{"public"},
+		SchemaFiles: []SchemaFile{},
+		Tenant: Tenant{
+			Table:          TableRef{Schema: "public", Name: "organizations", Pos: Pos{"p.yaml", 5, 10}, Key: "tenant.table"},
+			Key:            "id",
+			Column:         "org_id",
+			Type:           "uuid",
+			OnDelete:       "cascade",
+			DefaultOrg:     "a0000000-0000-0000-0000-000000000001",
+			DefaultOrgName: "Default organization",
+		},
+		Users:        Users{Table: TableRef{Schema: "auth", Name: "users", Pos: root, Key: "users.table"}, Key: "id"},
+		Ownership:    []OwnershipColumn{{Column: "user_id", RequireFK: true, Pos: root}},
+		Exclude:      []TableRef{},
+		Global:       []TableRef{},
+		Tables:       []Override{},
+		Critical:     []TableRef{},
+		Unclassified: UnclassifiedError,
+		Backfill:     Backfill{BatchSize: 5000},
+		Migrations:   Migrations{Format: FormatSupabase, Version: "20250110000000", LockTimeout: 2 * time.Second},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestRepoPolicy loads the repository's own policy.yaml when it exists, so
+// the example and the validator cannot drift apart.
+func TestRepoPolicy(t *testing.T) {
+	const path = "../../policy.yaml"
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("no policy.yaml at the repository root yet")
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("testdata/does-not-exist.yaml")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Load: got %v (%T), want *Error", err, err)
+	}
+	if e.Pos.File != "testdata/does-not-exist.yaml" {
+		t.Errorf("Pos.File = %q", e.Pos.File)
+	}
+}
+
+func TestOverride(t *testing.T) {
+	p, err := Load(fullFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		schema, name, class, via string
+		ok                       bool
+	}{
+		{"public", "user_credits", ClassExcluded, "", true},
+		{"Sales Data", "Price List", ClassGlobal, "", true},
+		{"public", "LeadScores", ClassDirect, "", true},
+		{"public", "campaign_leads", "", "public.campaigns", true},
+		{"public", "leadscores", "", "", false},
+		{"public", "calls", "", "", false}, // critical is not a decision
+	} {
+		o, ok := p.Override(TableRef{Schema: tc.schema, Name: tc.name})
+		via := ""
+		if o.Via != nil {
+			via = o.Via.String()
+		}
+		if ok != tc.ok || o.Class != tc.class || via != tc.via {
+			t.Errorf("Override(%s.%s) = %q via %q, %v; want %q via %q, %v", tc.schema, tc.name, o.Class, via, ok, tc.class, tc.via, tc.ok)
+		}
+	}
+}
+
+func TestErrorHelpers(t *testing.T) {
+	r := TableRef{Schema: "public", Name: "Lead Scores", Pos: Pos{"policy.yaml", 12, 5}, Key: "exclude[1]"}
+	e := r.Errorf("table %s does not exist in the database", r)
+	if got, want := e.Error(), `policy.yaml:12:5: exclude[1]: table public."Lead Scores" does not exist in the database`; got != want {
+		t.Errorf("TableRef.Errorf:\n got %s\nwant %s", got, want)
+	}
+	if e.Value != `public."Lead Scores"` {
+		t.Errorf("Value = %q", e.Value)
+	}
+	e = Errorf(Pos{File: "policy.yaml", Line: 3}, "", "boom %d", 1)
+	if got, want := e.Error(), "policy.yaml:3: boom 1"; got != want {
+		t.Errorf("Errorf: got %q, want %q", got, want)
+	}
+	if got := (Pos{File: "x.yaml"}).String(); got != "x.yaml" {
+		t.Errorf("Pos without line: %q", got)
+	}
+}
