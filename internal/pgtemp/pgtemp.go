@@ -53,6 +53,12 @@ type Options struct {
 	BinDir string
 	// Settings are extra server settings passed as -c name=value.
 	Settings map[string]string
+	// AuthMethod, when set (e.g. "scram-sha-256"), is the pg_hba.conf method
+	// every role but the superuser must pass on the socket. The superuser
+	// keeps trust so that the harness (CreateDatabase, Stop, waitReady)
+	// needs no password. Empty means trust for everyone, as before; tests of
+	// password failures need a server that actually checks passwords.
+	AuthMethod string
 }
 
 // BinDirEnv names the environment variable that forces the directory of the
@@ -143,6 +149,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtemp: initdb failed: %w\n%s", err, tail(string(out), 20))
+	}
+	if opts.AuthMethod != "" {
+		if err := writeHBA(data, s.user, opts.AuthMethod, cred); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 
 	args := []string{"-D", data, "-k", dir, "-p", strconv.Itoa(s.port),
@@ -306,6 +318,27 @@ func runAs() (*syscall.Credential, error) {
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, nil
 	}
 	return nil, errors.New("pgtemp: running as root and no unprivileged user (postgres or nobody) exists to run the server; create one (useradd postgres) or set DATABASE_URL")
+}
+
+// writeHBA replaces initdb's pg_hba.conf: the socket is the only listener,
+// so two local lines say everything.
+func writeHBA(data, superuser, method string, cred *syscall.Credential) error {
+	if strings.ContainsAny(method, " \t\r\n#") {
+		return fmt.Errorf("pgtemp: invalid AuthMethod %q", method)
+	}
+	hba := "# written by pgtemp (Options.AuthMethod)\n" +
+		"local all " + superuser + " trust\n" +
+		"local all all " + method + "\n"
+	path := filepath.Join(data, "pg_hba.conf")
+	if err := os.WriteFile(path, []byte(hba), 0o600); err != nil {
+		return fmt.Errorf("pgtemp: writing pg_hba.conf: %w", err)
+	}
+	if cred != nil {
+		if err := os.Chown(path, int(cred.Uid), int(cred.Gid)); err != nil {
+			return fmt.Errorf("pgtemp: writing pg_hba.conf: %w", err)
+		}
+	}
+	return nil
 }
 
 func chownTree(root string, uid, gid int) error {

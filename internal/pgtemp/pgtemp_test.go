@@ -3,12 +3,14 @@ package pgtemp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestStartQueryStop(t *testing.T) {
@@ -73,4 +75,40 @@ func TestFindBinDirOnThisMachine(t *testing.T) {
 	if !isExec(filepath.Join(dir, "postgres")) {
 		t.Fatalf("%s has no postgres", dir)
 	}
+}
+
+// TestAuthMethod checks that AuthMethod makes the server ask other roles for
+// a password while the superuser, which the harness uses, still gets in.
+func TestAuthMethod(t *testing.T) {
+	ctx := context.Background()
+	s, err := Start(ctx, Options{AuthMethod: "scram-sha-256"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if err := s.CreateDatabase(ctx, "app", ""); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, s.URL("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, `CREATE ROLE alice LOGIN PASSWORD 'right'`)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := func(pw string) string {
+		return fmt.Sprintf("postgres://alice:%s@/app?host=%s&port=%d&sslmode=disable", pw, s.Dir(), s.Port())
+	}
+	_, err = pgx.Connect(ctx, url("wrong"))
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+		t.Fatalf("wrong password: got %v, want SQLSTATE 28P01", err)
+	}
+	good, err := pgx.Connect(ctx, url("right"))
+	if err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	good.Close(ctx)
 }
