@@ -107,6 +107,9 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	}
 	root := doc.Content[0]
 	d.check(root, "")
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		d.fail(root, "", "the policy document is empty; it needs at least version, schemas, tenant and migrations (see docs/policy-format.md)")
+	}
 	if root.Kind != yaml.MappingNode {
 		d.fail(root, "", "the policy must be a mapping of keys (version: 1, schemas: ...), not %s", describe(root))
 	}
@@ -182,10 +185,17 @@ func (d *decoder) check(n *yaml.Node, key string) {
 	if n.Anchor != "" {
 		d.fail(n, key, "anchor &%s: anchors and aliases are not supported in a policy; write the value out", n.Anchor)
 	}
-	switch n.ShortTag() {
-	case "!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq":
-	default:
-		d.fail(n, key, "tag %s is not supported in a policy; remove it", n.Tag)
+	ok := false
+	switch t := n.ShortTag(); n.Kind {
+	case yaml.ScalarNode:
+		ok = t == "!!str" || t == "!!int" || t == "!!float" || t == "!!bool" || t == "!!null"
+	case yaml.MappingNode:
+		ok = t == "!!map"
+	case yaml.SequenceNode:
+		ok = t == "!!seq"
+	}
+	if !ok {
+		d.fail(n, key, "tag %s is not supported here; remove it", n.Tag)
 	}
 }
 

@@ -1,0 +1,69 @@
+package policy
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// FuzzParse checks that no input makes Parse panic, that every error is an
+// *Error with a line (so a user can always find the problem), and that a
+// policy that parses is internally consistent. The name is a real file
+// name in testdata so that schema_files entries resolve against a directory
+// that exists.
+func FuzzParse(f *testing.F) {
+	for _, tc := range errorCases {
+		f.Add([]byte(tc.yaml))
+	}
+	f.Add([]byte(minimal))
+	if data, err := os.ReadFile(fullFile); err == nil {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(fullFile, data)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is %T, want *Error", err, err)
+			}
+			if e.Pos.Line <= 0 || e.Pos.File != fullFile {
+				t.Fatalf("error without a line: %v", err)
+			}
+			if p != nil {
+				t.Fatalf("Parse returned a policy and an error")
+			}
+			return
+		}
+		refs := []TableRef{p.Tenant.Table, p.Users.Table}
+		if p.Membership != nil {
+			refs = append(refs, p.Membership.Table)
+		}
+		refs = append(refs, p.Exclude...)
+		refs = append(refs, p.Global...)
+		refs = append(refs, p.Critical...)
+		for _, o := range p.Tables {
+			refs = append(refs, o.Table)
+			if (o.Via == nil) == (o.Class == "") {
+				t.Fatalf("override %v: want exactly one of via and class", o.Table)
+			}
+			if o.Via != nil {
+				refs = append(refs, *o.Via)
+			}
+		}
+		for _, r := range refs {
+			if r.Schema == "" || r.Name == "" || r.Pos.Line <= 0 || r.Key == "" {
+				t.Fatalf("incomplete table ref %+v", r)
+			}
+			back, err := ParseTableRef(r.String(), "")
+			if err != nil || !back.SameTable(r) {
+				t.Fatalf("%+v does not round-trip through %q: %v", r, r.String(), err)
+			}
+		}
+		if u, ok := canonicalUUID(p.Tenant.DefaultOrg); !ok || u != p.Tenant.DefaultOrg {
+			t.Fatalf("default org %q is not canonical", p.Tenant.DefaultOrg)
+		}
+		if len(p.Schemas) == 0 || len(p.Ownership) == 0 || len(p.Migrations.Version) != 14 {
+			t.Fatalf("required values missing: %+v", p)
+		}
+	})
+}
