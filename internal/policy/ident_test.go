@@ -83,8 +83,8 @@ func TestParseIdent(t *testing.T) {
 
 func TestCanonicalUUID(t *testing.T) {
 	for in, want := range map[string]string{
-		"a0000000-0000-0000-0000-000000000001": "a0000000-0000-0000-0000-000000000001",
-		"A0B1C2D3-E4F5-A6B7-C8D9-EAFBFCFDFEFF": "a0b1c2d3-e4f5-a6b7-c8d9-eafbfcfdfeff",
+		"a0000000-0000-0000-0000-000000000001":   "a0000000-0000-0000-0000-000000000001",
+		"A0B1C2D3-E4F5-A6B7-C8D9-EAFBFCFDFEFF":   "a0b1c2d3-e4f5-a6b7-c8d9-eafbfcfdfeff",
 		"{a0000000-0000-0000-0000-000000000001}": "",
 		"a0000000000000000000000000000001":       "",
 		"urn:uuid:a0000000-0000-0000-0000-00001": "",
