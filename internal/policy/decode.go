@@ -79,7 +79,7 @@ func parse(name string, data []byte) (p *Policy, err *Error) {
 			p, err = nil, b.err
 		}
 	}()
-	d := &decoder{file: name, dir: schemaDir(name)}
+	d := &decoder{file: name, dir: filepath.Dir(name)}
 	root := d.document(data)
 	p = d.policy(root)
 	validate(p)
@@ -456,17 +456,17 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		Schemas:     []string{},
 		SchemaFiles: []SchemaFile{},
 		Users: Users{
-			Table: TableRef{Schema: DefaultUsersSchema, Name: DefaultUsersTable, Pos: rootPos, Key: "users.table"},
-			Key:   DefaultUsersKey,
+			Table: TableRef{Schema: defaultUsersSchema, Name: defaultUsersTable, Pos: rootPos, Key: "users.table"},
+			Key:   defaultUsersKey,
 		},
-		Ownership:    []OwnershipColumn{{Column: DefaultOwnership, RequireFK: true, Pos: rootPos}},
+		Ownership:    []OwnershipColumn{{Column: defaultOwnership, RequireFK: true, Pos: rootPos}},
 		Exclude:      []TableRef{},
 		Global:       []TableRef{},
 		Tables:       []Override{},
 		Critical:     []TableRef{},
-		Unclassified: DefaultUnclassified,
-		Backfill:     Backfill{BatchSize: DefaultBatchSize},
-		Migrations:   Migrations{Format: DefaultFormat, LockTimeout: DefaultLockTimeout},
+		Unclassified: defaultUnclassified,
+		Backfill:     Backfill{BatchSize: defaultBatchSize},
+		Migrations:   Migrations{Format: defaultFormat, LockTimeout: defaultLockTimeout},
 	}
 	d.mapping(root, "", "", []string{"version", "schemas", "tenant", "migrations"}, map[string]field{
 		"version": func(k string, v *yaml.Node) {
@@ -523,12 +523,12 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 			d.mapping(v, k, "backfill", nil, map[string]field{
 				"batch_size": func(k string, v *yaml.Node) {
 					n := d.integer(v, k)
-					if n < 1 || n > MaxBatchSize {
-						d.fail(v, k, "batch size %d is out of range; use 1 to %d", n, MaxBatchSize)
+					if n < 1 || n > maxBatchSize {
+						d.fail(v, k, "batch size %d is out of range; use 1 to %d", n, maxBatchSize)
 					}
 					p.Backfill.BatchSize = int(n)
 				},
-				"pause": func(k string, v *yaml.Node) { p.Backfill.Pause = d.duration(v, k, 0, MaxPause, false) },
+				"pause": func(k string, v *yaml.Node) { p.Backfill.Pause = d.duration(v, k, 0, maxPause, false) },
 			})
 		},
 		"migrations": func(k string, v *yaml.Node) {
@@ -544,10 +544,10 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 					p.Migrations.Version = s
 				},
 				"lock_timeout": func(k string, v *yaml.Node) {
-					p.Migrations.LockTimeout = d.duration(v, k, MinLockTimeout, MaxLockTimeout, true)
+					p.Migrations.LockTimeout = d.duration(v, k, minLockTimeout, maxLockTimeout, true)
 				},
 				"statement_timeout": func(k string, v *yaml.Node) {
-					p.Migrations.StatementTimeout = d.duration(v, k, 0, MaxStatementTimeout, true)
+					p.Migrations.StatementTimeout = d.duration(v, k, 0, maxStatementTimeout, true)
 				},
 			})
 		},
@@ -577,11 +577,11 @@ func (d *decoder) schemaFile(v *yaml.Node, k string) SchemaFile {
 
 func (d *decoder) tenant(n *yaml.Node, key string) Tenant {
 	t := Tenant{
-		Key:            DefaultTenantKey,
-		Column:         DefaultTenantColumn,
-		Type:           DefaultTenantType,
-		OnDelete:       DefaultOnDelete,
-		DefaultOrgName: DefaultOrgName,
+		Key:            defaultTenantKey,
+		Column:         defaultTenantColumn,
+		Type:           defaultTenantType,
+		OnDelete:       defaultOnDelete,
+		DefaultOrgName: defaultOrgLabel,
 	}
 	d.mapping(n, key, "tenant", []string{"table", "default_org"}, map[string]field{
 		"table":  func(k string, v *yaml.Node) { t.Table = d.table(v, k) },
@@ -666,7 +666,7 @@ func (d *decoder) ownership(n *yaml.Node, key string) []OwnershipColumn {
 }
 
 func (d *decoder) membership(n *yaml.Node, key string) *Membership {
-	m := &Membership{UserColumn: DefaultUserColumn, OrgColumn: DefaultOrgColumn}
+	m := &Membership{UserColumn: defaultUserColumn, OrgColumn: defaultOrgColumn}
 	cols := map[string]*yaml.Node{}
 	col := func(dst *string) field {
 		return func(k string, v *yaml.Node) {

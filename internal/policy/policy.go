@@ -12,7 +12,6 @@ package policy
 
 import (
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -39,28 +38,29 @@ const (
 	FormatPsql          = "psql"
 )
 
-// Defaults applied when a key is omitted (docs/policy-format.md).
+// Defaults applied when a key is omitted, and the limits values must keep
+// to (docs/policy-format.md).
 const (
-	DefaultTenantKey      = "id"
-	DefaultTenantColumn   = "org_id"
-	DefaultTenantType     = "uuid"
-	DefaultOnDelete       = "cascade"
-	DefaultOrgName        = "Default organization"
-	DefaultUsersSchema    = "auth"
-	DefaultUsersTable     = "users"
-	DefaultUsersKey       = "id"
-	DefaultOwnership      = "user_id"
-	DefaultUserColumn     = "user_id"
-	DefaultOrgColumn      = "org_id"
-	DefaultBatchSize      = 5000
-	DefaultLockTimeout    = 2 * time.Second
-	DefaultFormat         = FormatSupabase
-	DefaultUnclassified   = UnclassifiedError
-	MaxBatchSize          = 1000000
-	MaxPause              = time.Minute
-	MinLockTimeout        = time.Millisecond
-	MaxLockTimeout        = time.Minute
-	MaxStatementTimeout   = 24 * time.Hour
+	defaultTenantKey      = "id"
+	defaultTenantColumn   = "org_id"
+	defaultTenantType     = "uuid"
+	defaultOnDelete       = "cascade"
+	defaultOrgLabel       = "Default organization"
+	defaultUsersSchema    = "auth"
+	defaultUsersTable     = "users"
+	defaultUsersKey       = "id"
+	defaultOwnership      = "user_id"
+	defaultUserColumn     = "user_id"
+	defaultOrgColumn      = "org_id"
+	defaultBatchSize      = 5000
+	defaultLockTimeout    = 2 * time.Second
+	defaultFormat         = FormatSupabase
+	defaultUnclassified   = UnclassifiedError
+	maxBatchSize          = 1000000
+	maxPause              = time.Minute
+	minLockTimeout        = time.Millisecond
+	maxLockTimeout        = time.Minute
+	maxStatementTimeout   = 24 * time.Hour
 	migrationVersionDigit = 14
 )
 
@@ -211,7 +211,3 @@ func (p *Policy) InSchemas(schema string) bool {
 	}
 	return false
 }
-
-// schemaDir is split out so that Parse's doc and behaviour agree on where
-// schema files are looked up.
-func schemaDir(name string) string { return filepath.Dir(name) }
