@@ -23,7 +23,7 @@ import (
 // order of docs/policy-format.md. It is the single source for "allowed keys"
 // messages and for pointing at the right section when a key is misplaced.
 var sections = map[string][]string{
-	"":            {"version", "schemas", "schema_files", "tenant", "users", "ownership", "membership", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations"},
+	"":            {"version", "schemas", "schema_files", "tenant", "users", "ownership", "membership", "scope", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations"},
 	"tenant":      {"table", "key", "column", "type", "on_delete", "default_org", "default_org_name"},
 	"users":       {"table", "key"},
 	"ownership[]": {"column", "require_fk"},
@@ -460,6 +460,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 			Key:   defaultUsersKey,
 		},
 		Ownership:    []OwnershipColumn{{Column: defaultOwnership, RequireFK: true, Pos: rootPos}},
+		Scope:        []TableRef{},
 		Exclude:      []TableRef{},
 		Global:       []TableRef{},
 		Tables:       []Override{},
@@ -512,6 +513,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		"membership": func(k string, v *yaml.Node) {
 			p.Membership = d.membership(v, k)
 		},
+		"scope":    func(k string, v *yaml.Node) { p.Scope = d.tables(v, k) },
 		"exclude":  func(k string, v *yaml.Node) { p.Exclude = d.tables(v, k) },
 		"global":   func(k string, v *yaml.Node) { p.Global = d.tables(v, k) },
 		"critical": func(k string, v *yaml.Node) { p.Critical = d.tables(v, k) },

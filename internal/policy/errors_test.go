@@ -36,10 +36,10 @@ var errorCases = []struct {
 	{"custom tag", head + tail + "exclude: !tables [a]\n", `p.yaml:8:10: exclude: tag !tables is not supported here; remove it`},
 
 	// Keys.
-	{"unknown key typo", "version: 1\nshemas: [public]\n" + tail, `p.yaml:2:1: shemas: unknown key "shemas" (did you mean "schemas"?); allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, exclude, global, tables, critical, unclassified, backfill, migrations`},
+	{"unknown key typo", "version: 1\nshemas: [public]\n" + tail, `p.yaml:2:1: shemas: unknown key "shemas" (did you mean "schemas"?); allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations`},
 	{"unknown key nested", head + "tenant:\n  table: organizations\n  defualt_org: a0000000-0000-0000-0000-000000000001\nmigrations:\n  version: 20250110000000\n", `p.yaml:5:3: tenant.defualt_org: unknown key "defualt_org" (did you mean "default_org"?); allowed keys: table, key, column, type, on_delete, default_org, default_org_name`},
-	{"misplaced key", head + tail + "batch_size: 10\n", `p.yaml:8:1: batch_size: unknown key "batch_size" here (batch_size is a key of backfill); allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, exclude, global, tables, critical, unclassified, backfill, migrations`},
-	{"unknown key no suggestion", head + tail + "frobnicate: true\n", `p.yaml:8:1: frobnicate: unknown key "frobnicate"; allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, exclude, global, tables, critical, unclassified, backfill, migrations`},
+	{"misplaced key", head + tail + "batch_size: 10\n", `p.yaml:8:1: batch_size: unknown key "batch_size" here (batch_size is a key of backfill); allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations`},
+	{"unknown key no suggestion", head + tail + "frobnicate: true\n", `p.yaml:8:1: frobnicate: unknown key "frobnicate"; allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations`},
 	{"duplicate key", head + "schemas: [app]\n" + tail, `p.yaml:3:1: schemas: duplicate key (first at 2:1); remove one of them`},
 	{"duplicate nested key", head + "tenant:\n  table: organizations\n  table: orgs\n  default_org: a0000000-0000-0000-0000-000000000001\nmigrations:\n  version: 20250110000000\n", `p.yaml:5:3: tenant.table: duplicate key (first at 4:3); remove one of them`},
 	{"non-string key", head + tail + "1: x\n", `p.yaml:8:1: keys must be plain names, not the integer 1`},
@@ -108,6 +108,8 @@ var errorCases = []struct {
 
 	// Decisions across keys.
 	{"excluded and global", head + tail + "exclude: [public.plans]\nglobal:\n  - plans\n", `p.yaml:10:5: global[0]: public.plans is both global and excluded (exclude[0] at 8:11); a table gets one decision`},
+	{"scoped and excluded", head + tail + "scope: [public.calls]\nexclude:\n  - calls\n", `p.yaml:10:5: exclude[0]: public.calls is in scope (scope[0] at 8:9) and also listed under exclude; a table gets one decision`},
+	{"scope listed twice", head + tail + "scope: [calls, public.calls]\n", `p.yaml:8:16: scope[1]: public.calls is listed twice (first at 8:9 as scope[0]); remove one`},
 	{"excluded and via", head + tail + "exclude: [campaign_leads]\ntables:\n  public.campaign_leads:\n    via: campaigns\n", `p.yaml:10:3: tables[public.campaign_leads]: public.campaign_leads is already excluded (exclude[0] at 8:11); a table gets one decision: remove one of them`},
 	{"excluded and class", head + tail + "exclude: [campaign_leads]\ntables:\n  campaign_leads:\n    class: direct\n", `p.yaml:10:3: tables[campaign_leads]: public.campaign_leads is already excluded (exclude[0] at 8:11); a table gets one decision: remove one of them`},
 	{"listed twice", head + tail + "exclude:\n  - public.user_credits\n  - user_credits\n", `p.yaml:10:5: exclude[1]: public.user_credits is listed twice (first at 9:5 as exclude[0]); remove one`},

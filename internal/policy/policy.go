@@ -82,6 +82,12 @@ type Policy struct {
 	Ownership  []OwnershipColumn
 	Membership *Membership // nil: every user maps to Tenant.DefaultOrg
 
+	// Scope lists the tables moved to org ownership, in the order written.
+	// The classifier works out how each gets its org (an ownership column,
+	// or a foreign-key path); a table with an owner that is in none of
+	// scope, exclude and global is unclassified, which is the gate that
+	// catches a new table added without a decision.
+	Scope []TableRef
 	// Exclude and Global list tables in the order written.
 	Exclude []TableRef
 	Global  []TableRef
@@ -178,6 +184,16 @@ func Parse(name string, data []byte) (*Policy, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// InScope reports whether t is listed in scope.
+func (p *Policy) InScope(t TableRef) bool {
+	for _, r := range p.Scope {
+		if r.SameTable(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // Override returns the decision the policy makes for table t, if any:

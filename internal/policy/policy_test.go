@@ -25,7 +25,7 @@ func TestLoadFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	via := ref("public", "campaigns", fat(43, 10), "tables[public.campaign_leads].via")
+	via := ref("public", "campaigns", fat(46, 10), "tables[public.campaign_leads].via")
 	want := &Policy{
 		File:    fullFile,
 		Dir:     "testdata",
@@ -57,21 +57,25 @@ func TestLoadFull(t *testing.T) {
 			PrimaryColumn: "is_primary",
 			OrderColumn:   "created_at",
 		},
+		Scope: []TableRef{
+			ref("public", "calls", fat(35, 5), "scope[0]"),
+			ref("public", "call_logs", fat(36, 5), "scope[1]"),
+		},
 		Exclude: []TableRef{
-			ref("public", "user_credits", fat(35, 5), "exclude[0]"),
-			ref("public", "user_subscriptions", fat(36, 5), "exclude[1]"),
+			ref("public", "user_credits", fat(38, 5), "exclude[0]"),
+			ref("public", "user_subscriptions", fat(39, 5), "exclude[1]"),
 		},
 		Global: []TableRef{
-			ref("public", "subscription_plans", fat(38, 5), "global[0]"),
-			ref("Sales Data", "Price List", fat(39, 5), "global[1]"),
+			ref("public", "subscription_plans", fat(41, 5), "global[0]"),
+			ref("Sales Data", "Price List", fat(42, 5), "global[1]"),
 		},
 		Tables: []Override{
-			{Table: ref("public", "campaign_leads", fat(42, 3), "tables[public.campaign_leads]"), Via: &via},
-			{Table: ref("public", "LeadScores", fat(44, 3), `tables[public."LeadScores"]`), Class: ClassDirect},
+			{Table: ref("public", "campaign_leads", fat(45, 3), "tables[public.campaign_leads]"), Via: &via},
+			{Table: ref("public", "LeadScores", fat(47, 3), `tables[public."LeadScores"]`), Class: ClassDirect},
 		},
 		Critical: []TableRef{
-			ref("public", "call_logs", fat(48, 5), "critical[0]"),
-			ref("public", "calls", fat(49, 5), "critical[1]"),
+			ref("public", "call_logs", fat(51, 5), "critical[0]"),
+			ref("public", "calls", fat(52, 5), "critical[1]"),
 		},
 		Unclassified: UnclassifiedWarn,
 		Backfill:     Backfill{BatchSize: 1000, Pause: 250 * time.Millisecond},
@@ -121,6 +125,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Users:        Users{Table: TableRef{Schema: "auth", Name: "users", Pos: root, Key: "users.table"}, Key: "id"},
 		Ownership:    []OwnershipColumn{{Column: "user_id", RequireFK: true, Pos: root}},
+		Scope:        []TableRef{},
 		Exclude:      []TableRef{},
 		Global:       []TableRef{},
 		Tables:       []Override{},

@@ -23,7 +23,7 @@ func validate(p *Policy) {
 	if p.Membership != nil {
 		qualify(&p.Membership.Table)
 	}
-	for _, list := range [][]TableRef{p.Exclude, p.Global, p.Critical} {
+	for _, list := range [][]TableRef{p.Scope, p.Exclude, p.Global, p.Critical} {
 		for i := range list {
 			qualify(&list[i])
 		}
@@ -86,15 +86,24 @@ func validate(p *Policy) {
 			}
 		}
 	}
-	for _, list := range [][]TableRef{p.Exclude, p.Global, p.Critical} {
+	for _, list := range [][]TableRef{p.Scope, p.Exclude, p.Global, p.Critical} {
 		for _, t := range list {
 			listed(t)
 		}
 		unique(list)
 	}
-	for _, list := range [][]TableRef{p.Exclude, p.Global} {
+	for _, list := range [][]TableRef{p.Scope, p.Exclude, p.Global} {
 		for _, t := range list {
 			notRoot(t)
+		}
+	}
+	for _, s := range p.Scope {
+		for _, list := range [][]TableRef{p.Exclude, p.Global} {
+			for _, e := range list {
+				if s.SameTable(e) {
+					failRef(e, "%s is in scope (%s) and also listed under %s; a table gets one decision", e, at(s), strings.SplitN(e.Key, "[", 2)[0])
+				}
+			}
 		}
 	}
 	for _, g := range p.Global {
