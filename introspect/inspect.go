@@ -51,12 +51,15 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 			var oid uint32
 			t := &Table{Columns: []*Column{}}
 			var kind string
-			if err := rows.Scan(&oid, &t.Schema, &t.Name, &kind, &t.PartitionKey, &t.Partitions, &t.RLSEnabled, &t.RLSForced); err != nil {
+			var partSchemas, partNames []string
+			var partLevels []int32
+			var partLeaf []bool
+			if err := rows.Scan(&oid, &t.Schema, &t.Name, &kind, &t.PartitionKey, &partSchemas, &partNames, &partLevels, &partLeaf, &t.RLSEnabled, &t.RLSForced); err != nil {
 				return err
 			}
 			t.Partitioned = kind == "p"
-			if len(t.Partitions) == 0 {
-				t.Partitions = nil
+			for i := range partNames {
+				t.Partitions = append(t.Partitions, &Partition{Schema: partSchemas[i], Name: partNames[i], Level: int(partLevels[i]), Leaf: partLeaf[i]})
 			}
 			byOID[oid] = t
 			db.Tables = append(db.Tables, t)
@@ -278,7 +281,13 @@ func sortModel(db *Database) {
 		return a.Name < b.Name
 	})
 	for _, t := range db.Tables {
-		sort.Strings(t.Partitions)
+		sort.Slice(t.Partitions, func(i, j int) bool {
+			a, b := t.Partitions[i], t.Partitions[j]
+			if a.Schema != b.Schema {
+				return a.Schema < b.Schema
+			}
+			return a.Name < b.Name
+		})
 		sort.Slice(t.Columns, func(i, j int) bool { return t.Columns[i].Attnum < t.Columns[j].Attnum })
 		sort.Slice(t.ForeignKeys, func(i, j int) bool { return t.ForeignKeys[i].Name < t.ForeignKeys[j].Name })
 		sort.Slice(t.Checks, func(i, j int) bool { return t.Checks[i].Name < t.Checks[j].Name })
@@ -327,15 +336,19 @@ const (
 	tablesQuery = `
 SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        COALESCE(pg_catalog.pg_get_partkeydef(c.oid), ''),
-       ARRAY(SELECT pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(pc.relname)
-             FROM pg_catalog.pg_partition_tree(c.oid) pt
-             JOIN pg_catalog.pg_class pc ON pc.oid = pt.relid
-             JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-             WHERE pt.level > 0
-             ORDER BY 1),
+       p.schemas, p.names, p.levels, p.leaves,
        c.relrowsecurity, c.relforcerowsecurity
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL (
+  SELECT COALESCE(array_agg(pn.nspname::text ORDER BY pn.nspname, pc.relname), '{}'),
+         COALESCE(array_agg(pc.relname::text ORDER BY pn.nspname, pc.relname), '{}'),
+         COALESCE(array_agg(pt.level ORDER BY pn.nspname, pc.relname), '{}'),
+         COALESCE(array_agg(pt.isleaf ORDER BY pn.nspname, pc.relname), '{}')
+  FROM pg_catalog.pg_partition_tree(c.oid) pt
+  JOIN pg_catalog.pg_class pc ON pc.oid = pt.relid
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+  WHERE pt.level > 0) p(schemas, names, levels, leaves)
 WHERE` + tableFilter + `
 ORDER BY n.nspname, c.relname`
 

@@ -36,9 +36,9 @@ type Table struct {
 	Partitioned bool `json:"partitioned,omitempty"`
 	// PartitionKey is the partition key definition, e.g. "RANGE (created_at)".
 	PartitionKey string `json:"partition_key,omitempty"`
-	// Partitions lists the qualified names of all descendant partitions,
-	// sorted. They are not tables of their own in the model.
-	Partitions []string `json:"partitions,omitempty"`
+	// Partitions lists every descendant partition, sorted by schema and
+	// name. They are not tables of their own in the model.
+	Partitions []*Partition `json:"partitions,omitempty"`
 
 	Columns     []*Column     `json:"columns"`
 	PrimaryKey  *PrimaryKey   `json:"primary_key,omitempty"`
@@ -50,6 +50,16 @@ type Table struct {
 	RLSEnabled bool      `json:"rls_enabled,omitempty"`
 	RLSForced  bool      `json:"rls_forced,omitempty"`
 	Policies   []*Policy `json:"policies,omitempty"`
+}
+
+// Partition is a descendant partition of a partitioned table.
+type Partition struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	// Level is 1 for a direct partition of the root, 2 below that, ...
+	Level int `json:"level"`
+	// Leaf is false for a partition that is itself partitioned.
+	Leaf bool `json:"leaf"`
 }
 
 // Column is a table column.
