@@ -145,7 +145,9 @@ type classifier struct {
 
 func key(schema, name string) string { return schema + "\x00" + name }
 
-func (c *classifier) lookup(ref policy.TableRef) *TablePlan { return c.byKey[key(ref.Schema, ref.Name)] }
+func (c *classifier) lookup(ref policy.TableRef) *TablePlan {
+	return c.byKey[key(ref.Schema, ref.Name)]
+}
 
 func (c *classifier) problem(t *TablePlan, format string, args ...any) {
 	name := ""
@@ -201,7 +203,9 @@ func (c *classifier) run() {
 	c.order()
 }
 
-func ident2(schema, name string) string { return (&introspect.Table{Schema: schema, Name: name}).QualifiedName() }
+func ident2(schema, name string) string {
+	return (&introspect.Table{Schema: schema, Name: name}).QualifiedName()
+}
 
 // checkReferences reports policy entries naming tables that do not exist.
 func (c *classifier) checkReferences() {
