@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"syscall"
 )
 
@@ -169,12 +170,51 @@ func (w *writer) run() error {
 		return fmt.Errorf("fileset: cannot write to output directory %s: %w (check its permissions and free space)", w.dir, err)
 	}
 	w.tmp = tmp
-	for i, f := range w.files {
-		if err := w.stageFile(i, f); err != nil {
+	if err := w.stageAll(); err != nil {
+		return err
+	}
+	return w.commit()
+}
+
+// stageWorkers bounds the files staged at once. Staging is mostly waiting on
+// the disk (create, write, fsync), and filesystems can overlap and batch
+// concurrent fsyncs where serial ones each wait for their own journal commit.
+// The gain depends on the disk: modest on a slow VM disk, larger on SSDs.
+const stageWorkers = 8
+
+// stageAll stages every file, reporting the failure of the first file in
+// path order so the error does not depend on scheduling.
+func (w *writer) stageAll() error {
+	// The test hook is called in order, before any worker starts, so tests
+	// see the same sequence of steps on every run.
+	for _, f := range w.files {
+		if err := hook("stage", f.path); err != nil {
+			return fmt.Errorf("fileset: staging %s: %w", f.path, err)
+		}
+	}
+	errs := make([]error, len(w.files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(stageWorkers, len(w.files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = w.stageFile(i, w.files[i])
+			}
+		}()
+	}
+	for i := range w.files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
-	return w.commit()
+	return nil
 }
 
 // makeRoot creates dir and its missing parents, remembering them so an abort
@@ -217,9 +257,6 @@ func (w *writer) makeRoot() error {
 // replaces a file, keeps the old one there too, so a failed commit can put
 // it back.
 func (w *writer) stageFile(i int, f *file) error {
-	if err := hook("stage", f.path); err != nil {
-		return fmt.Errorf("fileset: staging %s: %w", f.path, err)
-	}
 	f.staged = filepath.Join(w.tmp, "new-"+strconv.Itoa(i))
 	if err := writeSynced(f.staged, f.content, 0o666); err != nil {
 		return fmt.Errorf("fileset: staging %s: %w", f.path, err)
