@@ -73,6 +73,21 @@ func TestInspectEmbeddedDefault(t *testing.T) {
 	assertEmptyDir(t, tmp)
 }
 
+// TestQuickStart runs the README's first command, `warden inspect` with the
+// repository's own policy.yaml, so the quick start cannot silently break.
+func TestQuickStart(t *testing.T) {
+	cleanEnv(t)
+	r := warden(t, "inspect", "--policy", "../../policy.yaml")
+	wantOK(t, r)
+	db, err := introspect.ReadSnapshot([]byte(r.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Table("public", "calls") == nil || db.Table("public", "organizations") == nil {
+		t.Errorf("public.calls or public.organizations missing: %d tables", len(db.Tables))
+	}
+}
+
 // TestInspectSources checks that every way of naming a database gives the
 // very bytes the embedded default gives for the same schema.
 func TestInspectSources(t *testing.T) {
@@ -85,6 +100,21 @@ func TestInspectSources(t *testing.T) {
 		wantOK(t, r)
 		if r.stdout != want {
 			t.Errorf("--database-url output differs from the embedded default:\n%s", cmp.Diff(want, r.stdout))
+		}
+	})
+	t.Run("flag before the command beats DATABASE_URL", func(t *testing.T) {
+		t.Setenv("DATABASE_URL", fmt.Sprintf("postgres://nobody@127.0.0.1:%d/none", closedPort(t)))
+		r := warden(t, "--database-url", dbURL, "inspect", "--policy", testPolicy)
+		wantOK(t, r)
+		if r.stdout != want {
+			t.Errorf("output differs from the embedded default:\n%s", cmp.Diff(want, r.stdout))
+		}
+	})
+	t.Run("flag after the command beats the one before", func(t *testing.T) {
+		r := warden(t, "--policy", "missing.yaml", "inspect", "--policy", testPolicy, "--database-url", dbURL)
+		wantOK(t, r)
+		if r.stdout != want {
+			t.Errorf("output differs from the embedded default:\n%s", cmp.Diff(want, r.stdout))
 		}
 	})
 	t.Run("DATABASE_URL", func(t *testing.T) {
