@@ -24,8 +24,10 @@ type ConnError struct {
 	Err error // the driver's error, for errors.As/Is
 }
 
+// Error returns the one-line message.
 func (e *ConnError) Error() string { return e.Msg }
 
+// Unwrap returns the driver's error.
 func (e *ConnError) Unwrap() error { return e.Err }
 
 // SQLSTATEs of connection failures (PostgreSQL Appendix A).

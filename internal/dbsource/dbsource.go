@@ -43,6 +43,7 @@ const (
 	KindEmbedded                 // throwaway server loaded with Options.SchemaFiles
 )
 
+// String names the source kind for messages.
 func (k Kind) String() string {
 	switch k {
 	case KindSnapshot:
@@ -229,6 +230,7 @@ type SchemaError struct {
 	Err     error // the underlying *introspect.SchemaNotFoundError, if any
 }
 
+// Error names the missing schemas and the source they were looked for in.
 func (e *SchemaError) Error() string {
 	q := make([]string, len(e.Schemas))
 	for i, s := range e.Schemas {
@@ -241,6 +243,7 @@ func (e *SchemaError) Error() string {
 	return what + " in " + e.Source + " (check --schema or the policy's schemas:)"
 }
 
+// Unwrap returns the introspect error, if any.
 func (e *SchemaError) Unwrap() error { return e.Err }
 
 // snapshotFile is the JSON of `warden inspect --out`: the model, plus the

@@ -26,6 +26,7 @@ type SchemaFileError struct {
 	Err  error  // the *pgconn.PgError, or the read error
 }
 
+// Error formats the error as "loading file:line: message (SQLSTATE code)".
 func (e *SchemaFileError) Error() string {
 	loc := e.File
 	if e.Line > 0 {
@@ -42,6 +43,7 @@ func (e *SchemaFileError) Error() string {
 	return "loading " + loc + ": " + e.Err.Error()
 }
 
+// Unwrap returns the *pgconn.PgError or the read error.
 func (e *SchemaFileError) Unwrap() error { return e.Err }
 
 // startEmbedded starts a throwaway server, loads opts.SchemaFiles into a
