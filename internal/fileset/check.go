@@ -114,8 +114,12 @@ func missing(p string, content []byte) FileDrift {
 // and diff), then a one-line summary, or a single line when d is empty.
 func (d Drift) Format(w io.Writer) error {
 	var sb strings.Builder
+	dir := d.Dir
+	if dir == "" {
+		dir = "output directory"
+	}
 	if d.Empty() {
-		fmt.Fprintf(&sb, "%s is up to date\n", d.Dir)
+		fmt.Fprintf(&sb, "%s is up to date\n", dir)
 		_, err := io.WriteString(w, sb.String())
 		return err
 	}
@@ -134,7 +138,7 @@ func (d Drift) Format(w io.Writer) error {
 	section("stale", d.Stale)
 	n := len(d.Changed) + len(d.Missing) + len(d.Stale)
 	fmt.Fprintf(&sb, "%s is out of date: %d %s (%d changed, %d missing, %d stale); run warden generate to update it\n",
-		d.Dir, n, plural(n, "file", "files"), len(d.Changed), len(d.Missing), len(d.Stale))
+		dir, n, plural(n, "file", "files"), len(d.Changed), len(d.Missing), len(d.Stale))
 	_, err := io.WriteString(w, sb.String())
 	return err
 }

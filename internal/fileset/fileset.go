@@ -55,8 +55,8 @@ func IsGenerated(content []byte) bool {
 
 // tmpPrefix names Write's staging directory inside the output directory.
 // Staging inside it keeps the staged files on the same filesystem, so the
-// final renames are atomic. Walks skip such directories, which a killed run
-// may leave behind.
+// final renames are atomic. Walks skip such directories; one left behind by a
+// killed run is removed by the next successful Write.
 const tmpPrefix = ".warden-tmp-"
 
 // paths validates every path of s and returns them sorted.
@@ -215,12 +215,20 @@ func (in *inspector) inspect(p string) (target, error) {
 // file contents, e.g. in rr-cache, that may start with a warden header) and
 // staging directories left by a killed Write.
 func findStale(root string, s Set) ([]string, error) {
+	// WalkDir does not descend into a root that is a symlink, and an output
+	// directory may well be one; walk its target instead.
+	walkRoot := root
+	if fi, err := os.Lstat(root); err == nil && fi.Mode().Type() == fs.ModeSymlink {
+		if walkRoot, err = filepath.EvalSymlinks(root); err != nil {
+			return nil, fmt.Errorf("fileset: reading output directory %s: %w", root, err)
+		}
+	}
 	var stale []string
-	err := filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(walkRoot, func(full string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("fileset: reading %s: %w", full, err)
 		}
-		rel, err := filepath.Rel(root, full)
+		rel, err := filepath.Rel(walkRoot, full)
 		if err != nil {
 			return err
 		}

@@ -317,8 +317,6 @@ func TestForeignFilesUntouched(t *testing.T) {
 	writeFile(t, dir, "empty.sql", "")
 	// git's rr-cache keeps copies of file contents, header included.
 	writeFile(t, dir, ".git/rr-cache/abc/preimage", sqlHead+"x\n")
-	// A staging folder a killed run left behind.
-	writeFile(t, dir, tmpPrefix+"123/new-0", sqlHead+"x\n")
 	// A symlink to a warden file elsewhere is not a warden file here.
 	outside := filepath.Join(t.TempDir(), "elsewhere.sql")
 	os.WriteFile(outside, []byte(sqlHead), 0o644)
@@ -426,8 +424,9 @@ func TestWriteBlockedPathLeavesDirUnchanged(t *testing.T) {
 }
 
 // TestWriteRollback fails every step that changes the tree, one at a time,
-// and checks the tree is exactly as before each time: staging, removing a
-// stale file, creating a directory, renaming a file into place.
+// and checks the tree is exactly as before each time: creating the staging
+// directory, staging, removing a stale file, creating a directory, renaming a
+// file into place.
 func TestWriteRollback(t *testing.T) {
 	s := sample()
 	s["new/deeper/file.sql"] = []byte(sqlHead + "new\n")
@@ -437,6 +436,7 @@ func TestWriteRollback(t *testing.T) {
 		old["migrations/20230101000000_gone.sql"] = []byte(sqlHead + "gone\n")
 		old["gone/only.sql"] = []byte(sqlHead + "gone\n")
 		delete(old, "verify/org_test.go")
+		old["verify"] = []byte(goHead) // a stale file where a directory goes
 		mustWrite(t, dir, old)
 		writeFile(t, dir, "mine.sql", "-- not warden's\n")
 		old2 := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
@@ -459,7 +459,7 @@ func TestWriteRollback(t *testing.T) {
 	mustWrite(t, dir, s)
 	testHook = nil
 	t.Cleanup(func() { testHook = nil })
-	for _, want := range []string{"stage REPORT.md", "remove gone/only.sql", "mkdir new", "mkdir new/deeper", "rename verify/org_test.go"} {
+	for _, want := range []string{"stage REPORT.md", "remove gone/only.sql", "mkdir new", "mkdir new/deeper", "remove verify", "mkdir verify", "rename verify/org_test.go"} {
 		if !contains(steps, want) {
 			t.Fatalf("steps %q lack %q", steps, want)
 		}
@@ -548,8 +548,11 @@ func TestOutputDirIsAFile(t *testing.T) {
 }
 
 // TestOutputDirNotWritable needs a user that permissions apply to; root
-// ignores them, so as root the same failure is covered by the injected
-// "stage" failure in TestWriteRollback and by the blocked-path cases.
+// ignores them, so as root it skips, and the same failure is covered by the
+// injected "mktemp" failure in TestWriteRollback and by the blocked-path
+// cases. To run it from a root shell:
+//
+//	go test -c -o /tmp/fileset.test && setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/fileset.test -test.run NotWritable
 func TestOutputDirNotWritable(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores directory permissions")
@@ -710,5 +713,47 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
+	}
+}
+
+func TestLeftoverStagingRemovedAndIgnored(t *testing.T) {
+	dir := t.TempDir()
+	s := sample()
+	mustWrite(t, dir, s)
+	// A killed Write left its staging directory, holding staged warden files.
+	writeFile(t, dir, tmpPrefix+"123/new-0", sqlHead+"x\n")
+	writeFile(t, dir, tmpPrefix+"note.txt", "a file, not warden's staging\n")
+	if d := mustCheck(t, dir, s); !d.Empty() {
+		t.Errorf("Check saw the staging directory: %+v", d)
+	}
+	s["REPORT.md"] = []byte(mdHead + "v2\n")
+	mustWrite(t, dir, s)
+	if _, err := os.Lstat(filepath.Join(dir, tmpPrefix+"123")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("leftover staging directory not removed: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, tmpPrefix+"note.txt")); err != nil {
+		t.Errorf("a file with the staging prefix was removed: %v", err)
+	}
+}
+
+func TestOutputDirIsASymlink(t *testing.T) {
+	target := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "generated")
+	if err := os.Symlink(target, dir); err != nil {
+		t.Fatal(err)
+	}
+	s := sample()
+	mustWrite(t, dir, s)
+	writeFile(t, target, "old.sql", sqlHead)
+	d := mustCheck(t, dir, s)
+	if diff := cmp.Diff([]string{"old.sql"}, paths(d.Stale)); diff != "" {
+		t.Errorf("Stale through a symlinked dir (-want +got):\n%s", diff)
+	}
+	res := mustWrite(t, dir, s)
+	if diff := cmp.Diff([]string{"old.sql"}, res.Removed); diff != "" {
+		t.Errorf("Removed (-want +got):\n%s", diff)
+	}
+	if fi, err := os.Lstat(dir); err != nil || fi.Mode().Type() != fs.ModeSymlink {
+		t.Errorf("the symlink itself was replaced: %v", err)
 	}
 }

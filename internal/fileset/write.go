@@ -51,7 +51,9 @@ type Result struct {
 // such a file is an error. Directories emptied by removing stale files are
 // removed too, but never dir itself.
 //
-// Write takes no lock: two concurrent Writes to the same dir may interleave.
+// Write takes no lock: two concurrent Writes to the same dir may interleave,
+// and a successful Write removes the staging directories (.warden-tmp-*) that
+// a killed Write left in dir.
 func Write(dir string, s Set) (Result, error) {
 	w, err := newWriter(dir, s)
 	if err != nil {
@@ -162,7 +164,7 @@ func (w *writer) run() error {
 	if len(w.files) == 0 && len(w.stale) == 0 {
 		return nil
 	}
-	if err := hook("stage", ""); err != nil {
+	if err := hook("mktemp", ""); err != nil {
 		return fmt.Errorf("fileset: cannot write to output directory %s: %w", w.dir, err)
 	}
 	tmp, err := os.MkdirTemp(w.dir, tmpPrefix)
@@ -433,6 +435,17 @@ func (w *writer) finish() (Result, error) {
 	if w.tmp != "" {
 		if err := os.RemoveAll(w.tmp); err != nil {
 			errs = append(errs, fmt.Errorf("removing staging directory %s: %w", w.tmp, err))
+		}
+	}
+	// Staging directories of killed runs would otherwise be committed with
+	// the output. Concurrent Writes are not supported, so none is in use.
+	if leftovers, err := filepath.Glob(filepath.Join(w.dir, tmpPrefix+"*")); err == nil {
+		for _, l := range leftovers {
+			if fi, err := os.Lstat(l); err == nil && fi.IsDir() {
+				if err := os.RemoveAll(l); err != nil {
+					errs = append(errs, fmt.Errorf("removing leftover staging directory %s: %w", l, err))
+				}
+			}
 		}
 	}
 	if len(errs) > 0 {
