@@ -20,8 +20,8 @@ func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
 // Result says what Write did; every list holds slash paths relative to the
 // output directory, sorted.
 type Result struct {
-	// Written lists the files created or replaced because their content
-	// differed.
+	// Written lists the files created (they were missing) or replaced
+	// (their content differed).
 	Written []string `json:"written"`
 	// Unchanged lists the files whose bytes were already right; they were not
 	// rewritten, so their modification times are kept.
@@ -89,7 +89,6 @@ type file struct {
 
 type writer struct {
 	dir       string
-	set       Set
 	createdUp []string // directories created to make dir itself, outermost first
 	tmp       string
 	files     []*file
@@ -105,12 +104,13 @@ func newWriter(dir string, s Set) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{dir: dir, set: s}
+	w := &writer{dir: dir}
+	// A parent of dir that is a file (ENOTDIR) is left to makeRoot, which
+	// names that parent in its error.
 	exists, err := statDir(dir)
 	if err != nil && !isNotDir(err) {
 		return nil, err
 	}
-	// A parent of dir that is a file: makeRoot reports it by name.
 	if !exists {
 		// Nothing to compare with; the directory is created at run.
 		for _, p := range paths {
