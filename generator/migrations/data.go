@@ -1,0 +1,364 @@
+package migrations
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/introspect"
+)
+
+// Names of objects warden creates outside the scoped tables. The schema is
+// not exposed through the API (PostgREST serves public), which is why the
+// SECURITY DEFINER helpers live there.
+const (
+	wardenSchema = "warden"
+	// ImmutableSQLState is raised when a non-null tenant column would
+	// change. Class 23 (integrity constraint violation) makes clients and
+	// PostgREST treat it as a conflict, not a server fault.
+	ImmutableSQLState = "23W01"
+	// Trigger names: BEFORE row triggers fire in name order, so the fill
+	// trigger runs after an app's own triggers ("w" sorts late) and the
+	// immutability check after everything ("zz").
+	fillTriggerName      = "warden_fill_org_id"
+	immutableTriggerName = "zz_warden_org_id_immutable"
+	policyPrefix         = "warden_org_"
+)
+
+// common is what every template sees about the policy.
+type common struct {
+	Tenant         string // quoted, qualified tenant table
+	TenantKey      string // quoted key column
+	Col            string // quoted tenant column
+	ColName        string // tenant column, raw
+	ColLit         string // tenant column as a literal
+	DefaultOrg     string // literal
+	DefaultOrgName string // literal
+	TenantHasName  bool   // the tenant table has a "name" column to fill
+	OnDelete       string // SQL words: CASCADE, RESTRICT, ...
+	LockTimeout    string // literal, e.g. '2s'
+	BatchSize      int
+	Pause          string // literal interval
+	Users          string // quoted, qualified users table
+	UsersKey       string
+	UsersKeyType   string
+	MetaColumn     string // quoted app metadata column of the users table
+	// UserOrg is the SQL expression of a user's org given the user id in
+	// the placeholder $USER, without the default-org fallback.
+	UserOrg string
+	// ImmutableState is the SQLSTATE of the immutability error, as a
+	// literal and raw.
+	ImmutableState    string
+	ImmutableStateRaw string
+	// Membership is the quoted membership table ("" without one) and
+	// MemberUser its user column.
+	Membership string
+	MemberUser string
+	W          string // quoted warden schema
+}
+
+// tableData is one scoped table as the templates see it. Every name is
+// already quoted (identifiers) or escaped (literals).
+type tableData struct {
+	common
+	Display     string // schema.table for comments
+	T           string // quoted, qualified
+	Lit         string // the qualified name as a string literal, for regclass casts and messages
+	Schema      string // literal
+	Name        string // literal
+	Class       string
+	Reason      string
+	FK          string // quoted constraint name
+	FKLit       string
+	Check       string
+	CheckLit    string
+	Index       string // quoted, schema-qualified for DROP
+	IndexName   string // quoted bare name for CREATE INDEX
+	IndexLit    string // bare index name as a literal
+	IndexCols   string
+	Partitioned bool
+	Partitions  []partData
+
+	FillFunc        string // quoted, qualified function
+	BackfillFunc    string
+	BackfillFuncLit string
+	UpperFunc       string
+	UpperFuncLit    string
+	FillTrigger     string
+	ImmTrigger      string
+
+	// Derive is the SQL expression of the row's org from its owner or parent,
+	// written against the alias "t" (backfill) — and DeriveNew against NEW
+	// (fill trigger).
+	Derive    string
+	DeriveNew string
+	// OwnerOrParentNull is true-ish SQL (alias t) telling that the row has no
+	// owner or parent to derive from: an orphan.
+	HasPK     bool
+	PKList    string // t."a", t."b"
+	PKDesc    string // t."a" DESC, t."b" DESC
+	PKCols    string // t."a" or (t."a", t."b") for a row comparison
+	PKBare    string // "a", "b"
+	PKJoin    string // t."a" = b."a" AND ...
+	PKAfter   string // ((p_after->>0)::type, ...)
+	PKUpper   string
+	PKJSON    string // jsonb_build_array(b."a", ...)
+	PKJSONt   string // jsonb_build_array(t."a", ...)
+	PKOrderBy string // b."a" DESC, ...
+
+	Policies      []policyData
+	AddPermissive bool
+	Permissive    string
+	PermissiveLit string
+}
+
+type partData struct {
+	T         string
+	Lit       string
+	FK        string
+	FKLit     string
+	Index     string // quoted, qualified
+	IndexName string // quoted bare name
+	IndexLit  string
+	IndexReg  string // the qualified name as a literal, for ::regclass
+	Display   string
+}
+
+type policyData struct {
+	Name    string // quoted
+	NameLit string
+	Command string // SELECT, INSERT, UPDATE, DELETE
+	Using   bool
+	Check   bool
+}
+
+func newCommon(plan *generator.Plan, db *introspect.Database) (common, error) {
+	pol := plan.Policy
+	tn := pol.Tenant
+	c := common{
+		Tenant:            ident.Qualified(tn.Table.Schema, tn.Table.Name),
+		TenantKey:         ident.Quote(tn.Key),
+		Col:               ident.Quote(tn.Column),
+		ColName:           tn.Column,
+		ColLit:            ident.Literal(tn.Column),
+		DefaultOrg:        ident.Literal(tn.DefaultOrg),
+		DefaultOrgName:    ident.Literal(tn.DefaultOrgName),
+		OnDelete:          strings.ToUpper(tn.OnDelete),
+		LockTimeout:       ident.Literal(pgDuration(pol.Migrations.LockTimeout)),
+		BatchSize:         pol.Backfill.BatchSize,
+		Pause:             ident.Literal(pgDuration(pol.Backfill.Pause)),
+		Users:             ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
+		UsersKey:          ident.Quote(pol.Users.Key),
+		UsersKeyType:      "uuid",
+		MetaColumn:        ident.Quote("raw_app_meta_data"),
+		ImmutableState:    ident.Literal(ImmutableSQLState),
+		ImmutableStateRaw: ImmutableSQLState,
+		W:                 ident.Quote(wardenSchema),
+	}
+	tenant := db.Table(tn.Table.Schema, tn.Table.Name)
+	if tenant == nil {
+		return c, fmt.Errorf("tenant table %s not found", tn.Table)
+	}
+	if col := tenant.Column("name"); col != nil {
+		c.TenantHasName = true
+	}
+	for _, col := range tenant.Columns {
+		if col.NotNull && col.Default == "" && col.Identity == "" && !col.Generated && col.Name != tn.Key && col.Name != "name" {
+			return c, fmt.Errorf("tenant table %s: column %s is NOT NULL without a default, so warden cannot insert the default org row; give it a default", tn.Table, col.Name)
+		}
+	}
+	if m := pol.Membership; m != nil {
+		c.Membership = ident.Qualified(m.Table.Schema, m.Table.Name)
+		c.MemberUser = ident.Quote(m.UserColumn)
+		order := ""
+		if m.PrimaryColumn != "" {
+			order = fmt.Sprintf("m.%s DESC NULLS LAST, ", ident.Quote(m.PrimaryColumn))
+		}
+		order += fmt.Sprintf("m.%s, m.%s", ident.Quote(m.OrderColumn), ident.Quote(m.OrgColumn))
+		c.UserOrg = fmt.Sprintf("(SELECT m.%s FROM %s m WHERE m.%s = $USER ORDER BY %s LIMIT 1)",
+			ident.Quote(m.OrgColumn), ident.Qualified(m.Table.Schema, m.Table.Name), ident.Quote(m.UserColumn), order)
+	} else {
+		// One org for everyone: a user's org is the default org, provided
+		// the user exists.
+		c.UserOrg = fmt.Sprintf("(SELECT %s::uuid FROM %s u WHERE u.%s = $USER)", c.DefaultOrg, c.Users, c.UsersKey)
+	}
+	return c, nil
+}
+
+// pgDuration renders a Go duration as a PostgreSQL interval/setting value
+// in whole milliseconds ("2000ms" reads less well than "2s", so seconds are
+// used when exact).
+func pgDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
+}
+
+// userExpr converts an owner column reference to the type of the users key,
+// so the membership lookup compares like with like (and can use its index).
+// A text column holding user ids is cast only when it looks like a UUID, so
+// one malformed value makes an orphan instead of failing the whole batch.
+func userExpr(ref string, colType string) string {
+	switch colType {
+	case "uuid":
+		return ref
+	case "text", "character varying":
+		return fmt.Sprintf("(CASE WHEN %s ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN %s::uuid END)", ref, ref)
+	default:
+		if strings.HasPrefix(colType, "character varying") {
+			return userExpr(ref, "text")
+		}
+		// integer and bigint user ids only match an integer-keyed users
+		// table; comparing through text keeps the SQL valid either way.
+		return fmt.Sprintf("(%s)::text", ref)
+	}
+}
+
+func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*tableData, error) {
+	t := tp.Table
+	q := ident.Qualified(t.Schema, t.Name)
+	base := t.Name
+	if t.Schema != "public" {
+		base = t.Schema + "_" + t.Name
+	}
+	d := &tableData{
+		common:       c,
+		Display:      t.QualifiedName(),
+		T:            q,
+		Lit:          ident.Literal(q),
+		Schema:       ident.Literal(t.Schema),
+		Name:         ident.Literal(t.Name),
+		Class:        string(tp.Class),
+		Reason:       tp.Reason,
+		FK:           ident.Quote(ident.Derive(t.Name, c.ColName+"_fkey")),
+		FKLit:        ident.Literal(ident.Derive(t.Name, c.ColName+"_fkey")),
+		Check:        ident.Quote(ident.Derive(t.Name, c.ColName+"_not_null")),
+		CheckLit:     ident.Literal(ident.Derive(t.Name, c.ColName+"_not_null")),
+		Partitioned:  t.Partitioned,
+		FillFunc:     ident.Qualified(wardenSchema, ident.Derive(base, "fill_"+c.ColName)),
+		BackfillFunc: ident.Qualified(wardenSchema, ident.Derive(base, "backfill_batch")),
+		UpperFunc:    ident.Qualified(wardenSchema, ident.Derive(base, "backfill_upper")),
+		FillTrigger:  ident.Quote(fillTriggerName),
+		ImmTrigger:   ident.Quote(immutableTriggerName),
+	}
+	idxName := ident.Derive(t.Name, c.ColName+"_idx")
+	d.Index = ident.Qualified(t.Schema, idxName)
+	d.IndexName = ident.Quote(idxName)
+	d.BackfillFuncLit = ident.Literal(d.BackfillFunc)
+	d.UpperFuncLit = ident.Literal(d.UpperFunc)
+	d.IndexLit = ident.Literal(idxName)
+	cols := []string{c.Col}
+	if tp.Class == generator.Inherited {
+		// The table joins its parent on the FK: lead the index with org_id
+		// and follow with the FK columns so org-scoped joins use it.
+		for _, fc := range tp.ParentFK.Columns {
+			cols = append(cols, ident.Quote(fc))
+		}
+	}
+	d.IndexCols = strings.Join(cols, ", ")
+	for _, p := range t.Partitions {
+		if !p.Leaf || p.Level != 1 {
+			return nil, fmt.Errorf("%s: nested partitioning (%s.%s) is not supported yet", d.Display, p.Schema, p.Name)
+		}
+		pi := ident.Derive(p.Name, c.ColName+"_idx")
+		pf := ident.Derive(p.Name, c.ColName+"_fkey")
+		d.Partitions = append(d.Partitions, partData{
+			T: ident.Qualified(p.Schema, p.Name), Lit: ident.Literal(ident.Qualified(p.Schema, p.Name)),
+			Display: ident.Display(p.Schema, p.Name),
+			FK:      ident.Quote(pf), FKLit: ident.Literal(pf),
+			Index: ident.Qualified(p.Schema, pi), IndexName: ident.Quote(pi), IndexLit: ident.Literal(pi),
+			IndexReg: ident.Literal(ident.Qualified(p.Schema, pi)),
+		})
+	}
+
+	switch tp.Class {
+	case generator.Direct:
+		ref := func(alias string) string {
+			return strings.ReplaceAll(c.UserOrg, "$USER", userExpr(alias+"."+ident.Quote(tp.Owner.Name), baseType(tp.Owner.Type)))
+		}
+		d.Derive, d.DeriveNew = ref("t"), ref("NEW")
+	case generator.Inherited:
+		parent := tp.Parent.Table
+		ref := func(alias string) string {
+			var conds []string
+			for i, fc := range tp.ParentFK.Columns {
+				conds = append(conds, fmt.Sprintf("p.%s = %s.%s", ident.Quote(tp.ParentFK.RefColumns[i]), alias, ident.Quote(fc)))
+			}
+			return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", c.Col, ident.Qualified(parent.Schema, parent.Name), strings.Join(conds, " AND "))
+		}
+		d.Derive, d.DeriveNew = ref("t"), ref("NEW")
+	default:
+		return nil, fmt.Errorf("%s: class %s is not scoped", d.Display, tp.Class)
+	}
+
+	if pk := t.PrimaryKey; pk != nil {
+		d.HasPK = true
+		var cols, bare, join, after, upper, jb, jt, order, desc []string
+		for i, name := range pk.Columns {
+			col := t.Column(name)
+			qn := ident.Quote(name)
+			cols = append(cols, "t."+qn)
+			bare = append(bare, qn)
+			join = append(join, fmt.Sprintf("t.%s = b.%s", qn, qn))
+			after = append(after, fmt.Sprintf("(p_after->>%d)::%s", i, col.Type))
+			upper = append(upper, fmt.Sprintf("(p_upper->>%d)::%s", i, col.Type))
+			jb = append(jb, "b."+qn)
+			jt = append(jt, "t."+qn)
+			order = append(order, "b."+qn+" DESC")
+			desc = append(desc, "t."+qn+" DESC")
+		}
+		d.PKList = strings.Join(cols, ", ")
+		d.PKDesc = strings.Join(desc, ", ")
+		d.PKCols = strings.Join(cols, ", ")
+		d.PKBare = strings.Join(bare, ", ")
+		d.PKJoin = strings.Join(join, " AND ")
+		d.PKAfter = "(" + strings.Join(after, ", ") + ")"
+		d.PKUpper = "(" + strings.Join(upper, ", ") + ")"
+		d.PKJSON = "jsonb_build_array(" + strings.Join(jb, ", ") + ")"
+		d.PKJSONt = "jsonb_build_array(" + strings.Join(jt, ", ") + ")"
+		d.PKOrderBy = strings.Join(order, ", ")
+		if len(pk.Columns) == 1 {
+			d.PKCols = cols[0]
+			d.PKAfter = after[0]
+			d.PKUpper = upper[0]
+		} else {
+			d.PKCols = "(" + d.PKCols + ")"
+		}
+	} else if t.Partitioned {
+		return nil, fmt.Errorf("%s: a partitioned table without a primary key cannot be backfilled in batches yet; add a primary key", d.Display)
+	}
+
+	for _, cmd := range []string{"select", "insert", "update", "delete"} {
+		n := policyPrefix + cmd
+		d.Policies = append(d.Policies, policyData{
+			Name: ident.Quote(n), NameLit: ident.Literal(n), Command: strings.ToUpper(cmd),
+			Using: cmd != "insert", Check: cmd == "insert" || cmd == "update",
+		})
+	}
+	// An app that never enabled RLS on this table relied on grants alone.
+	// RESTRICTIVE policies grant nothing by themselves, so without any
+	// permissive policy the table would go dark for every API role: add a
+	// permissive org policy then, and only then, so existing user-level
+	// permissive policies are never widened.
+	d.AddPermissive = true
+	d.Permissive = ident.Quote(policyPrefix + "access")
+	d.PermissiveLit = ident.Literal(policyPrefix + "access")
+	for _, p := range t.Policies {
+		if p.Permissive && !strings.HasPrefix(p.Name, policyPrefix) {
+			d.AddPermissive = false
+		}
+	}
+	return d, nil
+}
+
+// baseType strips a type modifier: "character varying(20)" → "character varying".
+func baseType(t string) string {
+	if i := strings.IndexByte(t, '('); i > 0 {
+		return t[:i]
+	}
+	return t
+}
