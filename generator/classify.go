@@ -20,7 +20,9 @@ type Class string
 
 // The classes of SPEC §2. Every table of the governed schemas gets one.
 const (
-	// TenantRoot is the tenant table itself and the membership table.
+	// TenantRoot is the tenant table itself, the membership table and,
+	// when it lives in a governed schema, the users table: the tables the
+	// user → org mapping reads. They are never scoped themselves.
 	TenantRoot Class = "tenant root"
 	// Direct tables have an ownership column; org_id comes from the owner's org.
 	Direct Class = "direct"
@@ -51,19 +53,23 @@ type Plan struct {
 	// (the backfill order), ties broken by name.
 	Scoped []*TablePlan
 	// Problems are the reasons generation cannot proceed (unclassified
-	// tables, ambiguous parents, policy references to missing tables).
-	// Warnings do not stop it.
+	// tables, ambiguous parents, policy references to missing tables),
+	// sorted. Warnings do not stop it: unclassified tables under
+	// `unclassified: warn`, and tables treated as global although an
+	// ownership-named column was rejected.
 	Problems []Problem
-	Warnings []string
+	Warnings []Problem
 }
 
-// Problem is a classification error tied to a table, and, where the fix
-// belongs in policy.yaml, to the line to change.
+// Problem is a classification error (or warning) tied to a table, and,
+// where the fix belongs in policy.yaml, to the line to change (the position
+// is then part of Msg).
 type Problem struct {
 	Table string // display name; empty for policy-level problems
 	Msg   string
 }
 
+// Error formats the problem as "table: message".
 func (p Problem) Error() string {
 	if p.Table == "" {
 		return p.Msg
@@ -96,6 +102,15 @@ type TablePlan struct {
 	NullablePath bool
 	// Notes are remarks for the report (rejected name-only matches, ...).
 	Notes []string
+
+	// Decision is the policy entry that decided the class: the tenant,
+	// membership or users table reference, the exclude, global or tables
+	// entry, or the scope entry of a scoped table. It is nil when the class
+	// follows from the schema alone (implicit global, already scoped,
+	// unclassified). Its Pos names the policy file as given to policy.Load.
+	Decision *policy.TableRef
+	// Via is the policy's choice of parent (tables.<name>.via), if any.
+	Via *policy.TableRef
 }
 
 // Name is the table's display name (schema.table, quoted where needed).
@@ -130,8 +145,35 @@ func (t *TablePlan) PathString() string {
 // Classify assigns every table of db's governed schemas a class. It never
 // fails: problems are collected in Plan.Problems so that `plan` can show
 // the whole picture at once.
+//
+// Decisions are taken in this order, each only for tables still open:
+//
+//  1. Tenant roots: the tenant, membership and users tables, by their role.
+//  2. The policy's explicit word: exclude, global, tables.<t>.class.
+//  3. Direct: a table in scope with an ownership column (the first of the
+//     policy's ownership list that qualifies). A table that has both an
+//     ownership column and a foreign key to a scoped parent is direct: the
+//     row's own owner is authoritative (a call placed by one user on a
+//     colleague's campaign belongs to the caller's org), and it needs no
+//     join, so the backfill and the fill trigger read only the row itself
+//     and do not depend on the parent being filled first or on its FK
+//     being non-NULL. The policy can still choose the parent with via or
+//     class: inherited.
+//  4. Inherited: the best foreign-key path to a direct table (see
+//     resolvePaths).
+//  5. What is left: in scope with no way to get an org (a problem), already
+//     has the tenant column (already scoped), an owner or path but no
+//     decision (unclassified: a problem, or a warning under
+//     `unclassified: warn`), or nothing at all (global).
 func Classify(db *introspect.Database, pol *policy.Policy) *Plan {
-	c := &classifier{db: db, pol: pol, plan: &Plan{Policy: pol}, byKey: map[string]*TablePlan{}}
+	c := &classifier{
+		db:        db,
+		pol:       pol,
+		plan:      &Plan{Policy: pol},
+		byKey:     map[string]*TablePlan{},
+		scope:     map[*TablePlan]*policy.TableRef{},
+		ambiguous: map[*TablePlan][]string{},
+	}
 	c.run()
 	return c.plan
 }
@@ -141,6 +183,12 @@ type classifier struct {
 	pol   *policy.Policy
 	plan  *Plan
 	byKey map[string]*TablePlan // schema + "\x00" + name
+	// scope maps each table the policy moves to org ownership to the
+	// policy entry that put it there.
+	scope map[*TablePlan]*policy.TableRef
+	// ambiguous holds, for tables whose best path is reached through
+	// several parent tables, the candidates as "parent (fk columns)".
+	ambiguous map[*TablePlan][]string
 }
 
 func key(schema, name string) string { return schema + "\x00" + name }
@@ -150,11 +198,7 @@ func (c *classifier) lookup(ref policy.TableRef) *TablePlan {
 }
 
 func (c *classifier) problem(t *TablePlan, format string, args ...any) {
-	name := ""
-	if t != nil {
-		name = t.Name()
-	}
-	c.plan.Problems = append(c.plan.Problems, Problem{Table: name, Msg: fmt.Sprintf(format, args...)})
+	c.plan.Problems = append(c.plan.Problems, Problem{Table: t.Name(), Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *classifier) run() {
@@ -167,47 +211,82 @@ func (c *classifier) run() {
 		c.byKey[key(t.Schema, t.Name)] = tp
 	}
 	c.checkReferences()
-	inScope := c.scopeSet()
+	c.markScope()
+	c.fixed()
+	c.direct()
+	c.resolvePaths()
+	c.finish()
+	c.order()
+}
 
-	// Fixed decisions first: tenant root, excluded, global.
+func refOf(tp *TablePlan) policy.TableRef {
+	return policy.TableRef{Schema: tp.Table.Schema, Name: tp.Table.Name}
+}
+
+// fixed settles the classes that do not depend on the schema's shape: the
+// tenant roots, and exclude and global decisions.
+func (c *classifier) fixed() {
 	for _, tp := range c.plan.Tables {
-		ref := policy.TableRef{Schema: tp.Table.Schema, Name: tp.Table.Name}
+		ref := refOf(tp)
+		root := func(r policy.TableRef, reason string) {
+			tp.Class, tp.Reason, tp.Decision = TenantRoot, reason, &r
+		}
 		switch {
 		case ref.SameTable(c.pol.Tenant.Table):
-			tp.Class, tp.Reason = TenantRoot, "the tenant table (policy tenant.table)"
+			root(c.pol.Tenant.Table, "the tenant table (policy tenant.table)")
 		case c.pol.Membership != nil && ref.SameTable(c.pol.Membership.Table):
-			tp.Class, tp.Reason = TenantRoot, "the membership table (policy membership.table)"
+			root(c.pol.Membership.Table, "the membership table (policy membership.table)")
+		case ref.SameTable(c.pol.Users.Table):
+			// Ownership columns point at it and the mapping reads it; giving
+			// it an org would make users org-owned, which is not the move.
+			root(c.pol.Users.Table, "the users table (policy users.table)")
 		default:
-			if o, ok := c.pol.Override(ref); ok && (o.Class == policy.ClassExcluded || o.Class == policy.ClassGlobal) {
+			if o, ok := c.override(tp); ok && (o.Class == policy.ClassExcluded || o.Class == policy.ClassGlobal) {
+				r := o.Table
 				tp.Class = Class(o.Class)
-				tp.Reason = fmt.Sprintf("listed as %s in the policy (%s)", o.Class, o.Table.Pos)
+				tp.Reason = fmt.Sprintf("listed as %s in the policy (%s)", o.Class, r.Pos)
+				tp.Decision = &r
 			}
 		}
 	}
-	// Direct: an ownership column, unless the policy forces inherited.
+}
+
+// direct makes in-scope tables with an ownership column direct, unless the
+// policy asks for a parent instead.
+func (c *classifier) direct() {
 	for _, tp := range c.plan.Tables {
 		if tp.Class != "" {
 			continue
 		}
 		c.findOwner(tp)
-		if tp.Owner != nil && inScope[tp] && c.forced(tp) != policy.ClassInherited && c.via(tp) == nil {
-			tp.Class = Direct
-			tp.Reason = fmt.Sprintf("ownership column %s", tp.Owner.Name)
-			if tp.OwnerFK != nil {
-				tp.Reason += fmt.Sprintf(" → %s", ident2(tp.OwnerFK.RefSchema, tp.OwnerFK.RefTable))
-			}
+		scope := c.scope[tp]
+		if tp.Owner == nil || scope == nil {
+			continue
+		}
+		if v := c.via(tp); v != nil || c.forced(tp) == policy.ClassInherited {
+			// The policy prefers the parent's org to the row's own owner;
+			// forget the owner so that nothing downstream uses it.
+			tp.Notes = append(tp.Notes, fmt.Sprintf("has ownership column %s, but the policy makes it inherit its org from a parent", tp.Owner.Name))
+			tp.Owner, tp.OwnerFK = nil, nil
+			continue
+		}
+		tp.Class = Direct
+		tp.Decision = scope
+		tp.Reason = "ownership column " + tp.Owner.Name
+		if tp.OwnerFK != nil {
+			tp.Reason += " → " + ident2(tp.OwnerFK.RefSchema, tp.OwnerFK.RefTable)
+		} else {
+			tp.Reason += fmt.Sprintf(" (%s, not a foreign key: require_fk is false)", tp.Owner.Type)
 		}
 	}
-	c.resolvePaths(inScope)
-	c.finish(inScope)
-	c.order()
 }
 
 func ident2(schema, name string) string {
 	return (&introspect.Table{Schema: schema, Name: name}).QualifiedName()
 }
 
-// checkReferences reports policy entries naming tables that do not exist.
+// checkReferences reports policy entries naming tables that do not exist,
+// at the entry's position so that the fix is one jump away.
 func (c *classifier) checkReferences() {
 	check := func(ref policy.TableRef, what string) {
 		if c.lookup(ref) == nil {
@@ -240,18 +319,21 @@ func (c *classifier) checkReferences() {
 	}
 }
 
-// scopeSet is the set of tables the policy moves to org ownership: the
-// scope list plus tables given a via or a direct/inherited class.
-func (c *classifier) scopeSet() map[*TablePlan]bool {
-	set := map[*TablePlan]bool{}
+// markScope records the tables the policy moves to org ownership (the
+// scope list plus tables given a via or a direct/inherited class) and the
+// critical flags.
+func (c *classifier) markScope() {
 	for _, r := range c.pol.Scope {
 		if tp := c.lookup(r); tp != nil {
-			set[tp] = true
+			r := r
+			c.scope[tp] = &r
 		}
 	}
 	for _, o := range c.pol.Tables {
-		if tp := c.lookup(o.Table); tp != nil && (o.Via != nil || o.Class == policy.ClassDirect || o.Class == policy.ClassInherited) {
-			set[tp] = true
+		if tp := c.lookup(o.Table); tp != nil && c.scope[tp] == nil &&
+			(o.Via != nil || o.Class == policy.ClassDirect || o.Class == policy.ClassInherited) {
+			r := o.Table
+			c.scope[tp] = &r
 		}
 	}
 	for _, r := range c.pol.Critical {
@@ -259,11 +341,10 @@ func (c *classifier) scopeSet() map[*TablePlan]bool {
 			tp.Critical = true
 		}
 	}
-	return set
 }
 
 func (c *classifier) override(tp *TablePlan) (policy.Override, bool) {
-	return c.pol.Override(policy.TableRef{Schema: tp.Table.Schema, Name: tp.Table.Name})
+	return c.pol.Override(refOf(tp))
 }
 
 func (c *classifier) forced(tp *TablePlan) string {
@@ -329,21 +410,31 @@ func (a cost) less(b cost) bool {
 	return a.depth < b.depth
 }
 
-// resolvePaths finds, for every in-scope table without a direct owner, the
-// best FK path to a direct table. It relaxes edges until nothing improves
-// (a Bellman-Ford over at most len(tables) rounds), so cycles and self
-// references can never produce a path: a table only ever inherits from a
-// parent whose own path is already known and cheaper.
-func (c *classifier) resolvePaths(inScope map[*TablePlan]bool) {
+// resolvePaths finds, for every table without a class yet, the best FK
+// path to a direct table through scoped tables. It relaxes edges until
+// nothing improves (a Bellman-Ford over at most len(tables) rounds). Every
+// hop adds one to the depth, so a best path never visits a table twice:
+// cycles and self references can never produce a path, and a table only
+// ever inherits from a parent whose own path is strictly shorter.
+func (c *classifier) resolvePaths() {
 	best := map[*TablePlan]cost{}
 	for _, tp := range c.plan.Tables {
 		if tp.Class == Direct {
 			best[tp] = cost{}
 		}
 	}
+	// usable reports whether a parent can pass its org on: it must be
+	// scoped (direct, or in scope and still open).
+	usable := func(p *TablePlan) bool {
+		_, ok := best[p]
+		return ok && c.scope[p] != nil
+	}
 	candidates := map[*TablePlan][]edge{}
 	for _, tp := range c.plan.Tables {
-		if tp.Class != "" {
+		// A table with an owner is direct when scoped (direct cleared the
+		// owner where the policy asks for a parent instead), and a table
+		// forced direct must have its own owner: neither takes a path.
+		if tp.Class != "" || tp.Owner != nil || c.forced(tp) == policy.ClassDirect {
 			continue
 		}
 		var via *TablePlan
@@ -362,10 +453,10 @@ func (c *classifier) resolvePaths(inScope map[*TablePlan]bool) {
 		changed := false
 		for _, tp := range c.plan.Tables {
 			for _, e := range candidates[tp] {
-				pc, ok := best[e.parent]
-				if !ok || (e.parent.Class != Direct && !inScope[e.parent]) {
+				if !usable(e.parent) {
 					continue
 				}
+				pc := best[e.parent]
 				nc := cost{nullable: pc.nullable || e.nullable, depth: pc.depth + 1}
 				if cur, ok := best[tp]; !ok || nc.less(cur) {
 					best[tp] = nc
@@ -378,25 +469,20 @@ func (c *classifier) resolvePaths(inScope map[*TablePlan]bool) {
 		}
 	}
 	for _, tp := range c.plan.Tables {
-		if tp.Class != "" {
-			continue
-		}
 		bc, ok := best[tp]
-		if !ok {
-			if c.via(tp) != nil {
-				v := c.via(tp)
-				c.problem(tp, "via %s: %s has no foreign key to %s, or %s is not scoped (%s)", v, tp.Name(), v, v, v.Pos)
-			}
+		if tp.Class != "" || !ok {
 			continue
 		}
-		// The parents that achieve the best cost; several distinct parent
-		// tables are an ambiguity the policy must settle with via.
+		// The edges that achieve the best cost; several distinct parent
+		// tables are an ambiguity the policy must settle with via. Two FKs
+		// to the same parent table are not: via could not tell them apart,
+		// so the narrower FK, then the first by name, is taken.
 		var winners []edge
 		for _, e := range candidates[tp] {
-			pc, ok := best[e.parent]
-			if !ok || (e.parent.Class != Direct && !inScope[e.parent]) {
+			if !usable(e.parent) {
 				continue
 			}
+			pc := best[e.parent]
 			if (cost{nullable: pc.nullable || e.nullable, depth: pc.depth + 1}) == bc {
 				winners = append(winners, e)
 			}
@@ -416,12 +502,13 @@ func (c *classifier) resolvePaths(inScope map[*TablePlan]bool) {
 		for _, w := range winners {
 			if !parents[w.parent] {
 				parents[w.parent] = true
-				names = append(names, fmt.Sprintf("%s (via %s)", w.parent.Name(), strings.Join(w.fk.Columns, ", ")))
+				names = append(names, fmt.Sprintf("%s (%s)", w.parent.Name(), strings.Join(w.fk.Columns, ", ")))
 			}
 		}
 		w := winners[0]
 		tp.Parent, tp.ParentFK, tp.Depth, tp.NullablePath = w.parent, w.fk, bc.depth, bc.nullable
 		if len(parents) > 1 {
+			c.ambiguous[tp] = names
 			tp.Notes = append(tp.Notes, "ambiguous parents: "+strings.Join(names, ", "))
 		}
 	}
@@ -437,32 +524,32 @@ func anyNullable(t *introspect.Table, cols []string) bool {
 }
 
 // finish settles every table still without a class and reports problems.
-func (c *classifier) finish(inScope map[*TablePlan]bool) {
+func (c *classifier) finish() {
 	tenantCol := c.pol.Tenant.Column
 	for _, tp := range c.plan.Tables {
+		scope := c.scope[tp]
 		if tp.Class != "" {
-			if tp.Class != Direct && inScope[tp] {
-				c.problem(tp, "listed in scope but also classified %s by the policy; keep one", tp.Class)
+			if tp.Class != Direct && scope != nil {
+				c.problem(tp, "listed in scope (%s) but also classified %s by the policy (%s); keep one", scope.Pos, tp.Class, tp.Reason)
 			}
 			continue
 		}
-		ambiguous := tp.Parent != nil && len(tp.Notes) > 0 && strings.HasPrefix(tp.Notes[len(tp.Notes)-1], "ambiguous parents: ")
 		switch {
-		case inScope[tp] && tp.Parent != nil:
+		case scope != nil && tp.Parent != nil:
 			tp.Class = Inherited
+			tp.Decision, tp.Via = scope, c.via(tp)
 			tp.Reason = "foreign-key path " + tp.PathString()
 			if tp.NullablePath {
 				tp.Reason += " (nullable: rows with a NULL foreign key get the default org)"
 			}
-			if ambiguous && c.via(tp) == nil {
-				c.problem(tp, "%s; choose one in policy.yaml with tables: {%s: {via: <parent>}}",
-					strings.TrimPrefix(tp.Notes[len(tp.Notes)-1], "ambiguous "), tp.Name())
+			if names := c.ambiguous[tp]; len(names) > 0 {
+				c.problem(tp, "%d parents qualify equally: %s; choose one in policy.yaml with tables: {%s: {via: <parent>}}",
+					len(names), strings.Join(names, ", "), tp.Name())
 			}
-		case inScope[tp]:
+		case scope != nil:
 			tp.Class = Unclassified
 			tp.Reason = "in scope but no ownership column and no foreign-key path to a scoped table"
-			c.problem(tp, "listed in scope but has no ownership column (%s) and no foreign-key path to a scoped table; add a via, or list it under global or exclude",
-				ownershipNames(c.pol))
+			c.problem(tp, "%s", c.noOrgMessage(tp, scope))
 		case tp.Table.Column(tenantCol) != nil:
 			tp.Class = AlreadyScoped
 			tp.Reason = fmt.Sprintf("already has %s; not in scope", tenantCol)
@@ -473,13 +560,84 @@ func (c *classifier) finish(inScope map[*TablePlan]bool) {
 			} else {
 				tp.Reason = "has a foreign-key path " + tp.PathString() + " but no decision in the policy"
 			}
-			c.problem(tp, "%s: add it to scope, exclude or global in policy.yaml", tp.Reason)
+			p := Problem{Table: tp.Name(), Msg: tp.Reason + ": add it to scope (moves to org ownership), exclude (stays user-owned) or global (shared, no owner) in policy.yaml"}
+			if c.pol.Unclassified == policy.UnclassifiedWarn {
+				c.plan.Warnings = append(c.plan.Warnings, p)
+			} else {
+				c.plan.Problems = append(c.plan.Problems, p)
+			}
 		default:
 			tp.Class = Global
 			tp.Reason = "no ownership column and no foreign-key path to a scoped table (not listed; treated as global)"
+			if len(tp.Notes) > 0 {
+				// A rejected ownership-named column is the one case where
+				// "no owner" may be wrong; make the reviewer decide.
+				c.plan.Warnings = append(c.plan.Warnings, Problem{Table: tp.Name(), Msg: "treated as global, but " + tp.Notes[0] +
+					"; list it under global or exclude, or scope it, to make the decision explicit"})
+			}
 		}
 	}
-	sort.SliceStable(c.plan.Problems, func(i, j int) bool { return c.plan.Problems[i].Error() < c.plan.Problems[j].Error() })
+	for _, list := range [][]Problem{c.plan.Problems, c.plan.Warnings} {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Error() < list[j].Error() })
+	}
+}
+
+// noOrgMessage says why an in-scope table has no way to get an org, and
+// what the policy should say instead.
+func (c *classifier) noOrgMessage(tp *TablePlan, scope *policy.TableRef) string {
+	if c.forced(tp) == policy.ClassDirect {
+		msg := fmt.Sprintf("class: direct (%s) but has no ownership column (%s)", scope.Pos, ownershipNames(c.pol))
+		if len(tp.Notes) > 0 {
+			msg += "; " + strings.Join(tp.Notes, "; ")
+		}
+		return msg + "; use via, or another class"
+	}
+	if v := c.via(tp); v != nil {
+		parent := c.lookup(*v)
+		switch {
+		case parent == nil:
+			return fmt.Sprintf("via %s (%s) is not a table of the database", v, v.Pos)
+		case !hasFKTo(tp.Table, parent.Table):
+			return fmt.Sprintf("via %s (%s): %s has no foreign key to %s; name one of its foreign-key parents (%s)",
+				v, v.Pos, tp.Name(), v, fkParents(tp.Table))
+		case c.scope[parent] == nil:
+			return fmt.Sprintf("via %s (%s): %s is not in scope, so its rows have no org to pass on; scope it or choose another parent", v, v.Pos, v)
+		default:
+			return fmt.Sprintf("via %s (%s): %s has no ownership column and no path of its own", v, v.Pos, v)
+		}
+	}
+	msg := fmt.Sprintf("listed in scope (%s) but has no ownership column (%s) and no foreign-key path to a scoped table", scope.Pos, ownershipNames(c.pol))
+	if len(tp.Notes) > 0 {
+		msg += "; " + strings.Join(tp.Notes, "; ")
+	}
+	return msg + "; add a via, or list it under global or exclude instead"
+}
+
+func hasFKTo(t, parent *introspect.Table) bool {
+	for _, fk := range t.ForeignKeys {
+		if fk.RefSchema == parent.Schema && fk.RefTable == parent.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// fkParents lists the distinct tables t references, for messages.
+func fkParents(t *introspect.Table) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, fk := range t.ForeignKeys {
+		n := ident2(fk.RefSchema, fk.RefTable)
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "it has none"
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 func ownershipNames(p *policy.Policy) string {
