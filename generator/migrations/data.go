@@ -344,14 +344,9 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 	// permissive policy the table would go dark for every API role: add a
 	// permissive org policy then, and only then, so existing user-level
 	// permissive policies are never widened.
-	d.AddPermissive = true
+	d.AddPermissive = AddsPermissivePolicy(tp)
 	d.Permissive = ident.Quote(policyPrefix + "access")
 	d.PermissiveLit = ident.Literal(policyPrefix + "access")
-	for _, p := range t.Policies {
-		if p.Permissive && !strings.HasPrefix(p.Name, policyPrefix) {
-			d.AddPermissive = false
-		}
-	}
 	return d, nil
 }
 
