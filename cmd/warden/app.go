@@ -31,8 +31,8 @@ func commands() []*cli.Command {
 		inspectCommand(),
 		// ---- register further commands here, in this order: ----
 		// planCommand(),
-		// generateCommand(),
-		// checkCommand(),
+		generateCommand(),
+		checkCommand(),
 		// statusCommand(),
 		// backfillCommand(),
 	}

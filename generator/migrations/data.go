@@ -124,6 +124,7 @@ type partData struct {
 	IndexName string // quoted bare name
 	IndexLit  string
 	IndexReg  string // the qualified name as a literal, for ::regclass
+	SchemaLit string
 	Display   string
 }
 
@@ -271,7 +272,7 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 			Display: ident.Display(p.Schema, p.Name),
 			FK:      ident.Quote(pf), FKLit: ident.Literal(pf),
 			Index: ident.Qualified(p.Schema, pi), IndexName: ident.Quote(pi), IndexLit: ident.Literal(pi),
-			IndexReg: ident.Literal(ident.Qualified(p.Schema, pi)),
+			IndexReg: ident.Literal(ident.Qualified(p.Schema, pi)), SchemaLit: ident.Literal(p.Schema),
 		})
 	}
 

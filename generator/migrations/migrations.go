@@ -148,9 +148,6 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 		}
 	}
 	for _, d := range tables {
-		if err := add(PhaseAdd, "index_prepare_"+slug(d), d.Display, "11_index_prepare", d, false); err != nil {
-			return nil, err
-		}
 		var builds []indexBuild
 		if d.Partitioned {
 			for _, p := range d.Partitions {

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/output"
+	"github.com/warden-sql/warden/internal/fileset"
+	"github.com/warden-sql/warden/internal/policy"
+)
+
+const flagOut = "out"
+
+func outFlag() cli.Flag {
+	return &cli.StringFlag{Name: flagOut, Usage: "output `DIR` (default: generated/ beside the policy file)"}
+}
+
+// outDir is --out, else generated/ in the policy file's directory, so the
+// command works from any working directory.
+func outDir(c *cli.Context, pol *policy.Policy) string {
+	if d := c.String(flagOut); d != "" {
+		return d
+	}
+	return filepath.Join(pol.Dir, "generated")
+}
+
+func generateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "generate",
+		Usage:     "write the migrations, verification tests and REPORT.md",
+		UsageText: "warden generate [--out DIR] [--database-url URL | --snapshot FILE]",
+		Description: "Reads the schema, classifies every table against the policy and writes the generated files,\n" +
+			"all or nothing: every file is rendered in memory first, and the output directory changes only\n" +
+			"when all of them succeeded. Files warden generated before and no longer generates are removed;\n" +
+			"files that are not warden's are never touched. Exit 1 when tables are unclassified or ambiguous.",
+		Flags:  []cli.Flag{outFlag()},
+		Action: runGenerate,
+	}
+}
+
+// renderAll loads the policy and schema and renders every output file.
+func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
+	pol, s, err := loadSchema(c, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan := generator.Classify(s.DB, pol)
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "warden: warning: %s\n", w)
+	}
+	files, err := output.Render(plan, s.DB)
+	var pe *output.PlanError
+	if errors.As(err, &pe) {
+		return nil, nil, failed(err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return pol, files, nil
+}
+
+func runGenerate(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	pol, files, err := renderAll(c)
+	if err != nil {
+		return err
+	}
+	dir := outDir(c, pol)
+	res, err := fileset.Write(dir, files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "generated %d files in %s: %d written, %d unchanged, %d removed\n",
+		len(files), dir, len(res.Written), len(res.Unchanged), len(res.Removed))
+	return nil
+}
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "check",
+		Usage:     "fail when the generated files on disk are not current",
+		UsageText: "warden check [--out DIR] [--json] [--database-url URL | --snapshot FILE]",
+		Description: "Regenerates in memory and compares with the files on disk: changed files (with a unified\n" +
+			"diff), missing files and stale files (warden's, no longer generated) are reported.\n" +
+			"Exit 0 when current, 1 on any drift or unclassified table. CI runs it.",
+		Flags: []cli.Flag{
+			outFlag(),
+			&cli.BoolFlag{Name: "json", Usage: "print the drift report as JSON"},
+		},
+		Action: runCheck,
+	}
+}
+
+func runCheck(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	pol, files, err := renderAll(c)
+	if err != nil {
+		return err
+	}
+	dir := outDir(c, pol)
+	drift, err := fileset.Check(dir, files)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		data, err := json.MarshalIndent(drift, "", "  ")
+		if err != nil {
+			return err
+		}
+		if _, err := c.App.Writer.Write(append(data, '\n')); err != nil {
+			return err
+		}
+	} else if drift.Empty() {
+		fmt.Fprintf(c.App.Writer, "OK: %s is current (%d files)\n", dir, len(files))
+	} else if err := drift.Format(c.App.Writer); err != nil {
+		return err
+	}
+	if !drift.Empty() {
+		return failed(fmt.Errorf("%s is not current: %d changed, %d missing, %d stale; run warden generate and commit the result",
+			dir, len(drift.Changed), len(drift.Missing), len(drift.Stale)))
+	}
+	return nil
+}
