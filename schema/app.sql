@@ -184,9 +184,7 @@ create table public.leads (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
-create index leads_user_id_idx on public.leads (user_id);
 create index leads_user_id_status_idx on public.leads (user_id, status);
-create index leads_phone_idx on public.leads (phone);
 
 create table public.contacts (
   id uuid primary key default gen_random_uuid(),
@@ -345,8 +343,6 @@ create table public.calls (
   created_at timestamptz not null default now()
 );
 create index calls_user_id_created_at_idx on public.calls (user_id, created_at desc);
-create index calls_campaign_id_idx on public.calls (campaign_id);
-create index calls_lead_id_idx on public.calls (lead_id);
 
 -- Inherited via calls.
 create table public.call_logs (
@@ -437,7 +433,6 @@ create table public.telephony_audit_log (
   payload jsonb not null default '{}'::jsonb,
   occurred_at timestamptz not null default now()
 );
-create index telephony_audit_log_occurred_at_idx on public.telephony_audit_log (occurred_at);
 
 -- Knowledge base: knowledge_base (direct) -> documents -> chunks -> embeddings -
 create table public.knowledge_base (
