@@ -8,6 +8,7 @@ package generator
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -543,8 +544,8 @@ func (c *classifier) finish() {
 				tp.Reason += " (nullable: rows with a NULL foreign key get the default org)"
 			}
 			if names := c.ambiguous[tp]; len(names) > 0 {
-				c.problem(tp, "%d parents qualify equally: %s; choose one in policy.yaml with tables: {%s: {via: <parent>}}",
-					len(names), strings.Join(names, ", "), tp.Name())
+				c.problem(tp, "%d parents qualify equally: %s; choose one in %s with tables: {%s: {via: <parent>}}",
+					len(names), strings.Join(names, ", "), c.file(), tp.Name())
 			}
 		case scope != nil:
 			tp.Class = Unclassified
@@ -560,7 +561,7 @@ func (c *classifier) finish() {
 			} else {
 				tp.Reason = "has a foreign-key path " + tp.PathString() + " but no decision in the policy"
 			}
-			p := Problem{Table: tp.Name(), Msg: tp.Reason + ": add it to scope (moves to org ownership), exclude (stays user-owned) or global (shared, no owner) in policy.yaml"}
+			p := Problem{Table: tp.Name(), Msg: tp.Reason + ": add it to scope (moves to org ownership), exclude (stays user-owned) or global (shared, no owner) in " + c.file()}
 			if c.pol.Unclassified == policy.UnclassifiedWarn {
 				c.plan.Warnings = append(c.plan.Warnings, p)
 			} else {
@@ -638,6 +639,15 @@ func fkParents(t *introspect.Table) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// file is the policy's base name for messages that say where the fix goes
+// (the full path is in the positions).
+func (c *classifier) file() string {
+	if c.pol.File == "" {
+		return "policy.yaml"
+	}
+	return filepath.Base(c.pol.File)
 }
 
 func ownershipNames(p *policy.Policy) string {
