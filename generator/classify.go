@@ -593,6 +593,10 @@ func (c *classifier) noOrgMessage(tp *TablePlan, scope *policy.TableRef) string 
 		}
 		return msg + "; use via, or another class"
 	}
+	if c.forced(tp) == policy.ClassInherited {
+		return fmt.Sprintf("class: inherited (%s) but no foreign-key path reaches a scoped table with an ownership column "+
+			"(its foreign-key parents: %s); scope a parent, or use another class", scope.Pos, fkParents(tp.Table))
+	}
 	if v := c.via(tp); v != nil {
 		parent := c.lookup(*v)
 		switch {

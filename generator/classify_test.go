@@ -371,17 +371,22 @@ create table campaigns (id uuid primary key, user_id uuid not null references au
 create table templates (id uuid primary key, name text);
 create table scripts (id uuid primary key, campaign_id uuid references campaigns);
 create table steps (id uuid primary key, template_id uuid references templates);
-create table lines (id uuid primary key, script_id uuid references scripts);`,
-			policy: "scope: [campaigns]\ntables:\n  scripts:\n    class: direct\n  steps:\n    via: templates\n  lines:\n    via: campaigns\n",
+create table lines (id uuid primary key, script_id uuid references scripts);
+create table memos (id uuid primary key, user_id uuid references auth.users, template_id uuid references templates);`,
+			policy: "scope: [campaigns]\ntables:\n  scripts:\n    class: direct\n  steps:\n    via: templates\n  lines:\n    via: campaigns\n  memos:\n    class: inherited\n",
 			want: map[string]tableWant{
 				"public.campaigns": {Class: Direct, Reason: "ownership column user_id" + userFK},
 				"public.templates": {Class: Global, Reason: implicitGlb},
 				"public.scripts":   {Class: Unclassified, Reason: "in scope but no ownership column and no foreign-key path to a scoped table"},
 				"public.steps":     {Class: Unclassified, Reason: "in scope but no ownership column and no foreign-key path to a scoped table"},
 				"public.lines":     {Class: Unclassified, Reason: "in scope but no ownership column and no foreign-key path to a scoped table"},
+				"public.memos": {Class: Unclassified, Reason: "in scope but no ownership column and no foreign-key path to a scoped table",
+					Notes: []string{"has ownership column user_id, but the policy makes it inherit its org from a parent"}},
 			},
 			problems: []string{
 				"public.lines: via public.campaigns (policy.yaml:15:10): public.lines has no foreign key to public.campaigns; name one of its foreign-key parents (public.scripts)",
+				"public.memos: class: inherited (policy.yaml:16:3) but no foreign-key path reaches a scoped table with an ownership column " +
+					"(its foreign-key parents: auth.users, public.templates); scope a parent, or use another class",
 				"public.scripts: class: direct (policy.yaml:10:3) but has no ownership column (user_id); use via, or another class",
 				"public.steps: via public.templates (policy.yaml:13:10): public.templates is not in scope, so its rows have no org to pass on; scope it or choose another parent",
 			},
