@@ -48,7 +48,8 @@ func (c Class) Scoped() bool { return c == Direct || c == Inherited }
 // Plan is the classification of every table plus the order to migrate them.
 type Plan struct {
 	Policy *policy.Policy
-	// Tables holds every table of the governed schemas, sorted by name.
+	// Tables holds every table of the governed schemas, sorted by schema
+	// then name (the introspected order).
 	Tables []*TablePlan
 	// Scoped holds the direct and inherited tables, parents before children
 	// (the backfill order), ties broken by name.
