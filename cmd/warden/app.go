@@ -30,7 +30,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		inspectCommand(),
 		// ---- register further commands here, in this order: ----
-		// planCommand(),
+		planCommand(),
 		generateCommand(),
 		checkCommand(),
 		// statusCommand(),

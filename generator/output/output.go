@@ -9,6 +9,7 @@ import (
 
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/generator/report"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/introspect"
 )
@@ -50,4 +51,9 @@ type PlanError struct{ Plan *generator.Plan }
 func (e *PlanError) Error() string { return e.Plan.Err().Error() }
 
 // renderers produce the files beside the migrations, each at a fixed path.
-var renderers []func(*generator.Plan) (string, []byte, error)
+var renderers = []func(*generator.Plan) (string, []byte, error){
+	func(p *generator.Plan) (string, []byte, error) {
+		data, err := report.Render(p)
+		return "REPORT.md", data, err
+	},
+}

