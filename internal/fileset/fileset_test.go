@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -547,15 +551,13 @@ func TestOutputDirIsAFile(t *testing.T) {
 	}
 }
 
-// TestOutputDirNotWritable needs a user that permissions apply to; root
-// ignores them, so as root it skips, and the same failure is covered by the
-// injected "mktemp" failure in TestWriteRollback and by the blocked-path
-// cases. To run it from a root shell:
-//
-//	go test -c -o /tmp/fileset.test && setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/fileset.test -test.run NotWritable
+// TestOutputDirNotWritable needs a user that permissions apply to. Root
+// ignores them (CI runs as root), so as root the test re-runs itself, as
+// the unprivileged user nobody, in a child process.
 func TestOutputDirNotWritable(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root ignores directory permissions")
+		runAsNobody(t, "TestOutputDirNotWritable")
+		return
 	}
 	dir := t.TempDir()
 	mustWrite(t, dir, Set{"a.sql": []byte(sqlHead)})
@@ -755,5 +757,42 @@ func TestOutputDirIsASymlink(t *testing.T) {
 	}
 	if fi, err := os.Lstat(dir); err != nil || fi.Mode().Type() != fs.ModeSymlink {
 		t.Errorf("the symlink itself was replaced: %v", err)
+	}
+}
+
+// runAsNobody runs the named test of this test binary as the user nobody
+// and fails unless it passed there. The binary is copied where nobody can
+// execute it (go test builds it in a root-only directory).
+func runAsNobody(t *testing.T, name string) {
+	t.Helper()
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatalf("running as root, and no user nobody to run %s as: %v", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	dir, err := os.MkdirTemp("", "fileset-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "fileset.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^"+name+"$", "-test.v", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "TMPDIR=" + os.TempDir(), "HOME=" + dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatalf("%s as nobody: %v\n%s", name, err, out)
 	}
 }
