@@ -179,6 +179,18 @@ func render(o Options) (string, error) {
 // schema/app.sql loaded and no data yet. It runs as one multi-statement
 // query, hence in one transaction (or inside the caller's), and ends with
 // ANALYZE so that row estimates are right at once.
+//
+// When the role may (a superuser may), Fill loads with
+// session_replication_role = replica: foreign keys are not checked row by
+// row and no trigger fires, which makes it several times faster. The data is
+// consistent by construction, and parents are written before children, so a
+// role without that privilege gets the same rows with every check on. It
+// follows that triggers added by a migration (e.g. warden's org_id fill
+// trigger) do not fire for a superuser's Fill. The settings Fill changes are
+// restored before it returns.
+//
+// At RowsPerTable 1,000,000 (about 3.3 million rows in all, 0.8 GB) Fill takes
+// about half a minute on two cores with PostgreSQL's default settings.
 func Fill(ctx context.Context, conn *pgx.Conn, opts Options) error {
 	if err := opts.validate(); err != nil {
 		return err

@@ -622,6 +622,34 @@ func TestFillWithForeignKeyChecks(t *testing.T) {
 	}
 }
 
+// TestFillInsideTransaction runs Fill inside the caller's transaction: the
+// settings it changes for the load must be back when it returns.
+func TestFillInsideTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	conn := newSchemaDB(t)
+	const settings = `select current_setting('session_replication_role') || ' ' ||
+		current_setting('work_mem') || ' ' || current_setting('default_statistics_target')`
+	var before, after string
+	if err := conn.QueryRow(ctx, settings).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, conn, "begin")
+	if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, settings).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("settings inside the transaction after Fill: %q, want %q", after, before)
+	}
+	pgtest.Exec(t, conn, "rollback")
+	if n := queryInt(t, conn, "select count(*) from auth.users"); n != 0 {
+		t.Errorf("rolled back Fill left %d users", n)
+	}
+}
+
 func TestFillTiny(t *testing.T) {
 	t.Parallel()
 	// The smallest size still gives every table rows; a single org and a

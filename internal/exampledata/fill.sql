@@ -42,10 +42,16 @@ create or replace function pg_temp.owner(n bigint) returns uuid
   language sql immutable as
 $$ select pg_temp.id('user', 1 + (n - 1) % {{users}}) $$;
 
--- Bulk load: skip foreign-key and other triggers when the role may (superuser
--- or GRANT SET ON PARAMETER); the data is consistent by construction. The
--- setting is transaction-local and restored at the end of the script.
-select set_config('exampledata.saved_replication_role', current_setting('session_replication_role'), true);
+-- Session settings for the load, each transaction-local and restored at the
+-- end of the script (in case the caller runs Fill inside a transaction).
+-- session_replication_role = replica skips foreign-key and other triggers when
+-- the role may set it (superuser, or GRANT SET ON PARAMETER): the data is
+-- consistent by construction, and Fill writes parents before children so it
+-- also loads with every check on.
+select set_config('exampledata.saved_replication_role', current_setting('session_replication_role'), true),
+       set_config('exampledata.saved_work_mem', current_setting('work_mem'), true),
+       set_config('exampledata.saved_statistics_target', current_setting('default_statistics_target'), true),
+       set_config('work_mem', '64MB', true);
 do $$
 begin
   perform set_config('session_replication_role', 'replica', true);
@@ -596,4 +602,8 @@ end
 $$;
 
 -- Planner statistics, so that row estimates (warden plan) are right at once.
+-- A small sample is enough for that and much faster on millions of rows.
+select set_config('default_statistics_target', '10', true);
 analyze;
+select set_config('default_statistics_target', current_setting('exampledata.saved_statistics_target'), true),
+       set_config('work_mem', current_setting('exampledata.saved_work_mem'), true);
