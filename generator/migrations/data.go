@@ -40,12 +40,15 @@ type common struct {
 	TenantHasName  bool   // the tenant table has a "name" column to fill
 	OnDelete       string // SQL words: CASCADE, RESTRICT, ...
 	LockTimeout    string // literal, e.g. '2s'
-	BatchSize      int
-	Pause          string // literal interval
-	Users          string // quoted, qualified users table
-	UsersKey       string
-	UsersKeyType   string
-	MetaColumn     string // quoted app metadata column of the users table
+	// StatementTimeout is the policy's statement_timeout as a literal, ""
+	// when not set.
+	StatementTimeout string
+	BatchSize        int
+	Pause            string // literal interval
+	Users            string // quoted, qualified users table
+	UsersKey         string
+	UsersKeyType     string
+	MetaColumn       string // quoted app metadata column of the users table
 	// UserOrg is the SQL expression of a user's org given the user id in
 	// the placeholder $USER, without the default-org fallback.
 	UserOrg string

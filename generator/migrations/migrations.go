@@ -134,6 +134,14 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 		if err != nil {
 			return err
 		}
+		// statement_timeout bounds the files that take strong locks, so a
+		// statement that unexpectedly runs long cannot hold them; the
+		// scanning steps (validate) and the backfill are left unbounded.
+		if c.StatementTimeout != "" && tmplName != "31_validate" {
+			set := "SET lock_timeout = " + c.LockTimeout + ";"
+			up = strings.Replace(up, set, set+"\nSET statement_timeout = "+c.StatementTimeout+";", 1)
+			down = strings.Replace(down, set, set+"\nSET statement_timeout = "+c.StatementTimeout+";", 1)
+		}
 		steps = append(steps, Step{Phase: phase, Name: name, Table: table, Up: up, Down: down, NoTransaction: noTx})
 		return nil
 	}
