@@ -3,6 +3,7 @@ package migrations
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/policy"
@@ -10,36 +11,436 @@ import (
 
 // Layout places steps into files for one migration runner's format.
 //
-// Versions count up from the policy's base version, one per step, so the
-// same plan always yields the same names (never the clock).
+// Every file starts with the generated-file header. Versions count up from
+// the policy's base version, one per step, so the same plan always yields
+// the same names (never the clock). A step that must run outside a
+// transaction block (NoTransaction, DownNoTransaction) is one statement
+// alone in its file in every format; Layout refuses a step that is not,
+// because each runner below would otherwise wrap it in a transaction.
+//
+// The formats, by the runner that applies them:
+//
+//   - supabase: supabase/migrations/<version>_warden_<name>.sql, the
+//     Supabase CLI's folder and names. The CLI sends a file's statements as
+//     one batch (an implicit transaction) and has no down migrations, so the
+//     undo scripts are plain files, rollback/NNNN_undo_<name>.sql, numbered
+//     in the order to run them (last step first).
+//   - goose: migrations/<version>_warden_<name>.sql (goose -dir migrations),
+//     with -- +goose Up and -- +goose Down sections. goose runs a file in a
+//     transaction unless it says -- +goose NO TRANSACTION, which it does
+//     when either direction must not run in one. goose splits a section into
+//     statements at lines ending in a semicolon, so a statement with such a
+//     line inside it (a DO block, a function body) is wrapped in
+//     -- +goose StatementBegin / StatementEnd.
+//   - golang-migrate: migrations/<version>_warden_<name>.up.sql and
+//     .down.sql (migrate -path migrations). Its PostgreSQL drivers send a
+//     whole file in one Exec, which PostgreSQL runs as one implicit
+//     transaction. A step with nothing to undo still gets a down file, a
+//     comment, so every version has its pair.
+//   - psql: psql/NNNN_<name>.sql and psql/undo/NNNN_<name>.sql (NNNN the
+//     step's position, the same for a step and its undo), run in order by
+//     psql/up.psql and psql/down.psql:
+//     psql -X -v ON_ERROR_STOP=1 -f psql/up.psql "$DATABASE_URL".
+//     The scripts wrap each file in BEGIN/COMMIT, except the files that
+//     must not run in a transaction block, because psql itself would send
+//     a file's statements one by one, each committed on its own.
 func Layout(steps []Step, format, baseVersion string) (fileset.Set, error) {
 	base, err := strconv.ParseInt(baseVersion, 10, 64)
 	if err != nil || len(baseVersion) != 14 {
 		return nil, fmt.Errorf("migrations: base version %q is not 14 digits", baseVersion)
 	}
+	for _, s := range steps {
+		if err := checkAlone(s); err != nil {
+			return nil, err
+		}
+	}
 	version := func(i int) string { return strconv.FormatInt(base+int64(i), 10) }
-	out := fileset.Set{}
 	switch format {
 	case policy.FormatSupabase, "":
-		for i, s := range steps {
-			out[fmt.Sprintf("supabase/migrations/%s_warden_%s.sql", version(i), s.Name)] = sqlFile(s.Up)
+		return layoutSupabase(steps, version), nil
+	case policy.FormatGoose:
+		return layoutGoose(steps, version)
+	case policy.FormatGolangMigrate:
+		return layoutGolangMigrate(steps, version), nil
+	case policy.FormatPsql:
+		return layoutPsql(steps), nil
+	}
+	return nil, fmt.Errorf("migrations: unknown format %q (want %s, %s, %s or %s)", format,
+		policy.FormatSupabase, policy.FormatGoose, policy.FormatGolangMigrate, policy.FormatPsql)
+}
+
+// nothingToUndo is the down script of a step with no down, where the format
+// needs one anyway.
+const nothingToUndo = "-- Nothing to undo for this step.\n"
+
+// checkAlone returns an error when a direction that must run outside a
+// transaction block is more than one statement: every runner would send
+// such a file as one implicit transaction (or as separate statements with
+// no transaction around the rest), and CREATE INDEX CONCURRENTLY or a CALL
+// that commits would fail there.
+func checkAlone(s Step) error {
+	for _, d := range []struct {
+		dir  string
+		sql  string
+		noTx bool
+	}{{"up", s.Up, s.NoTransaction}, {"down", s.Down, s.DownNoTransaction}} {
+		if n := len(splitStatements(d.sql)); d.noTx && n > 1 {
+			return fmt.Errorf("migrations: step %s (%s) must run outside a transaction but has %d statements, not one", s.Name, d.dir, n)
 		}
-		// The Supabase CLI has no down migrations: the rollback scripts are
-		// plain files, numbered in the order to run them (last step first).
-		n := 0
-		for i := len(steps) - 1; i >= 0; i-- {
-			if steps[i].Down == "" {
-				continue
+	}
+	return nil
+}
+
+func layoutSupabase(steps []Step, version func(int) string) fileset.Set {
+	out := fileset.Set{}
+	for i, s := range steps {
+		out[fmt.Sprintf("supabase/migrations/%s_warden_%s.sql", version(i), s.Name)] = sqlFile(s.Up)
+	}
+	// The Supabase CLI has no down migrations: the rollback scripts are
+	// plain files, numbered in the order to run them (last step first).
+	n := 0
+	for i := len(steps) - 1; i >= 0; i-- {
+		if steps[i].Down == "" {
+			continue
+		}
+		n++
+		out[fmt.Sprintf("rollback/%04d_undo_%s.sql", n, steps[i].Name)] = sqlFile(steps[i].Down + "\n")
+	}
+	return out
+}
+
+func layoutGoose(steps []Step, version func(int) string) (fileset.Set, error) {
+	out := fileset.Set{}
+	for i, s := range steps {
+		noTx := s.NoTransaction || s.DownNoTransaction
+		var b strings.Builder
+		if noTx {
+			// The annotation is per file, both directions: goose has no way
+			// to run only one of them outside a transaction.
+			b.WriteString("-- +goose NO TRANSACTION\n")
+		}
+		for _, d := range []struct {
+			head string
+			sql  string
+			noTx bool
+		}{
+			{"-- +goose Up\n", s.Up, s.NoTransaction},
+			{"\n-- +goose Down\n", s.Down, s.DownNoTransaction},
+		} {
+			b.WriteString(d.head)
+			body, err := gooseSection(d.sql)
+			if err != nil {
+				return nil, fmt.Errorf("migrations: goose layout of step %s: %w", s.Name, err)
 			}
-			n++
-			out[fmt.Sprintf("rollback/%04d_undo_%s.sql", n, steps[i].Name)] = sqlFile(steps[i].Down + "\n")
+			if body != "" && !strings.HasSuffix(body, "\n") {
+				body += "\n"
+			}
+			switch {
+			case strings.TrimSpace(body) == "":
+				b.WriteString(nothingToUndo)
+			case noTx && !d.noTx && len(splitStatements(d.sql)) > 1:
+				// The file is NO TRANSACTION for the other direction's
+				// sake; goose would run these statements one by one, each
+				// committed alone, so the transaction is spelled out.
+				b.WriteString("BEGIN;\n" + body + "COMMIT;\n")
+			default:
+				b.WriteString(body)
+			}
 		}
-	default:
-		return nil, fmt.Errorf("migrations: format %q is not supported yet", format)
+		out[fmt.Sprintf("migrations/%s_warden_%s.sql", version(i), s.Name)] = sqlFile(b.String())
 	}
 	return out, nil
 }
 
+func layoutGolangMigrate(steps []Step, version func(int) string) fileset.Set {
+	out := fileset.Set{}
+	for i, s := range steps {
+		name := fmt.Sprintf("migrations/%s_warden_%s", version(i), s.Name)
+		out[name+".up.sql"] = sqlFile(s.Up)
+		down := nothingToUndo
+		if s.Down != "" {
+			down = s.Down + "\n"
+		}
+		out[name+".down.sql"] = sqlFile(down)
+	}
+	return out
+}
+
+func layoutPsql(steps []Step) fileset.Set {
+	out := fileset.Set{}
+	// Positions are zero-padded to one width, so the files sort in the
+	// order to run them.
+	width := max(4, len(strconv.Itoa(len(steps))))
+	file := func(i int, s Step) string { return fmt.Sprintf("%0*d_%s.sql", width, i+1, s.Name) }
+	include := func(b *strings.Builder, path string, noTx bool) {
+		if noTx {
+			fmt.Fprintf(b, "\\ir %s\n", path)
+		} else {
+			fmt.Fprintf(b, "BEGIN;\n\\ir %s\nCOMMIT;\n", path)
+		}
+	}
+	const preamble = "-- Each file runs in its own transaction, except the ones that must not run\n" +
+		"-- in a transaction block (concurrent index builds, batched backfills).\n" +
+		"-- Stop at the first error: the failed file's transaction is rolled back and\n" +
+		"-- every file before it stays applied; fix the cause and run this again\n" +
+		"-- (every file can be applied twice).\n" +
+		"\\set ON_ERROR_STOP on\n"
+	var up, down strings.Builder
+	up.WriteString("-- Applies every migration in order:\n" +
+		"--   psql -X -v ON_ERROR_STOP=1 -f psql/up.psql \"$DATABASE_URL\"\n" + preamble)
+	down.WriteString("-- Undoes every migration, last first:\n" +
+		"--   psql -X -v ON_ERROR_STOP=1 -f psql/down.psql \"$DATABASE_URL\"\n" + preamble)
+	for i, s := range steps {
+		out["psql/"+file(i, s)] = sqlFile(s.Up)
+		include(&up, file(i, s), s.NoTransaction)
+	}
+	for i := len(steps) - 1; i >= 0; i-- {
+		s := steps[i]
+		if s.Down == "" {
+			continue
+		}
+		out["psql/undo/"+file(i, s)] = sqlFile(s.Down + "\n")
+		include(&down, "undo/"+file(i, s), s.DownNoTransaction)
+	}
+	out["psql/up.psql"] = sqlFile(up.String())
+	out["psql/down.psql"] = sqlFile(down.String())
+	return out
+}
+
 func sqlFile(body string) []byte {
 	return []byte(fileset.HeaderSQL + "\n" + body)
+}
+
+// gooseSection returns sql as the body of a goose Up or Down section: the
+// same text, with -- +goose StatementBegin / StatementEnd around each
+// statement that goose's splitter would cut short. It fails on a line goose
+// would read as an annotation (a comment containing "+goose").
+//
+// goose (v3, internal/sqlparser) reads a section line by line and ends a
+// statement at the first line whose last word before any "--" ends with a
+// semicolon, whatever quoting that line is inside; comment lines before a
+// statement are dropped. Between StatementBegin and StatementEnd it sends
+// the lines as they are, as one statement.
+func gooseSection(sql string) (string, error) {
+	for _, line := range strings.Split(sql, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") && strings.Contains(line, "+goose") {
+			return "", fmt.Errorf("line %q would be read by goose as an annotation", line)
+		}
+	}
+	stmts := splitStatements(sql)
+	if len(stmts) == 0 {
+		return sql, nil
+	}
+	var b strings.Builder
+	pos := 0 // sql[:pos] is written
+	for k := 0; k < len(stmts); {
+		// A group is the statements that end on one line, with the
+		// comments and blank lines before them; goose sees it as one
+		// statement when it is not cut short.
+		m := k
+		end, sameLine := afterStatement(sql, stmts[m].end)
+		for sameLine && m+1 < len(stmts) {
+			m++
+			end, sameLine = afterStatement(sql, stmts[m].end)
+		}
+		first := strings.LastIndexByte(sql[:stmts[k].start], '\n') + 1
+		lead, body := sql[pos:first], sql[first:end]
+		if !strings.HasSuffix(body, "\n") {
+			body += "\n"
+		}
+		b.WriteString(lead)
+		if gooseCuts(body) {
+			b.WriteString("-- +goose StatementBegin\n" + body + "-- +goose StatementEnd\n")
+		} else {
+			b.WriteString(body)
+		}
+		pos, k = end, m+1
+	}
+	rest := sql[pos:]
+	if rest != "" && !strings.HasSuffix(rest, "\n") {
+		rest += "\n"
+	}
+	b.WriteString(rest)
+	return b.String(), nil
+}
+
+// gooseCuts reports whether goose's splitter would not take body, the lines
+// of one group of statements, as exactly one statement: a line before the
+// last ends in a semicolon, or the last does not.
+func gooseCuts(body string) bool {
+	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	for i, line := range lines {
+		if gooseEndsStatement(line) {
+			return i != len(lines)-1
+		}
+	}
+	return true
+}
+
+// gooseEndsStatement is goose's test for the end of a statement: the last
+// whitespace-separated word before the first word starting with "--" ends
+// with a semicolon.
+func gooseEndsStatement(line string) bool {
+	prev := ""
+	for _, w := range strings.Fields(line) {
+		if strings.HasPrefix(w, "--") {
+			break
+		}
+		prev = w
+	}
+	return strings.HasSuffix(prev, ";")
+}
+
+// span is one statement of a script: sql[start:end], from its first
+// significant character to its terminating semicolon (or the end of the
+// script when the last statement has none).
+type span struct{ start, end int }
+
+// splitStatements splits a PostgreSQL script into statements at top-level
+// semicolons, as the server's lexer sees them: not inside quoted strings
+// ('...', E'...' with backslash escapes), quoted identifiers, dollar-quoted
+// bodies or comments (-- and nested /* */). Comments and white space
+// between statements belong to none. It does not know SQL-standard
+// function bodies (BEGIN ATOMIC ... END), which warden does not generate.
+func splitStatements(sql string) []span {
+	var out []span
+	start := -1
+	for i := 0; i < len(sql); {
+		if j, ok := skipSpaceOrComment(sql, i); ok {
+			i = j
+			continue
+		}
+		c := sql[i]
+		if c == ';' {
+			if start >= 0 {
+				out = append(out, span{start, i + 1})
+				start = -1
+			}
+			i++
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		switch {
+		case c == '\'':
+			i = skipString(sql, i, i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e') && (i < 2 || !identChar(sql[i-2])))
+		case c == '"':
+			i = skipString(sql, i, false)
+		case c == '$' && (i == 0 || !identChar(sql[i-1])):
+			if tag := dollarTag(sql[i:]); tag != "" {
+				if j := strings.Index(sql[i+len(tag):], tag); j >= 0 {
+					i += len(tag) + j + len(tag)
+				} else {
+					i = len(sql)
+				}
+			} else {
+				i++
+			}
+		default:
+			i++
+		}
+	}
+	if start >= 0 {
+		out = append(out, span{start, len(sql)})
+	}
+	return out
+}
+
+// skipSpaceOrComment returns the position after the white space character
+// or comment at sql[i], and false when there is none.
+func skipSpaceOrComment(sql string, i int) (int, bool) {
+	switch {
+	case strings.IndexByte(" \t\n\r\f\v", sql[i]) >= 0:
+		return i + 1, true
+	case strings.HasPrefix(sql[i:], "--"):
+		if j := strings.IndexByte(sql[i:], '\n'); j >= 0 {
+			return i + j, true
+		}
+		return len(sql), true
+	case strings.HasPrefix(sql[i:], "/*"):
+		depth := 0
+		for j := i; j < len(sql); {
+			switch {
+			case strings.HasPrefix(sql[j:], "/*"):
+				depth++
+				j += 2
+			case strings.HasPrefix(sql[j:], "*/"):
+				depth--
+				j += 2
+				if depth == 0 {
+					return j, true
+				}
+			default:
+				j++
+			}
+		}
+		return len(sql), true
+	}
+	return i, false
+}
+
+// afterStatement returns where the line of a statement ending at end ends
+// (after its newline, and after any comment that follows the statement on
+// that line), and whether another statement starts on the same line first.
+func afterStatement(sql string, end int) (int, bool) {
+	for i := end; i < len(sql); {
+		switch c := sql[i]; {
+		case c == '\n':
+			return i + 1, false
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == ';':
+			// An empty statement (a stray semicolon) is nothing.
+			i++
+		default:
+			j, ok := skipSpaceOrComment(sql, i)
+			if !ok {
+				return i, true
+			}
+			i = j
+		}
+	}
+	return len(sql), false
+}
+
+// skipString returns the position after the quoted string or identifier
+// starting at sql[i] (its quote character doubled inside it; a backslash
+// escapes the next character in an E'...' string).
+func skipString(sql string, i int, backslash bool) int {
+	q := sql[i]
+	for j := i + 1; j < len(sql); j++ {
+		switch sql[j] {
+		case '\\':
+			if backslash {
+				j++
+			}
+		case q:
+			if j+1 < len(sql) && sql[j+1] == q {
+				j++
+				continue
+			}
+			return j + 1
+		}
+	}
+	return len(sql)
+}
+
+// dollarTag returns the dollar-quote opening s ("$$" or "$tag$"), or "".
+func dollarTag(s string) string {
+	for j := 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '$':
+			return s[:j+1]
+		case identChar(c) && !(j == 1 && c >= '0' && c <= '9'):
+		default:
+			return ""
+		}
+	}
+	return ""
+}
+
+// identChar reports whether c can be part of an unquoted identifier (or a
+// dollar-quote tag): letters, digits, underscore, $ and any non-ASCII byte.
+func identChar(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
