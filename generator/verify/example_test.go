@@ -1,0 +1,89 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/introspect"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// exampleRows sizes the example data: enough rows in every table for the
+// row checks and several orgs for isolation, small enough to stay fast.
+const exampleRows = 200
+
+// example is the example application loaded into a fresh database, with
+// the plan and steps generated for it (introspected before any migration).
+type example struct {
+	url   string
+	conn  *pgx.Conn
+	plan  *generator.Plan
+	steps []migrations.Step
+}
+
+// loadExample returns a fresh database holding the example schema and data,
+// copied from a template built once per package run.
+func loadExample(t testing.TB) *example {
+	t.Helper()
+	pol, err := policy.Load("../../policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := pgtest.Template(t, fmt.Sprintf("verify_example_%d", exampleRows), func(ctx context.Context, conn *pgx.Conn) error {
+		for _, f := range pol.SchemaFiles {
+			sql, err := os.ReadFile(f.Path)
+			if err != nil {
+				return err
+			}
+			if _, err := conn.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("%s: %w", f.Name, err)
+			}
+		}
+		if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: exampleRows}); err != nil {
+			return err
+		}
+		_, err := conn.Exec(ctx, "ANALYZE")
+		return err
+	})
+	url := pgtest.NewDBFrom(t, tmpl)
+	conn := pgtest.Connect(t, url)
+	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := generator.Classify(db, pol)
+	steps, err := migrations.Steps(plan, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &example{url: url, conn: conn, plan: plan, steps: steps}
+}
+
+// migrate applies every step except those of the skipped phases, each as
+// one simple-protocol batch, the way the Supabase CLI and psql -f send a
+// file.
+func (e *example) migrate(t testing.TB, skip ...migrations.Phase) {
+	t.Helper()
+	skipped := map[migrations.Phase]bool{}
+	for _, p := range skip {
+		skipped[p] = true
+	}
+	for _, s := range e.steps {
+		if skipped[s.Phase] {
+			continue
+		}
+		if _, err := e.conn.Exec(context.Background(), s.Up); err != nil {
+			t.Fatalf("step %s: %v\n%s", s.Name, err, s.Up)
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/migrations"
+)
+
+// TestGeneratedTests runs the rendered tests for real, the way an adopter
+// does: compiled as their own package, as a subprocess, against the example
+// application in several states. They pass on the migrated database, fail
+// by name where a phase is missing (the negative controls: the checks can
+// fail), and skip, saying why, without a database URL.
+func TestGeneratedTests(t *testing.T) {
+	e := loadExample(t)
+	src, err := Render(e.plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := buildTests(t, src)
+
+	t.Run("migrated", func(t *testing.T) {
+		t.Parallel()
+		e := loadExample(t)
+		e.migrate(t)
+		out, code := runTests(t, bin, e.url)
+		if code != 0 {
+			t.Errorf("exit status %d on the migrated database, want 0:\n%s", code, failures(out))
+		}
+		res := results(out)
+		for _, name := range scopedTestNames(e.plan) {
+			if res[name] != "PASS" {
+				t.Errorf("%s: %q, want PASS", name, res[name])
+			}
+		}
+		for _, name := range []string{"TestExcludedTables/public.customers/no_org_id", "TestExcludedTables/public.customers/no_warden_objects",
+			"TestGlobalTables/public.subscription_plans/no_org_id", "TestAuthOrgID/with_org_claim", "TestAuthOrgID/without_org_claim",
+			"TestAuthOrgID/without_claims", "TestUsersHaveOrgClaim"} {
+			if res[name] != "PASS" {
+				t.Errorf("%s: %q, want PASS", name, res[name])
+			}
+		}
+	})
+
+	// Each negative control must fail exactly the checks of the missing
+	// phase, in every scoped table, and nothing else.
+	for _, tc := range []struct {
+		name   string
+		skip   migrations.Phase
+		failed []string // per scoped table
+		// message is one of the failures, as a person reads it in CI.
+		message string
+	}{
+		// Phase 4 sets NOT NULL and validates the foreign key; without it a
+		// row with no derivable org gets in.
+		{"phase_4_missing", migrations.PhaseNotNull, []string{"not_null", "foreign_key", "insert_without_org_fails"},
+			"public.calls.org_id allows NULL: SET NOT NULL (phase 4) is missing"},
+		{"phase_6_missing", migrations.PhaseImmutable, []string{"immutable_trigger", "immutable_change_fails", "immutable_change_fails_as_replica"},
+			"public.calls has no trigger zz_warden_org_id_immutable: the org_id immutability (phase 6) is missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := loadExample(t)
+			e.migrate(t, tc.skip)
+			out, code := runTests(t, bin, e.url)
+			if code != 1 {
+				t.Errorf("exit status %d, want 1 (tests failed)", code)
+			}
+			var want []string
+			for _, tp := range e.plan.Scoped {
+				for _, check := range tc.failed {
+					want = append(want, "TestScopedTables/"+tableTestName(tp)+"/"+check)
+				}
+			}
+			sort.Strings(want)
+			if diff := cmp.Diff(want, failedLeaves(out)); diff != "" {
+				t.Errorf("failed subtests (-want +got):\n%s", diff)
+			}
+			// The failure says what is missing, for a person reading CI logs.
+			if !strings.Contains(out, tc.message) {
+				t.Errorf("output lacks %q", tc.message)
+			}
+		})
+	}
+
+	t.Run("empty_table", func(t *testing.T) {
+		t.Parallel()
+		e := loadExample(t)
+		e.migrate(t)
+		// A leaf table (nothing references it): its row checks have no
+		// row, and must say so rather than fail or skip.
+		if _, err := e.conn.Exec(context.Background(), `DELETE FROM public.sentiment_analysis`); err != nil {
+			t.Fatal(err)
+		}
+		out, code := runTests(t, bin, e.url, "-test.run", "^TestScopedTables$/^public.sentiment_analysis$")
+		if code != 0 {
+			t.Errorf("exit status %d with an empty table, want 0:\n%s", code, failures(out))
+		}
+		for _, want := range []string{
+			"public.sentiment_analysis has no rows: the checks that need one assert catalog facts only",
+			"public.sentiment_analysis has no row to copy: NOT NULL is asserted by not_null only",
+			"public.sentiment_analysis has no row to change",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "--- SKIP") {
+			t.Errorf("a check skipped:\n%s", out)
+		}
+	})
+
+	t.Run("url_unset", func(t *testing.T) {
+		t.Parallel()
+		out, code := runTests(t, bin, "")
+		if code != 0 {
+			t.Errorf("exit status %d without a URL, want 0", code)
+		}
+		msg := DatabaseURLEnv + " is not set: point it at a migrated database to run these checks"
+		for _, test := range []string{"TestScopedTables", "TestExcludedTables", "TestGlobalTables", "TestAuthOrgID", "TestUsersHaveOrgClaim"} {
+			if res := results(out)[test]; res != "SKIP" {
+				t.Errorf("%s: %q, want SKIP", test, res)
+			}
+		}
+		if n := strings.Count(out, msg); n != 5 {
+			t.Errorf("the skip message %q appears %d times, want once per test:\n%s", msg, n, out)
+		}
+	})
+}
+
+// buildTests compiles src as a package of its own, the way it sits in an
+// adopter's generated/verify, into a test binary. The package lives under
+// testdata (ignored by ./... and by git) inside this module, so it builds
+// with the module's pgx and nothing else; the source is removed once built.
+func buildTests(t *testing.T, src []byte) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to compile the generated tests: %v", err)
+	}
+	dir, err := os.MkdirTemp("testdata", "run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, FileName), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "verify.test")
+	start := time.Now()
+	cmd := exec.Command(goBin, "test", "-c", "-o", bin, "./"+filepath.ToSlash(dir))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("compiling the generated tests: %v\n%s", err, out)
+	}
+	t.Logf("compiled the generated tests in %v", time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+// runTests runs the compiled tests verbosely with the database URL (none
+// when url is empty, whatever the environment says) and returns the output
+// and exit status.
+func runTests(t *testing.T, bin, url string, args ...string) (string, int) {
+	t.Helper()
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, DatabaseURLEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	if url != "" {
+		env = append(env, DatabaseURLEnv+"="+url)
+	}
+	cmd := exec.Command(bin, append([]string{"-test.v", "-test.count=1"}, args...)...)
+	cmd.Env = env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("ran the generated tests in %v", time.Since(start).Round(time.Millisecond))
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	default:
+		t.Fatalf("running the generated tests: %v\n%s", err, out)
+		return "", -1
+	}
+}
+
+var resultLine = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): (\S+) \(`)
+
+// results maps every test and subtest name in the -test.v output to PASS,
+// FAIL or SKIP.
+func results(out string) map[string]string {
+	res := map[string]string{}
+	for _, m := range resultLine.FindAllStringSubmatch(out, -1) {
+		res[m[2]] = m[1]
+	}
+	return res
+}
+
+// failedLeaves lists the failed subtests that have no failed subtests of
+// their own, sorted.
+func failedLeaves(out string) []string {
+	var failed []string
+	for name, r := range results(out) {
+		if r == "FAIL" {
+			failed = append(failed, name)
+		}
+	}
+	var leaves []string
+	for _, name := range failed {
+		leaf := true
+		for _, other := range failed {
+			if strings.HasPrefix(other, name+"/") {
+				leaf = false
+			}
+		}
+		if leaf {
+			leaves = append(leaves, name)
+		}
+	}
+	sort.Strings(leaves)
+	return leaves
+}
+
+// failures returns the output lines about failures, for messages.
+func failures(out string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "FAIL") || strings.Contains(l, "_test.go:") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// tableTestName is a scoped table's subtest name: schema.name.
+func tableTestName(tp *generator.TablePlan) string { return tp.Table.Schema + "." + tp.Table.Name }
+
+// scopedTestNames lists every check subtest of every scoped table.
+func scopedTestNames(plan *generator.Plan) []string {
+	var names []string
+	for _, tp := range plan.Scoped {
+		for _, c := range scopedChecks {
+			names = append(names, "TestScopedTables/"+tableTestName(tp)+"/"+c.name)
+		}
+	}
+	return names
+}

@@ -1,0 +1,305 @@
+// Package verify renders the Go verification tests that warden commits
+// beside the migrations (SPEC §4): a test file that proves a database was
+// migrated right, for every scoped table (org_id uuid, NOT NULL, foreign key
+// to the tenant with the policy's ON DELETE and validated, a valid index led
+// by org_id, no NULL rows, the fill and immutability triggers, inserts with
+// no derivable org rejected, org_id changes rejected with the fixed SQLSTATE
+// even under session_replication_role = replica while normal updates pass,
+// RESTRICTIVE row-level security that keeps orgs apart), for the excluded
+// and global tables (left untouched), public.auth_org_id() and every user's
+// org claim.
+//
+// The rendered file imports only the standard library and pgx, never
+// warden: it must compile in any repository that adopts warden. Every name
+// it checks is a literal derived from the plan the same way the migrations
+// derive it (migrations.Names), so a reviewer reads exactly what is checked.
+// Writes happen only inside transactions that are rolled back.
+package verify
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"go/token"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/introspect"
+)
+
+// DatabaseURLEnv names the environment variable the generated tests read
+// the URL of the migrated database from. When it is unset they skip, saying
+// so; it is the only skip in the generated file.
+const DatabaseURLEnv = "WARDEN_VERIFY_DATABASE_URL"
+
+// DefaultPackage is the package name Render uses when given none; the file
+// is meant for generated/verify/warden_verify_test.go.
+const DefaultPackage = "verify"
+
+// FileName is the name of the rendered file.
+const FileName = "warden_verify_test.go"
+
+// Render returns the verification test file for plan, in package pkg
+// (DefaultPackage when empty). The output is gofmt-clean and depends only on
+// the plan: the same plan always gives the same bytes. A plan with problems
+// is refused, as the migrations refuse it.
+func Render(plan *generator.Plan, pkg string) ([]byte, error) {
+	if pkg == "" {
+		pkg = DefaultPackage
+	}
+	if !token.IsIdentifier(pkg) || pkg == "_" {
+		return nil, fmt.Errorf("verify: package name %q is not a Go identifier", pkg)
+	}
+	if err := plan.Err(); err != nil {
+		return nil, err
+	}
+	m, err := newModel(plan)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := m.file(pkg).Render(&buf); err != nil {
+		return nil, fmt.Errorf("verify: rendering: %w", err)
+	}
+	return groupImports(buf.Bytes())
+}
+
+// groupImports puts the standard library imports first and the others in a
+// second group, as goimports does; jennifer writes them as one sorted block.
+func groupImports(src []byte) ([]byte, error) {
+	text := string(src)
+	start := strings.Index(text, "\nimport (\n")
+	if start < 0 {
+		return src, nil
+	}
+	start += len("\nimport (\n")
+	end := start + strings.Index(text[start:], "\n)\n")
+	var std, other []string
+	for _, l := range strings.Split(text[start:end], "\n") {
+		// A path whose first element has a dot is not the standard library.
+		if strings.Contains(strings.SplitN(strings.Trim(l, "\t\""), "/", 2)[0], ".") {
+			other = append(other, l)
+		} else {
+			std = append(std, l)
+		}
+	}
+	block := strings.Join(std, "\n")
+	if len(std) > 0 && len(other) > 0 {
+		block += "\n\n"
+	}
+	block += strings.Join(other, "\n")
+	out, err := format.Source([]byte(text[:start] + block + text[end:]))
+	if err != nil {
+		return nil, fmt.Errorf("verify: formatting: %w", err)
+	}
+	return out, nil
+}
+
+// model is what the rendered file states about the plan, as literals.
+type model struct {
+	orgColumn   string
+	tenant      string // quoted, qualified
+	tenantKey   string
+	onDelete    string // as the policy spells it: cascade, restrict, ...
+	newOrgSQL   string
+	users       string // quoted, qualified
+	usersKey    string
+	fillTrigger string
+	immTrigger  string
+	accessPol   string
+	policies    []policyModel
+	scoped      []scopedModel
+	excluded    []tableRef
+	global      []tableRef
+}
+
+type policyModel struct{ name, command string }
+
+type tableRef struct{ schema, name string }
+
+// scopedModel is one scoped table as the rendered file states it.
+type scopedModel struct {
+	schema, name string
+	class        string
+	comment      string // how the table gets its org
+	foreignKey   string
+	index        string
+	indexColumns []string
+	orgPolicy    bool
+	updateColumn string
+	noOrg        []columnValue
+	noOrgNote    string // why noOrg is empty, when it is
+	owner        string
+}
+
+type columnValue struct{ column, sql string }
+
+// commands are the SQL commands of migrations.Names' Policies, in order.
+var commands = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
+
+func newModel(plan *generator.Plan) (*model, error) {
+	pol := plan.Policy
+	tn := pol.Tenant
+	m := &model{
+		orgColumn: tn.Column,
+		tenant:    ident.Qualified(tn.Table.Schema, tn.Table.Name),
+		tenantKey: tn.Key,
+		onDelete:  tn.OnDelete,
+		users:     ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
+		usersKey:  pol.Users.Key,
+	}
+	// The throwaway org the immutability checks move a row to gets the
+	// columns the migrations give the default org.
+	cols, vals := ident.Quote(tn.Key), "gen_random_uuid()"
+	for _, tp := range plan.Tables {
+		if tp.Table.Schema == tn.Table.Schema && tp.Table.Name == tn.Table.Name && tp.Table.Column("name") != nil {
+			cols, vals = cols+`, "name"`, vals+", 'warden verify (rolled back)'"
+		}
+	}
+	m.newOrgSQL = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING %s::text", m.tenant, cols, vals, ident.Quote(tn.Key))
+
+	// The names every scoped table shares come from Names like the rest;
+	// a stand-in table gives them when nothing is scoped.
+	shared := migrations.Names(plan, &generator.TablePlan{Table: &introspect.Table{Schema: "public", Name: "t"}, Class: generator.Direct})
+	if len(shared.Policies) != len(commands) {
+		return nil, fmt.Errorf("verify: %d restrictive policies per table, want one per command (%s)", len(shared.Policies), strings.Join(commands, ", "))
+	}
+	m.fillTrigger, m.immTrigger, m.accessPol = shared.FillTrigger, shared.ImmutableTrigger, shared.PermissivePolicy
+	for i, name := range shared.Policies {
+		m.policies = append(m.policies, policyModel{name: name, command: commands[i]})
+	}
+
+	for _, tp := range plan.Scoped {
+		n := migrations.Names(plan, tp)
+		if n.FillTrigger != m.fillTrigger || n.ImmutableTrigger != m.immTrigger || n.PermissivePolicy != m.accessPol ||
+			strings.Join(n.Policies, ",") != strings.Join(shared.Policies, ",") {
+			return nil, fmt.Errorf("verify: %s: trigger and policy names differ from the other tables'", tp.Name())
+		}
+		m.scoped = append(m.scoped, newScoped(tp, n))
+	}
+	for _, tp := range plan.Tables {
+		ref := tableRef{tp.Table.Schema, tp.Table.Name}
+		switch tp.Class {
+		case generator.Excluded:
+			m.excluded = append(m.excluded, ref)
+		case generator.Global:
+			m.global = append(m.global, ref)
+		}
+	}
+	return m, nil
+}
+
+func newScoped(tp *generator.TablePlan, n migrations.ObjectNames) scopedModel {
+	t := tp.Table
+	s := scopedModel{
+		schema:       t.Schema,
+		name:         t.Name,
+		class:        string(tp.Class),
+		comment:      tp.Reason,
+		foreignKey:   n.ForeignKey,
+		index:        n.Index,
+		indexColumns: n.IndexColumns,
+		orgPolicy:    migrations.AddsPermissivePolicy(tp),
+		updateColumn: updateColumn(tp, n.Column),
+	}
+	switch tp.Class {
+	case generator.Direct:
+		if v, ok := noParentValue(tp.Owner, nil, ""); ok {
+			s.noOrg = []columnValue{{tp.Owner.Name, v}}
+		} else {
+			s.noOrgNote = fmt.Sprintf("ownership column %s is %s, for which no value naming no user can be written", tp.Owner.Name, tp.Owner.Type)
+		}
+		if tp.Owner.Type == "uuid" {
+			s.owner = tp.Owner.Name
+		}
+	case generator.Inherited:
+		// The reason has more words than needed here; the path says it all.
+		s.comment = "foreign-key path " + tp.PathString()
+		parent := tp.Parent.Table
+		for i, name := range tp.ParentFK.Columns {
+			col := t.Column(name)
+			v, ok := noParentValue(col, parent, tp.ParentFK.RefColumns[i])
+			if !ok {
+				s.noOrg = nil
+				s.noOrgNote = fmt.Sprintf("parent key column %s is %s, for which no value naming no parent row can be written", name, col.Type)
+				break
+			}
+			s.noOrg = append(s.noOrg, columnValue{name, v})
+		}
+	}
+	return s
+}
+
+// updateColumn picks the column a "normal update" sets to its own value:
+// the first plain data column (not the tenant column, not in the primary
+// key or a foreign key, not the owner, not generated or an identity), else
+// the first column outside the primary key, else the tenant column itself,
+// whose unchanged value must pass as well.
+func updateColumn(tp *generator.TablePlan, tenantCol string) string {
+	t := tp.Table
+	key := map[string]bool{}
+	if t.PrimaryKey != nil {
+		for _, c := range t.PrimaryKey.Columns {
+			key[c] = true
+		}
+	}
+	linked := map[string]bool{}
+	for _, fk := range t.ForeignKeys {
+		for _, c := range fk.Columns {
+			linked[c] = true
+		}
+	}
+	if tp.Owner != nil {
+		linked[tp.Owner.Name] = true
+	}
+	cols := append([]*introspect.Column(nil), t.Columns...)
+	sort.SliceStable(cols, func(i, j int) bool { return cols[i].Attnum < cols[j].Attnum })
+	for _, plain := range []bool{true, false} {
+		for _, c := range cols {
+			if c.Name != tenantCol && !key[c.Name] && !c.Generated && c.Identity == "" && (!plain || !linked[c.Name]) {
+				return c.Name
+			}
+		}
+	}
+	return tenantCol
+}
+
+// noParentValue returns SQL for a value of col's type that names no user
+// (parent nil) or no row of parent (matched on refCol): with it in the
+// owner or parent key column, the fill trigger has nothing to derive the
+// org from. ok is false for types it cannot make such a value for.
+func noParentValue(col *introspect.Column, parent *introspect.Table, refCol string) (sql string, ok bool) {
+	typ, size := col.Type, -1
+	if i := strings.IndexByte(typ, '('); i > 0 {
+		if n, err := strconv.Atoi(strings.TrimSuffix(typ[i+1:], ")")); err == nil {
+			size = n
+		}
+		typ = typ[:i]
+	}
+	switch typ {
+	case "uuid":
+		return "gen_random_uuid()", true
+	case "text", "character varying":
+		// A random UUID is no user id and no parent key; cut to the
+		// column's length where that is shorter.
+		if size > 0 && size < 36 {
+			return fmt.Sprintf("left(gen_random_uuid()::text, %d)", size), true
+		}
+		return "gen_random_uuid()::text", true
+	case "smallint", "integer", "bigint", "numeric":
+		if parent == nil {
+			return "", false
+		}
+		// One past the largest parent key names no parent row.
+		return fmt.Sprintf("(SELECT coalesce(max(p.%s), 0) + 1 FROM %s p)",
+			ident.Quote(refCol), ident.Qualified(parent.Schema, parent.Name)), true
+	}
+	if !col.NotNull {
+		return "NULL", true
+	}
+	return "", false
+}
