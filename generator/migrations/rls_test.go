@@ -290,3 +290,340 @@ func TestRLSIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestRLSPartitionsDirect: a partition named directly (PostgREST exposes it
+// as a table) shows the caller no more than the partitioned table does.
+func TestRLSPartitionsDirect(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	checked := 0
+	for _, tp := range e.plan.Scoped {
+		if len(tp.Table.Partitions) == 0 {
+			continue
+		}
+		f := e.rlsFixture(t, tp)
+		jwt := claims(f.sub, "authenticated", f.a)
+		for _, p := range tp.Table.Partitions {
+			part := pgx.Identifier{p.Schema, p.Name}.Sanitize()
+			want := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, part), f.a)
+			total := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s`, part))
+			asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				got, err := txCount(tx, fmt.Sprintf(`SELECT count(*) FROM %s`, part))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s read directly: org A user sees %d of its %d rows, want the %d of org A", part, got, total, want)
+				}
+			})
+			if total > want {
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no partition holds rows of another org than the caller's: the check proves nothing")
+	}
+}
+
+// TestRLSExistingPermissivePolicy: leads has the app's own permissive
+// policies (user_id = auth.uid()). They are OR-ed with each other but
+// AND-ed with warden's restrictive ones, so a token whose subject owns
+// leads rows sees none of them when it carries another org.
+func TestRLSExistingPermissivePolicy(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	var leads *generator.TablePlan
+	for _, tp := range e.plan.Scoped {
+		if tp.Table.Schema == "public" && tp.Table.Name == "leads" {
+			leads = tp
+		}
+	}
+	if leads == nil || AddsPermissivePolicy(leads) {
+		t.Fatal("the example app's public.leads should be scoped and have permissive policies of its own")
+	}
+	ctx := context.Background()
+	// The user with the most leads, their rows' org, and another org.
+	var user, own, other string
+	if err := e.conn.QueryRow(ctx, `
+SELECT l.user_id::text, l.org_id::text,
+       (SELECT o.id::text FROM public.organizations o WHERE o.id <> l.org_id ORDER BY o.id LIMIT 1)
+FROM public.leads l GROUP BY l.user_id, l.org_id ORDER BY count(*) DESC, 1, 2 LIMIT 1`).Scan(&user, &own, &other); err != nil {
+		t.Fatal(err)
+	}
+	owned := e.scalar(t, `SELECT count(*) FROM public.leads WHERE user_id = $1 AND org_id = $2`, user, own)
+	mine := `SELECT count(*) FROM public.leads WHERE user_id = $1`
+
+	// Control: without warden's policies the app's own policy shows the
+	// user their rows whatever org the token carries — the cross-org read
+	// the restrictive policies exist to stop.
+	asAPI(t, e.conn, "authenticated", claims(user, "authenticated", other), dropWardenRestrictive(e, leads, "public.leads"), func(tx pgx.Tx) {
+		if n, err := txCount(tx, mine, user); err != nil || n < owned {
+			t.Fatalf("control: the app's policy alone shows %d (%v) of the user's %d rows in org %s", n, err, owned, own)
+		}
+	})
+	asAPI(t, e.conn, "authenticated", claims(user, "authenticated", other), nil, func(tx pgx.Tx) {
+		if n, err := txCount(tx, mine, user); err != nil || n != 0 {
+			t.Errorf("a token for org %s shows %d (%v) of the user's rows in org %s, want 0", other, n, err, own)
+		}
+		tag, err := tx.Exec(ctx, `UPDATE public.leads SET status = 'lost' WHERE user_id = $1`, user)
+		if err != nil || tag.RowsAffected() != 0 {
+			t.Errorf("a token for org %s updated %d (%v) of the user's rows in org %s, want 0", other, tag.RowsAffected(), err, own)
+		}
+	})
+	asAPI(t, e.conn, "authenticated", claims(user, "authenticated", own), nil, func(tx pgx.Tx) {
+		if n, err := txCount(tx, mine, user); err != nil || n != owned || n == 0 {
+			t.Errorf("a token for the rows' own org shows %d (%v), want all %d", n, err, owned)
+		}
+	})
+}
+
+// TestRLSTokens: a token without an org claim (or with one only in the
+// user-writable user_metadata) and a request without any token see nothing;
+// anon is denied; service_role (BYPASSRLS) sees everything.
+func TestRLSTokens(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	userMetaOrg := `{"sub":"` + nobodySub + `","role":"authenticated","app_metadata":{"provider":"email"},"user_metadata":{"org_id":"a0000000-0000-0000-0000-000000000001"}}`
+	for _, tp := range e.plan.Scoped {
+		t.Run(tp.Table.Name, func(t *testing.T) {
+			table := quoted(tp)
+			count := fmt.Sprintf(`SELECT count(*) FROM %s`, table)
+			total := e.scalar(t, count)
+			for _, c := range []struct{ name, role, jwt string }{
+				{"no org claim", "authenticated", claims(nobodySub, "authenticated", "")},
+				{"org only in user_metadata", "authenticated", userMetaOrg},
+				{"no token", "authenticated", ""},
+			} {
+				asAPI(t, e.conn, c.role, c.jwt, nil, func(tx pgx.Tx) {
+					if n, err := txCount(tx, count); err != nil || n != 0 {
+						t.Errorf("%s: sees %d of %d rows (%v), want 0", c.name, n, total, err)
+					}
+				})
+			}
+			asAPI(t, e.conn, "anon", `{"role":"anon"}`, nil, func(tx pgx.Tx) {
+				// anon may not even call public.auth_org_id(): a permission
+				// error is as good a denial as an empty result.
+				n, err := txCount(tx, count)
+				if (err != nil && sqlState(err) != "42501") || (err == nil && n != 0) {
+					t.Errorf("anon: sees %d of %d rows (%v), want 0 or SQLSTATE 42501", n, total, err)
+				}
+			})
+			asAPI(t, e.conn, "service_role", `{"role":"service_role"}`, nil, func(tx pgx.Tx) {
+				if n, err := txCount(tx, count); err != nil || n != total {
+					t.Errorf("service_role: sees %d of %d rows (%v), want all", n, total, err)
+				}
+			})
+		})
+	}
+}
+
+// planNode is the part of EXPLAIN (FORMAT JSON) output the InitPlan check
+// reads.
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	Relationship string     `json:"Parent Relationship"`
+	SubplanName  string     `json:"Subplan Name"`
+	IndexName    string     `json:"Index Name"`
+	IndexCond    string     `json:"Index Cond"`
+	Filter       string     `json:"Filter"`
+	Output       []string   `json:"Output"`
+	ActualRows   float64    `json:"Actual Rows"`
+	ActualLoops  float64    `json:"Actual Loops"`
+	RowsRemoved  float64    `json:"Rows Removed by Filter"`
+	Plans        []planNode `json:"Plans"`
+	RelationName string     `json:"Relation Name"`
+}
+
+func (n planNode) walk(fn func(planNode)) {
+	fn(n)
+	for _, c := range n.Plans {
+		c.walk(fn)
+	}
+}
+
+func explainJSON(t testing.TB, tx pgx.Tx, sql string) planNode {
+	t.Helper()
+	var out string
+	if err := tx.QueryRow(context.Background(), "EXPLAIN (FORMAT JSON, "+sql).Scan(&out); err != nil {
+		t.Fatalf("%v\nEXPLAIN (FORMAT JSON, %s", err, sql)
+	}
+	var plans []struct{ Plan planNode }
+	if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("EXPLAIN output %v: %s", err, out)
+	}
+	return plans[0].Plan
+}
+
+// TestRLSInitPlan: the policies' (SELECT public.auth_org_id()) is an
+// InitPlan, run once per statement and not once per row, and the org_id
+// index serves the policy's condition.
+func TestRLSInitPlan(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	var calls *generator.TablePlan
+	for _, tp := range e.plan.Scoped {
+		if tp.Table.Schema == "public" && tp.Table.Name == "calls" {
+			calls = tp
+		}
+	}
+	org := e.scalarText(t, `SELECT org_id::text FROM public.calls GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`)
+	jwt := claims(nobodySub, "authenticated", org)
+	query := `SELECT * FROM public.calls WHERE status <> 'queued'`
+
+	asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+		var lines []string
+		rows, err := tx.Query(context.Background(), "EXPLAIN (VERBOSE, COSTS OFF) "+query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(lines, "\n")
+		if !strings.Contains(text, "InitPlan") {
+			t.Errorf("no InitPlan in the plan:\n%s", text)
+		}
+
+		// EXPLAIN ANALYZE proves "once": every InitPlan computing
+		// auth_org_id() ran one loop, and no other node calls it per row.
+		root := explainJSON(t, tx, "ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF) "+query)
+		initPlans, scanned := 0, 0.0
+		root.walk(func(n planNode) {
+			calls := strings.Contains(strings.Join(n.Output, " "), "auth_org_id()")
+			switch {
+			case n.Relationship == "InitPlan" && calls:
+				initPlans++
+				if n.ActualLoops != 1 {
+					t.Errorf("%s ran %v times, want once", n.SubplanName, n.ActualLoops)
+				}
+			case calls || strings.Contains(n.Filter, "auth_org_id"):
+				t.Errorf("%s node calls auth_org_id() itself (per row): output %v, filter %s", n.NodeType, n.Output, n.Filter)
+			}
+			if n.RelationName == "calls" {
+				scanned += (n.ActualRows + n.RowsRemoved) * n.ActualLoops
+			}
+		})
+		if initPlans == 0 {
+			t.Errorf("no InitPlan computes auth_org_id():\n%s", text)
+		}
+		if scanned < 2 {
+			t.Errorf("the scan saw %v rows: too few to tell once from per row", scanned)
+		}
+	})
+
+	// The index on org_id is usable with the InitPlan's value as its
+	// condition (the planner prefers a seq scan on small tables, so
+	// sequential scans are priced out here).
+	idx := Names(e.plan, calls).Index
+	asAPI(t, e.conn, "authenticated", jwt, []string{"SET LOCAL enable_seqscan = off"}, func(tx pgx.Tx) {
+		root := explainJSON(t, tx, "COSTS OFF) SELECT count(*) FROM public.calls")
+		found := false
+		root.walk(func(n planNode) {
+			if n.IndexName == idx && strings.Contains(n.IndexCond, "org_id") {
+				found = true
+			}
+		})
+		if !found {
+			b, _ := json.MarshalIndent(root, "", "  ")
+			t.Errorf("the policy condition does not use index %s:\n%s", idx, b)
+		}
+	})
+}
+
+func (e *example) scalarText(t testing.TB, sql string, args ...any) string {
+	t.Helper()
+	var s string
+	if err := e.conn.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+	return s
+}
+
+// TestRLSFillTrigger: rows an authenticated caller inserts without org_id
+// get an org from the fill trigger before RLS checks them: the caller's
+// org passes WITH CHECK, and a parent of another org is refused.
+func TestRLSFillTrigger(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	ctx := context.Background()
+	// A user whose own org is A, a user of another org, a call of each.
+	var user, a, otherUser, callA, callB string
+	if err := e.conn.QueryRow(ctx, `
+SELECT c.user_id::text, c.org_id::text, d.user_id::text, c.id::text, d.id::text
+FROM public.calls c JOIN public.calls d ON d.org_id <> c.org_id
+WHERE (SELECT u.raw_app_meta_data ->> 'org_id' FROM auth.users u WHERE u.id = c.user_id) = c.org_id::text
+ORDER BY c.id, d.id LIMIT 1`).Scan(&user, &a, &otherUser, &callA, &callB); err != nil {
+		t.Fatal(err)
+	}
+	jwt := claims(user, "authenticated", a)
+	for _, c := range []struct {
+		name, sql string
+		args      []any
+		want      string // the org the row gets, or a SQLSTATE
+	}{
+		// Direct table: the caller's JWT org, even for a row naming a user
+		// of another org (the caller acts in its own org).
+		{"direct", `INSERT INTO public.calls (user_id) VALUES ($1) RETURNING org_id::text`, []any{user}, a},
+		{"direct, owner of another org", `INSERT INTO public.calls (user_id) VALUES ($1) RETURNING org_id::text`, []any{otherUser}, a},
+		// The app's own insert policy (user_id = auth.uid()) and warden's
+		// both pass.
+		{"direct with the app's policy", `INSERT INTO public.leads (user_id, phone) VALUES ($1, '+15550000') RETURNING org_id::text`, []any{user}, a},
+		// Inherited: the parent's org.
+		{"inherited", `INSERT INTO public.call_logs (call_id, event) VALUES ($1, 'test') RETURNING org_id::text`, []any{callA}, a},
+		// Inherited without a parent: the caller's JWT org.
+		{"inherited, no parent", `INSERT INTO public.voicemail_audit_log (call_id, action) VALUES (NULL, 'received') RETURNING org_id::text`, nil, a},
+		// A parent of another org: the fill trigger gives the row that
+		// org, and RLS refuses it. Leaving org_id out is no way around RLS.
+		{"inherited, parent of another org", `INSERT INTO public.call_logs (call_id, event) VALUES ($1, 'test') RETURNING org_id::text`, []any{callB}, "42501"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				var got string
+				err := tx.QueryRow(ctx, c.sql, c.args...).Scan(&got)
+				if err != nil {
+					got = sqlState(err)
+				}
+				if got != c.want {
+					t.Errorf("got %q (%v), want %q\n%s", got, err, c.want, c.sql)
+				}
+			})
+		})
+	}
+}
+
+// TestRLSAttacks tries what an authenticated API caller could do to reach
+// another org or widen its own rights: call warden's helpers, read its
+// bookkeeping, rewrite its own org claim.
+func TestRLSAttacks(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	ctx := context.Background()
+	user := e.scalarText(t, `SELECT id::text FROM auth.users ORDER BY id LIMIT 1`)
+	org := e.scalarText(t, `SELECT raw_app_meta_data ->> 'org_id' FROM auth.users WHERE id = $1`, user)
+	other := e.scalarText(t, `SELECT id::text FROM public.organizations WHERE id::text <> $1 ORDER BY id LIMIT 1`, org)
+	for _, role := range []string{"authenticated", "anon"} {
+		for _, c := range []struct{ name, sql string }{
+			// No USAGE on schema warden: nothing in it can be named.
+			{"call a SECURITY DEFINER helper", `SELECT warden.user_org('` + user + `')`},
+			{"call the claim lookup", `SELECT warden.user_claim_org('` + user + `')`},
+			{"run the claim backfill", `CALL warden.backfill_user_claims()`},
+			{"run a table backfill", `CALL warden.backfill('"public"."calls"', '"warden"."calls_backfill_batch"', '"warden"."calls_backfill_upper"')`},
+			{"call a backfill batch", `SELECT * FROM warden.calls_backfill_batch(NULL, NULL, 10)`},
+			{"read the backfill progress", `SELECT count(*) FROM warden.backfill_progress`},
+			// auth.users is not writable by the API roles: the org claim
+			// (app_metadata) is the server's to set.
+			{"rewrite the org claim", `UPDATE auth.users SET raw_app_meta_data = raw_app_meta_data || '{"org_id":"` + other + `"}' WHERE id = '` + user + `'`},
+			{"create a user with a chosen claim", `INSERT INTO auth.users (email, raw_app_meta_data) VALUES ('x@example.com', '{"org_id":"` + other + `"}')`},
+		} {
+			t.Run(role+": "+c.name, func(t *testing.T) {
+				asAPI(t, e.conn, role, claims(user, role, org), nil, func(tx pgx.Tx) {
+					if _, err := tx.Exec(ctx, c.sql); sqlState(err) != "42501" {
+						t.Errorf("got %v, want SQLSTATE 42501 (insufficient privilege)\n%s", err, c.sql)
+					}
+				})
+			})
+		}
+	}
+}
