@@ -193,7 +193,7 @@ func (m *model) isolation() jen.Code {
 				jen.If(tbl.Clone().Dot("OrgPolicy").Op("&&").Id("visible").Op("!=").Id("total").Op("-").Id("others")).Block(
 					tCall("Errorf", jen.Lit("%s: a user of org %s sees %d of its org's %d rows"), tbl, jen.Id("org"), jen.Id("visible"), jen.Id("total").Op("-").Id("others")),
 				),
-				tCall("Logf", jen.Lit("a user of org %s (subject %s) sees %d rows; %d rows of other orgs are hidden"), jen.Id("org"), jen.Id("subject"), jen.Id("visible"), jen.Id("others")),
+				tCall("Logf", jen.Lit("a user of org %s (subject %s) sees %d rows; the table has %d rows of other orgs"), jen.Id("org"), jen.Id("subject"), jen.Id("visible"), jen.Id("others")),
 				jen.If(jen.Id("other").Op("!=").Nil()).Block(
 					jen.For(jen.List(jen.Id("_"), jen.Id("sql")).Op(":=").Range().Index().String().Values(
 						jen.Line().Add(sprintf(jen.Lit("UPDATE %s SET %s = %s WHERE tableoid = $1 AND ctid = $2::tid"), tableIdent(), orgQuoted(), orgQuoted())),
