@@ -1,0 +1,383 @@
+package status
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/migrations"
+)
+
+// Report is the measured state of the migration. Its JSON form is stable:
+// it holds no timestamps, and with exact counts the same database always
+// gives the same bytes.
+type Report struct {
+	// Column is the tenant column, e.g. "org_id".
+	Column string `json:"column"`
+	// Estimated is true when row and NULL counts are planner estimates.
+	Estimated bool `json:"estimated"`
+	// Tables are the scoped tables in backfill order (parents first).
+	Tables []*TableStatus `json:"tables"`
+	Global Global         `json:"global"`
+	// Phases are the seed's phases 2–6 and zero-trust RLS, in order.
+	Phases []*PhaseStatus `json:"phases"`
+	// PhasesDone counts the phases that are done, of len(Phases).
+	PhasesDone int `json:"phases_done"`
+	// Complete is true when every phase is done.
+	Complete bool `json:"complete"`
+	// Next is the next action: that of the first phase not done.
+	Next string `json:"next_action"`
+}
+
+// TableStatus is what the migration has done to one scoped table.
+type TableStatus struct {
+	Table    string `json:"table"`
+	Class    string `json:"class"`
+	Critical bool   `json:"critical,omitempty"`
+	// Exists is false when the table is gone from the database.
+	Exists bool        `json:"exists"`
+	Column ColumnState `json:"column"`
+	// Rows and NullRows count the table's rows and those without the
+	// tenant column; nil when unknown (no column yet, or, estimated, no
+	// statistics since the column was added).
+	Rows     *int64 `json:"rows"`
+	NullRows *int64 `json:"null_rows"`
+	// ForeignKey is the FK to the tenant table. For a partitioned table it
+	// is the parent's FK, added at the end of phase 4; until then each
+	// partition has its own (Partitions).
+	ForeignKey ConstraintState `json:"foreign_key"`
+	// NotNullCheck is phase 4's temporary CHECK (column IS NOT NULL),
+	// present between its first and last step.
+	NotNullCheck     ConstraintState  `json:"not_null_check"`
+	Index            IndexState       `json:"index"`
+	Partitions       []PartitionState `json:"partitions,omitempty"`
+	FillTrigger      TriggerState     `json:"fill_trigger"`
+	ImmutableTrigger TriggerState     `json:"immutable_trigger"`
+	RLS              RLSState         `json:"rls"`
+	// Backfill is the table's row in warden.backfill_progress, if any.
+	Backfill *Backfill `json:"backfill"`
+	// PhasesDone lists the phases whose every step for this table is done.
+	PhasesDone []migrations.Phase `json:"phases_done"`
+
+	plan           *generator.TablePlan
+	permissiveName string
+}
+
+// ColumnState is the tenant column.
+type ColumnState struct {
+	Name    string `json:"name"`
+	Exists  bool   `json:"exists"`
+	Type    string `json:"type,omitempty"`
+	NotNull bool   `json:"not_null"`
+}
+
+// ConstraintState is a named constraint of the migration.
+type ConstraintState struct {
+	Name      string `json:"name"`
+	Present   bool   `json:"present"`
+	Validated bool   `json:"validated"`
+}
+
+// IndexState is the tenant column's index.
+type IndexState struct {
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
+	Present bool     `json:"present"`
+	// Valid is false for an index a failed CREATE INDEX CONCURRENTLY left
+	// behind, and for a partitioned index not yet attached everywhere.
+	Valid bool `json:"valid"`
+}
+
+// PartitionState is a partition's own FK and index (phase 2 creates them
+// one partition at a time).
+type PartitionState struct {
+	Name       string          `json:"name"`
+	ForeignKey ConstraintState `json:"foreign_key"`
+	Index      IndexState      `json:"index"`
+}
+
+// TriggerState is a named trigger of the migration.
+type TriggerState struct {
+	Name    string `json:"name"`
+	Present bool   `json:"present"`
+	// Enabled is "origin", "always", "replica" or "disabled" (ALTER TABLE
+	// ... ENABLE [ALWAYS|REPLICA] TRIGGER); empty when absent.
+	Enabled string `json:"enabled,omitempty"`
+}
+
+// RLSState is row-level security on the table.
+type RLSState struct {
+	Enabled bool `json:"enabled"`
+	// Expected are warden's policies on the table after the RLS step,
+	// Present those found with the right kind (restrictive, or permissive
+	// for the catch-all org policy), Wrong those found with the wrong one.
+	Expected []string `json:"expected"`
+	Present  []string `json:"present"`
+	Wrong    []string `json:"wrong,omitempty"`
+}
+
+// Backfill is a table's row in warden.backfill_progress.
+type Backfill struct {
+	RowsDone int64 `json:"rows_done"`
+	Orphans  int64 `json:"orphans"`
+	// Started is true once a batch has committed (last_key is set).
+	Started  bool `json:"started"`
+	Finished bool `json:"finished"`
+}
+
+// Global are the facts that belong to no one table.
+type Global struct {
+	// Setup is true when the phase 2 setup file has run: the default org
+	// row, public.auth_org_id(), the backfill procedure and its progress
+	// table all exist.
+	Setup             bool `json:"setup"`
+	DefaultOrg        bool `json:"default_org"`
+	AuthOrgID         bool `json:"auth_org_id"`
+	BackfillProcedure bool `json:"backfill_procedure"`
+	ProgressTable     bool `json:"progress_table"`
+	// ClaimTrigger is phase 5's trigger giving new users the org claim.
+	ClaimTrigger      bool  `json:"claim_trigger"`
+	Users             int64 `json:"users"`
+	UsersWithClaim    int64 `json:"users_with_claim"`
+	UsersWithoutClaim int64 `json:"users_without_claim"`
+}
+
+// State is a phase's status, in the seed's words.
+type State string
+
+// The states of a phase.
+const (
+	Done       State = "done"
+	InProgress State = "in progress"
+	// Pending: nothing done yet, nothing in the way.
+	Pending State = "pending"
+	// Blocked: an earlier phase it depends on is not done.
+	Blocked State = "blocked"
+)
+
+// PhaseStatus is one line of the seed's OVERALL PROGRESS table.
+type PhaseStatus struct {
+	Phase migrations.Phase `json:"phase"`
+	Title string           `json:"title"`
+	State State            `json:"status"`
+	// Done of Total Unit ("tables", or "users" for the JWT phase).
+	Done  int64  `json:"done"`
+	Total int64  `json:"total"`
+	Unit  string `json:"unit"`
+	// BlockedBy are the phases it depends on that are not done.
+	BlockedBy []migrations.Phase `json:"blocked_by"`
+	// Pending are the tables (or, for phase 5, nothing) not done yet.
+	Pending []string `json:"pending_tables,omitempty"`
+	// Files are the migration files (paths as `warden generate` writes
+	// them) whose effect is not in the database yet, in order.
+	Files []string `json:"files,omitempty"`
+	// Next is what to run to move the phase on; empty when done.
+	Next string `json:"next_action,omitempty"`
+}
+
+// Blocker renders BlockedBy as the seed does ("Phase 3", "Phases 2-4"),
+// "None" when nothing blocks.
+func (p *PhaseStatus) Blocker() string {
+	if len(p.BlockedBy) == 0 {
+		return "None"
+	}
+	var nums []int
+	for _, b := range p.BlockedBy {
+		nums = append(nums, phaseInfo[b].num)
+	}
+	if len(nums) == 1 {
+		return phaseLabel(nums[0])
+	}
+	contiguous := true
+	for i := 1; i < len(nums); i++ {
+		contiguous = contiguous && nums[i] == nums[i-1]+1
+	}
+	if contiguous && nums[len(nums)-1] <= 6 {
+		return fmt.Sprintf("Phases %d-%d", nums[0], nums[len(nums)-1])
+	}
+	var parts []string
+	for _, n := range nums {
+		parts = append(parts, phaseLabel(n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func phaseLabel(n int) string {
+	if n == 7 {
+		return "RLS"
+	}
+	return fmt.Sprintf("Phase %d", n)
+}
+
+// phaseInfo holds each phase's number, title and dependencies. The
+// dependencies follow the seed's report (phases 4 and 5 wait for the
+// backfill, phase 6 for phases 2-4) and add RLS: its policies compare the
+// tenant column with the caller's JWT org, so every row needs the column
+// (phase 4) and every user the claim (phase 5), or rows go dark.
+var phaseInfo = map[migrations.Phase]struct {
+	num   int
+	title string
+	deps  []migrations.Phase
+}{
+	migrations.PhaseAdd:       {2, "Phase 2: Add Columns", nil},
+	migrations.PhaseBackfill:  {3, "Phase 3: Backfill Data", []migrations.Phase{migrations.PhaseAdd}},
+	migrations.PhaseNotNull:   {4, "Phase 4: NOT NULL Constraints", []migrations.Phase{migrations.PhaseBackfill}},
+	migrations.PhaseJWT:       {5, "Phase 5: JWT Metadata", []migrations.Phase{migrations.PhaseBackfill}},
+	migrations.PhaseImmutable: {6, "Phase 6: Immutability Triggers", []migrations.Phase{migrations.PhaseAdd, migrations.PhaseBackfill, migrations.PhaseNotNull}},
+	migrations.PhaseRLS:       {7, "Zero-Trust RLS", []migrations.Phase{migrations.PhaseNotNull, migrations.PhaseJWT}},
+}
+
+var phaseOrder = []migrations.Phase{
+	migrations.PhaseAdd, migrations.PhaseBackfill, migrations.PhaseNotNull,
+	migrations.PhaseJWT, migrations.PhaseImmutable, migrations.PhaseRLS,
+}
+
+// summarize turns the measured facts into the report: each step's effect
+// is either in the database or not, a table is done with a phase when all
+// of its steps in that phase are, and a phase when all of its steps are.
+func summarize(plan *generator.Plan, steps []migrations.Step, m *measurer) *Report {
+	g := &m.global
+	g.Setup = g.DefaultOrg && g.AuthOrgID && g.BackfillProcedure && g.ProgressTable
+	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Global: *g}
+	byName := map[string]*TableStatus{}
+	for _, ts := range m.tables {
+		byName[ts.Table] = ts
+	}
+	files := Files(plan, steps)
+
+	// Which steps are done, and per table per phase whether all are.
+	type key struct {
+		table string
+		phase migrations.Phase
+	}
+	tableDone := map[key]bool{}
+	phaseSteps := map[migrations.Phase][]migrations.Step{}
+	phaseAllDone := map[migrations.Phase]bool{}
+	undone := map[migrations.Phase][]migrations.Step{}
+	builds := map[string]int{} // index build steps seen per table
+	for _, s := range steps {
+		ts := byName[s.Table]
+		nth := 0
+		if kindOf(s) == kindIndexBuild {
+			nth = builds[s.Table]
+			builds[s.Table]++
+		}
+		done := stepDone(s, ts, nth, r)
+		phaseSteps[s.Phase] = append(phaseSteps[s.Phase], s)
+		if _, ok := phaseAllDone[s.Phase]; !ok {
+			phaseAllDone[s.Phase] = true
+		}
+		if ts != nil {
+			k := key{s.Table, s.Phase}
+			if _, ok := tableDone[k]; !ok {
+				tableDone[k] = true
+			}
+			tableDone[k] = tableDone[k] && done
+		}
+		if !done {
+			phaseAllDone[s.Phase] = false
+			undone[s.Phase] = append(undone[s.Phase], s)
+		}
+	}
+	for _, ts := range m.tables {
+		ts.PhasesDone = []migrations.Phase{}
+		for _, ph := range phaseOrder {
+			if done, ok := tableDone[key{ts.Table, ph}]; ok && done {
+				ts.PhasesDone = append(ts.PhasesDone, ph)
+			}
+		}
+	}
+
+	for _, ph := range phaseOrder {
+		info := phaseInfo[ph]
+		p := &PhaseStatus{Phase: ph, Title: info.title, Unit: "tables", BlockedBy: []migrations.Phase{}}
+		for _, ts := range m.tables {
+			p.Total++
+			if done, ok := tableDone[key{ts.Table, ph}]; ok && done {
+				p.Done++
+			} else if ok {
+				p.Pending = append(p.Pending, ts.Table)
+			}
+		}
+		partial := p.Done > 0
+		if ph == migrations.PhaseJWT {
+			// Phase 5 changes users, not tables.
+			p.Unit, p.Done, p.Total, p.Pending = "users", g.UsersWithClaim, g.Users, nil
+			// Users may carry the claim before warden (an app that set it
+			// itself): only warden's trigger shows the phase has begun.
+			partial = g.ClaimTrigger
+		}
+		if ph == migrations.PhaseBackfill {
+			for _, ts := range m.tables {
+				partial = partial || ts.FillTrigger.Present || ts.Backfill != nil
+			}
+		}
+		for _, s := range undone[ph] {
+			p.Files = append(p.Files, files[s.Name])
+		}
+		allDone := phaseAllDone[ph] && len(phaseSteps[ph]) > 0
+		for _, d := range info.deps {
+			if !phaseAllDone[d] {
+				p.BlockedBy = append(p.BlockedBy, d)
+			}
+		}
+		switch {
+		case allDone:
+			p.State = Done
+		case len(p.BlockedBy) > 0:
+			p.State = Blocked
+		case partial:
+			p.State = InProgress
+		default:
+			p.State = Pending
+		}
+		if !allDone {
+			p.Next = nextAction(ph, undone[ph], files)
+			if len(p.BlockedBy) > 0 {
+				p.Next = fmt.Sprintf("wait for %s, then %s", p.Blocker(), p.Next)
+			}
+		}
+		r.Phases = append(r.Phases, p)
+		if allDone {
+			r.PhasesDone++
+		}
+	}
+	r.Complete = r.PhasesDone == len(r.Phases)
+	r.Next = "nothing: every phase is done"
+	for _, p := range r.Phases {
+		if p.State != Done {
+			r.Next = p.Next
+			break
+		}
+	}
+	return r
+}
+
+// nextAction says what to run for a phase given its steps not done yet, in
+// order: the backfill has its command, everything else its first file.
+func nextAction(ph migrations.Phase, undone []migrations.Step, files map[string]string) string {
+	if len(undone) == 0 {
+		return ""
+	}
+	first := undone[0]
+	if ph == migrations.PhaseBackfill && kindOf(first) == kindBackfill {
+		return "run `warden backfill` (or apply " + files[first.Name] + " and the backfill files after it)"
+	}
+	more := ""
+	if n := len(undone) - 1; n == 1 {
+		more = " and 1 more file of this phase"
+	} else if n > 1 {
+		more = fmt.Sprintf(" and %d more files of this phase", n)
+	}
+	return "apply " + files[first.Name] + more
+}
+
+// Phase returns the report's status of phase ph, or nil.
+func (r *Report) Phase(ph migrations.Phase) *PhaseStatus {
+	i := slices.IndexFunc(r.Phases, func(p *PhaseStatus) bool { return p.Phase == ph })
+	if i < 0 {
+		return nil
+	}
+	return r.Phases[i]
+}
