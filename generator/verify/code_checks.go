@@ -101,7 +101,8 @@ func (m *model) catalogChecks() []jen.Code {
 			jen.Id("CTID").String(),
 			jen.List(jen.Id("Org"), jen.Id("Owner")).String(),
 		),
-		jen.Func().Params(jen.Id("st").Id("scopedTable")).Id("String").Params().String().Block(
+		doc("String names the table schema.name, as the subtests do.").Line().
+			Func().Params(jen.Id("st").Id("scopedTable")).Id("String").Params().String().Block(
 			jen.Return(jen.Id("st").Dot("Schema").Op("+").Lit(".").Op("+").Id("st").Dot("Name")),
 		),
 		doc("ident is the table's quoted, qualified name for SQL text.").Line().
@@ -125,13 +126,13 @@ func (m *model) catalogChecks() []jen.Code {
 			jen.Return(jen.Op("&").Id("r")),
 		),
 
-		checkFunc(nil, "checkColumnUUID",
+		checkFunc([]string{"checkColumnUUID: the table has " + m.orgColumn + ", of type uuid."}, "checkColumnUUID",
 			jen.List(jen.Id("typ"), jen.Id("_")).Op(":=").Id("orgColumnOf").Call(jen.Id("t"), jen.Id("c")),
 			jen.If(jen.Id("typ").Op("!=").Lit("uuid")).Block(
 				tCall("Errorf", jen.Lit("%s.%s is %s, want uuid"), tbl, col, jen.Id("typ")),
 			),
 		),
-		checkFunc(nil, "checkNotNull",
+		checkFunc([]string{"checkNotNull: " + m.orgColumn + " is NOT NULL."}, "checkNotNull",
 			jen.If(jen.List(jen.Id("_"), jen.Id("notNull")).Op(":=").Id("orgColumnOf").Call(jen.Id("t"), jen.Id("c")), jen.Op("!").Id("notNull")).Block(
 				tCall("Errorf", jen.Lit("%s.%s allows NULL: SET NOT NULL (phase 4) is missing"), tbl, col),
 			),
@@ -147,7 +148,7 @@ func (m *model) catalogChecks() []jen.Code {
 			jen.Return(jen.Id("typ"), jen.Id("notNull")),
 		),
 
-		checkFunc(nil, "checkForeignKey",
+		checkFunc([]string{"checkForeignKey: " + m.orgColumn + " references the tenant with the policy's ON DELETE,", "and the constraint is validated."}, "checkForeignKey",
 			sqlConst("sql", foreignKeySQL),
 			jen.Var().List(jen.Id("toTenant"), jen.Id("validated")).Bool(),
 			jen.Var().List(jen.Id("cols"), jen.Id("refCols")).Index().String(),
@@ -169,7 +170,7 @@ func (m *model) catalogChecks() []jen.Code {
 			),
 		),
 
-		checkFunc(nil, "checkIndex",
+		checkFunc([]string{"checkIndex: the index led by " + m.orgColumn + " (then the parent key, for a table that", "inherits its org) exists and is VALID."}, "checkIndex",
 			sqlConst("sql", indexSQL),
 			jen.Var().Id("valid").Bool(),
 			jen.Var().Id("cols").Index().String(),
@@ -188,7 +189,7 @@ func (m *model) catalogChecks() []jen.Code {
 			),
 		),
 
-		checkFunc(nil, "checkNoNullRows",
+		checkFunc([]string{"checkNoNullRows: every row has an org."}, "checkNoNullRows",
 			jen.Var().Id("n").Int64(),
 			jen.Id("sql").Op(":=").Add(sprintf(jen.Lit("SELECT count(*) FROM %s WHERE %s IS NULL"), tableIdent(), orgQuoted())),
 			queryRow(jen.Id("c").Dot("conn"), jen.Id("sql"), nil, jen.Op("&").Id("n")),
@@ -212,7 +213,7 @@ func (m *model) catalogChecks() []jen.Code {
 			),
 			jen.Return(),
 		),
-		checkFunc(nil, "checkFillTrigger",
+		checkFunc([]string{"checkFillTrigger: the fill trigger fires before every insert and update", "of a row."}, "checkFillTrigger",
 			jen.List(jen.Id("row"), jen.Id("before"), jen.Id("insert"), jen.Id("update"), jen.Id("enabled")).Op(":=").
 				Id("trigger").Call(jen.Id("t"), jen.Id("c"), jen.Id("fillTrigger"), jen.Lit("")),
 			jen.If(jen.Op("!").Id("row").Op("||").Op("!").Id("before").Op("||").Op("!").Id("insert").Op("||").Op("!").Id("update")).Block(
@@ -222,7 +223,7 @@ func (m *model) catalogChecks() []jen.Code {
 				tCall("Errorf", jen.Lit("%s: trigger %s is disabled"), tbl, jen.Id("fillTrigger")),
 			),
 		),
-		checkFunc(nil, "checkImmutableTrigger",
+		checkFunc([]string{"checkImmutableTrigger: the immutability trigger fires before every update", "of a row and is enabled ALWAYS, on the table and on each partition."}, "checkImmutableTrigger",
 			jen.List(jen.Id("row"), jen.Id("before"), jen.Id("_"), jen.Id("update"), jen.Id("enabled")).Op(":=").
 				Id("trigger").Call(jen.Id("t"), jen.Id("c"), jen.Id("immutableTrigger"), jen.Lit(": the "+m.orgColumn+" immutability (phase 6) is missing")),
 			jen.If(jen.Op("!").Id("row").Op("||").Op("!").Id("before").Op("||").Op("!").Id("update")).Block(

@@ -16,6 +16,7 @@ import (
 
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/introspect"
 )
 
 // TestGeneratedTests runs the rendered tests for real, the way an adopter
@@ -35,6 +36,19 @@ func TestGeneratedTests(t *testing.T) {
 		t.Parallel()
 		e := loadExample(t)
 		e.migrate(t)
+		// The same file comes out of the migrated schema: a repository whose
+		// database already has warden's migrations sees no drift.
+		after, err := introspect.Inspect(context.Background(), e.conn, e.plan.Policy.Schemas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Render(generator.Classify(after, e.plan.Policy), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(src), string(again)); diff != "" {
+			t.Errorf("rendered from the migrated schema, the file differs (-before +after):\n%s", diff)
+		}
 		out, code := runTests(t, bin, e.url)
 		if code != 0 {
 			t.Errorf("exit status %d on the migrated database, want 0:\n%s", code, failures(out))
@@ -174,11 +188,15 @@ func buildTests(t *testing.T, src []byte) string {
 	}
 	bin := filepath.Join(t.TempDir(), "verify.test")
 	start := time.Now()
-	cmd := exec.Command(goBin, "test", "-c", "-o", bin, "./"+filepath.ToSlash(dir))
-	if out, err := cmd.CombinedOutput(); err != nil {
+	pkg := "./" + filepath.ToSlash(dir)
+	if out, err := exec.Command(goBin, "test", "-c", "-o", bin, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("compiling the generated tests: %v\n%s", err, out)
 	}
-	t.Logf("compiled the generated tests in %v", time.Since(start).Round(time.Millisecond))
+	// An adopter's CI vets generated/ along with everything else.
+	if out, err := exec.Command(goBin, "vet", pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go vet of the generated tests: %v\n%s", err, out)
+	}
+	t.Logf("compiled and vetted the generated tests in %v", time.Since(start).Round(time.Millisecond))
 	return bin
 }
 
