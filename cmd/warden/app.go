@@ -33,7 +33,7 @@ func commands() []*cli.Command {
 		planCommand(),
 		generateCommand(),
 		checkCommand(),
-		// statusCommand(),
+		statusCommand(),
 		// backfillCommand(),
 	}
 }
