@@ -10,6 +10,7 @@ import (
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/generator/report"
+	"github.com/warden-sql/warden/generator/verify"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/introspect"
 )
@@ -55,5 +56,9 @@ var renderers = []func(*generator.Plan) (string, []byte, error){
 	func(p *generator.Plan) (string, []byte, error) {
 		data, err := report.Render(p)
 		return "REPORT.md", data, err
+	},
+	func(p *generator.Plan) (string, []byte, error) {
+		data, err := verify.Render(p, verify.DefaultPackage)
+		return "verify/" + verify.FileName, data, err
 	},
 }

@@ -8,8 +8,16 @@
 -- The table had no permissive policy of its own, and restrictive policies
 -- grant nothing alone, so a permissive org policy keeps it readable by org
 -- members instead of dark for everyone.
+-- Partitions get the same policies: RLS on a partitioned table applies only
+-- to queries through it, and the API roles can name a partition directly
+-- (PostgREST exposes it as a table), which would bypass the parent's
+-- policies and show every org's rows. A partition attached later needs the
+-- same: regenerate.
 SET lock_timeout = '2s';
 ALTER TABLE "public"."usage_events" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."usage_events_2024" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."usage_events_2025" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "public"."usage_events_default" ENABLE ROW LEVEL SECURITY;
 DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
@@ -36,6 +44,90 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
                  WHERE polrelid = '"public"."usage_events"'::regclass AND polname = 'warden_org_access') THEN
     CREATE POLICY "warden_org_access" ON "public"."usage_events" AS PERMISSIVE FOR ALL TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()))
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  -- Partition public.usage_events_2024.
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2024"'::regclass AND polname = 'warden_org_select') THEN
+    CREATE POLICY "warden_org_select" ON "public"."usage_events_2024" AS RESTRICTIVE FOR SELECT TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2024"'::regclass AND polname = 'warden_org_insert') THEN
+    CREATE POLICY "warden_org_insert" ON "public"."usage_events_2024" AS RESTRICTIVE FOR INSERT TO PUBLIC
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2024"'::regclass AND polname = 'warden_org_update') THEN
+    CREATE POLICY "warden_org_update" ON "public"."usage_events_2024" AS RESTRICTIVE FOR UPDATE TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()))
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2024"'::regclass AND polname = 'warden_org_delete') THEN
+    CREATE POLICY "warden_org_delete" ON "public"."usage_events_2024" AS RESTRICTIVE FOR DELETE TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2024"'::regclass AND polname = 'warden_org_access') THEN
+    CREATE POLICY "warden_org_access" ON "public"."usage_events_2024" AS PERMISSIVE FOR ALL TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()))
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  -- Partition public.usage_events_2025.
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2025"'::regclass AND polname = 'warden_org_select') THEN
+    CREATE POLICY "warden_org_select" ON "public"."usage_events_2025" AS RESTRICTIVE FOR SELECT TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2025"'::regclass AND polname = 'warden_org_insert') THEN
+    CREATE POLICY "warden_org_insert" ON "public"."usage_events_2025" AS RESTRICTIVE FOR INSERT TO PUBLIC
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2025"'::regclass AND polname = 'warden_org_update') THEN
+    CREATE POLICY "warden_org_update" ON "public"."usage_events_2025" AS RESTRICTIVE FOR UPDATE TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()))
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2025"'::regclass AND polname = 'warden_org_delete') THEN
+    CREATE POLICY "warden_org_delete" ON "public"."usage_events_2025" AS RESTRICTIVE FOR DELETE TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_2025"'::regclass AND polname = 'warden_org_access') THEN
+    CREATE POLICY "warden_org_access" ON "public"."usage_events_2025" AS PERMISSIVE FOR ALL TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()))
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  -- Partition public.usage_events_default.
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_default"'::regclass AND polname = 'warden_org_select') THEN
+    CREATE POLICY "warden_org_select" ON "public"."usage_events_default" AS RESTRICTIVE FOR SELECT TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_default"'::regclass AND polname = 'warden_org_insert') THEN
+    CREATE POLICY "warden_org_insert" ON "public"."usage_events_default" AS RESTRICTIVE FOR INSERT TO PUBLIC
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_default"'::regclass AND polname = 'warden_org_update') THEN
+    CREATE POLICY "warden_org_update" ON "public"."usage_events_default" AS RESTRICTIVE FOR UPDATE TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()))
+      WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_default"'::regclass AND polname = 'warden_org_delete') THEN
+    CREATE POLICY "warden_org_delete" ON "public"."usage_events_default" AS RESTRICTIVE FOR DELETE TO PUBLIC
+      USING ("org_id" = (SELECT public.auth_org_id()));
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy
+                 WHERE polrelid = '"public"."usage_events_default"'::regclass AND polname = 'warden_org_access') THEN
+    CREATE POLICY "warden_org_access" ON "public"."usage_events_default" AS PERMISSIVE FOR ALL TO PUBLIC
       USING ("org_id" = (SELECT public.auth_org_id()))
       WITH CHECK ("org_id" = (SELECT public.auth_org_id()));
   END IF;
