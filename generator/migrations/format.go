@@ -36,7 +36,9 @@ import (
 //     .down.sql (migrate -path migrations). Its PostgreSQL drivers send a
 //     whole file in one Exec, which PostgreSQL runs as one implicit
 //     transaction. A step with nothing to undo still gets a down file, a
-//     comment, so every version has its pair.
+//     comment, so every version has its pair. The drivers' x-multi-statement
+//     option must stay off: it splits a file at every semicolon, inside
+//     function bodies and DO blocks too.
 //   - psql: psql/NNNN_<name>.sql and psql/undo/NNNN_<name>.sql (NNNN the
 //     step's position, the same for a step and its undo), run in order by
 //     psql/up.psql and psql/down.psql:
