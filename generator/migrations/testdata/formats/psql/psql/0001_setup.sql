@@ -31,12 +31,17 @@ REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM PUBLIC;
 DO $do$
 DECLARE r text;
 BEGIN
-  -- Supabase's API roles, where they exist: anon never needs it.
+  -- Supabase's API roles, where they exist. anon never needs it, and
+  -- Supabase's default privileges grant new functions in public to anon
+  -- explicitly, so revoke that grant too.
   FOREACH r IN ARRAY ARRAY['authenticated', 'service_role'] LOOP
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
       EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION public.auth_org_id() TO %I', r);
     END IF;
   END LOOP;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
+    REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM anon;
+  END IF;
 END
 $do$;
 
