@@ -302,18 +302,6 @@ func collect(ctx context.Context, q querier, out *[]string, sql string) error {
 	return nil
 }
 
-// knownSecurityGaps are problems securityProblems finds today whose fix
-// belongs to a template this file's owner does not edit. Each is tolerated
-// (and logged) until fixed; once fixed, the test says to remove the entry,
-// so the list cannot outlive the gap.
-var knownSecurityGaps = map[string]string{
-	// 00_setup revokes EXECUTE from PUBLIC only, but Supabase's default
-	// privileges in schema public (schema/auth.sql) grant it to anon as
-	// the function is created. Fix: in 00_setup's role loop, also
-	// REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM anon.
-	"public.auth_org_id(): anon can EXECUTE": "00_setup.sql.tmpl: revoke EXECUTE on public.auth_org_id() from anon",
-}
-
 // TestSecurityHardening: the migrated example app breaks no hardening
 // rule: search_path pinned (bar the two committing procedures, whose
 // relation names are all qualified), SECURITY DEFINER only in schema
@@ -328,16 +316,7 @@ func TestSecurityHardening(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range got {
-		if fix, ok := knownSecurityGaps[p]; ok {
-			t.Logf("known gap, pending %s: %s", fix, p)
-			continue
-		}
 		t.Error(p)
-	}
-	for p := range knownSecurityGaps {
-		if !slices.Contains(got, p) {
-			t.Errorf("known gap %q is fixed: remove it from knownSecurityGaps", p)
-		}
 	}
 }
 
