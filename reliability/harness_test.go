@@ -43,17 +43,17 @@ type migration struct {
 	schemas []string
 }
 
-// exampleApp returns a fresh copy of the example application with rows
-// rows in its largest tables, and the steps warden generates for it. tune,
+// exampleApp returns a fresh copy of the example application filled as
+// data says, and the steps warden generates for it. tune,
 // when given, changes the policy before generation (smaller batches make a
 // backfill slow enough to interrupt).
-func exampleApp(t testing.TB, rows int, tune func(*policy.Policy)) *migration {
+func exampleApp(t testing.TB, data exampledata.Options, tune func(*policy.Policy)) *migration {
 	t.Helper()
 	pol, err := policy.Load("../policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pgtest.Template(t, fmt.Sprintf("example_%d", rows), func(ctx context.Context, conn *pgx.Conn) error {
+	tmpl := pgtest.Template(t, fmt.Sprintf("example_%d_%d", data.RowsPerTable, data.Users), func(ctx context.Context, conn *pgx.Conn) error {
 		for _, f := range pol.SchemaFiles {
 			sql, err := os.ReadFile(f.Path)
 			if err != nil {
@@ -63,7 +63,7 @@ func exampleApp(t testing.TB, rows int, tune func(*policy.Policy)) *migration {
 				return fmt.Errorf("%s: %w", f.Name, err)
 			}
 		}
-		if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: rows}); err != nil {
+		if err := exampledata.Fill(ctx, conn, data); err != nil {
 			return err
 		}
 		_, err := conn.Exec(ctx, "ANALYZE")

@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/warden-sql/warden/generator/output"
+	"github.com/warden-sql/warden/internal/exampledata"
 )
 
 // TestApplyTwice applies every step twice in a row (a runner retrying a
@@ -14,7 +15,7 @@ import (
 // the set may fail or change the catalog, and the data ends migrated with
 // nothing else changed.
 func TestApplyTwice(t *testing.T) {
-	m := exampleApp(t, 2000, nil)
+	m := exampleApp(t, exampledata.Options{RowsPerTable: 2000}, nil)
 	before := m.checksums(t)
 	for _, s := range m.steps {
 		for range 2 {
@@ -50,7 +51,7 @@ func TestApplyTwice(t *testing.T) {
 // the same catalog, every down restores the original one, and the data
 // survives both directions.
 func TestUpDownCycles(t *testing.T) {
-	m := exampleApp(t, 2000, nil)
+	m := exampleApp(t, exampledata.Options{RowsPerTable: 2000}, nil)
 	baseline := schemaDump(t, m.url)
 	before := m.checksums(t)
 	files, err := output.Render(m.plan, m.db)
