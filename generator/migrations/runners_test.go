@@ -91,9 +91,11 @@ var runners = []runner{
 
 // TestRunners applies the example app's migrations, with data, through
 // every format's runner: up all, then the migrated database holds (no NULL
-// tenant column, immutability); down all, then the catalog is the
-// baseline's; up again, and it holds again.
+// tenant column, immutability, and the committed generated verification
+// tests pass); down all, then the catalog is the baseline's; up again, and
+// it holds again.
 func TestRunners(t *testing.T) {
+	verifyBin := buildVerify(t)
 	for _, rn := range runners {
 		t.Run(rn.name, func(t *testing.T) {
 			t.Parallel()
@@ -121,6 +123,7 @@ func TestRunners(t *testing.T) {
 
 			timed("up", rn.up)
 			assertMigrated(t, e)
+			runVerify(t, verifyBin, e.url)
 
 			timed("down", rn.down)
 			if rn.bookkeeping != "" {
@@ -132,6 +135,7 @@ func TestRunners(t *testing.T) {
 
 			timed("up again", rn.up)
 			assertMigrated(t, e)
+			runVerify(t, verifyBin, e.url)
 			t.Logf("%s: %d files, whole test %v", rn.name, len(files), time.Since(start).Round(time.Millisecond))
 		})
 	}
@@ -176,6 +180,45 @@ func assertMigrated(t *testing.T, e *example) {
 	}
 	if checked == 0 {
 		t.Error("no scoped table has rows: the immutability check proved nothing")
+	}
+}
+
+// verifyPackage holds the example app's generated verification tests, as
+// committed (warden check in CI keeps them current), and verifyURLEnv is
+// the variable they read the database URL from.
+const (
+	verifyPackage = "github.com/warden-sql/warden/generated/verify"
+	verifyURLEnv  = "WARDEN_VERIFY_DATABASE_URL"
+)
+
+// buildVerify compiles the generated verification tests once, into a test
+// binary that every runner's database is checked with.
+func buildVerify(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "verify.test")
+	if out, err := exec.Command("go", "test", "-c", "-o", bin, verifyPackage).CombinedOutput(); err != nil {
+		t.Fatalf("compiling %s: %v\n%s", verifyPackage, err, out)
+	}
+	return bin
+}
+
+// runVerify runs the generated verification tests against url: every one
+// must pass, none may skip.
+func runVerify(t *testing.T, bin, url string) {
+	t.Helper()
+	cmd := exec.Command(bin, "-test.v", "-test.count=1")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, verifyURLEnv+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, verifyURLEnv+"="+url)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the generated verification tests failed: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "--- SKIP") || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("the generated verification tests skipped or ran nothing:\n%s", out)
 	}
 }
 
