@@ -34,7 +34,7 @@ func commands() []*cli.Command {
 		generateCommand(),
 		checkCommand(),
 		statusCommand(),
-		// backfillCommand(),
+		backfillCommand(),
 	}
 }
 
