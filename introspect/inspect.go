@@ -333,22 +333,36 @@ const (
 	AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
 	                WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`
 
+	// Partitions are walked once for all roots through pg_inherits (a
+	// per-table pg_partition_tree call costs more than the rest of the
+	// query at thousands of tables).
 	tablesQuery = `
+WITH RECURSIVE tree(root, rel, level) AS (
+  SELECT i.inhparent, i.inhrelid, 1
+  FROM pg_catalog.pg_inherits i
+  JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+  WHERE p.relkind = 'p' AND NOT p.relispartition
+  UNION ALL
+  SELECT t.root, i.inhrelid, t.level + 1
+  FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.rel
+), parts AS (
+  SELECT t.root,
+         array_agg(pn.nspname::text ORDER BY pn.nspname, pc.relname) AS schemas,
+         array_agg(pc.relname::text ORDER BY pn.nspname, pc.relname) AS names,
+         array_agg(t.level ORDER BY pn.nspname, pc.relname) AS levels,
+         array_agg(pc.relkind <> 'p' ORDER BY pn.nspname, pc.relname) AS leaves
+  FROM tree t
+  JOIN pg_catalog.pg_class pc ON pc.oid = t.rel
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+  GROUP BY t.root
+)
 SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        COALESCE(pg_catalog.pg_get_partkeydef(c.oid), ''),
-       p.schemas, p.names, p.levels, p.leaves,
+       COALESCE(p.schemas, '{}'), COALESCE(p.names, '{}'), COALESCE(p.levels, '{}'), COALESCE(p.leaves, '{}'),
        c.relrowsecurity, c.relforcerowsecurity
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL (
-  SELECT COALESCE(array_agg(pn.nspname::text ORDER BY pn.nspname, pc.relname), '{}'),
-         COALESCE(array_agg(pc.relname::text ORDER BY pn.nspname, pc.relname), '{}'),
-         COALESCE(array_agg(pt.level ORDER BY pn.nspname, pc.relname), '{}'),
-         COALESCE(array_agg(pt.isleaf ORDER BY pn.nspname, pc.relname), '{}')
-  FROM pg_catalog.pg_partition_tree(c.oid) pt
-  JOIN pg_catalog.pg_class pc ON pc.oid = pt.relid
-  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
-  WHERE pt.level > 0) p(schemas, names, levels, leaves)
+LEFT JOIN parts p ON p.root = c.oid
 WHERE` + tableFilter + `
 ORDER BY n.nspname, c.relname`
 
