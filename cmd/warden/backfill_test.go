@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -128,4 +130,52 @@ func TestBackfillUsage(t *testing.T) {
 			t.Errorf("warden %s: exit %d, stderr %q; want 2 and %q", strings.Join(c.args, " "), r.code, r.stderr, c.want)
 		}
 	}
+}
+
+// TestBackfillInterrupted: Ctrl-C (a cancelled context) stops warden
+// backfill after the batch in flight with exit 130 and says how to resume;
+// running it again finishes the job.
+func TestBackfillInterrupted(t *testing.T) {
+	cleanEnv(t)
+	e := statustest.Load(t, repoPolicy, exampleRows)
+	e.Apply(t, func(s migrations.Step) bool {
+		return s.Phase == migrations.PhaseAdd || strings.HasPrefix(s.Name, "fill_trigger_")
+	})
+	// Ctrl-C after the first batch of public.calls, in batches of one row
+	// with a pause: it cannot finish before the cancel lands.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{text: "public.calls: 1/50 rows", cancel: cancel}
+	var errb bytes.Buffer
+	code := run(ctx, []string{"backfill", "--policy", repoPolicy, "--database-url", e.URL, "--batch-size", "1", "--pause", "20ms", "--audit-log", ""},
+		strings.NewReader(""), out, &errb)
+	if code != exitInterrupted || !strings.Contains(errb.String(), "backfill stopped in public.calls after its last committed batch") ||
+		!strings.Contains(errb.String(), "run warden backfill again to resume") {
+		t.Fatalf("interrupted backfill: exit %d\n%s", code, errb.String())
+	}
+	r := warden(t, "backfill", "--policy", repoPolicy, "--database-url", e.URL, "--audit-log", "")
+	if r.code != exitOK || !strings.Contains(r.stdout, "public.calls: 49 rows without the tenant column (resuming: 1 row filled by an earlier run)") {
+		t.Fatalf("resumed backfill: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for table, n := range e.NullCounts(t) {
+		if n != 0 {
+			t.Errorf("%s: %d NULL rows after the resumed backfill", table, n)
+		}
+	}
+}
+
+// cancelOn is an output that cancels a context once text has been written
+// to it: Ctrl-C at a chosen point of a command's progress.
+type cancelOn struct {
+	bytes.Buffer
+	text   string
+	cancel context.CancelFunc
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	n, err := c.Buffer.Write(p)
+	if strings.Contains(c.String(), c.text) {
+		c.cancel()
+	}
+	return n, err
 }

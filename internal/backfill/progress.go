@@ -77,7 +77,7 @@ func (l *LogReporter) TableStart(e TableStart) {
 	l.last = time.Time{}
 	resumed := ""
 	if e.Resumed {
-		resumed = fmt.Sprintf(" (resuming: %s rows filled by an earlier run)", Group(e.RowsBefore))
+		resumed = fmt.Sprintf(" (resuming: %s filled by an earlier run)", plural(e.RowsBefore, "row", "rows"))
 	}
 	l.printf("%s: %s rows without the tenant column%s", e.Table, Group(e.Total), resumed)
 }
