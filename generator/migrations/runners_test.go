@@ -40,6 +40,9 @@ type runner struct {
 	// bookkeeping drops the runner's own tables, which are not part of
 	// the catalog warden restores.
 	bookkeeping string
+	// unavailable, if set, says why the runner cannot run here ("" when
+	// it can).
+	unavailable func() string
 }
 
 // run is one runner's files and database.
@@ -78,7 +81,23 @@ var runners = []runner{
 		down: func(t *testing.T, r *run) { supabaseRun(t, r, "rollback/", false) },
 	},
 	{
-		// The Supabase CLI's own way (pkg/migration, MigrationFile.ExecBatch):
+		// The Supabase CLI itself: `supabase migration up --db-url`, which
+		// applies supabase/migrations to any PostgreSQL (no Docker needed
+		// for a remote database). It has no down migrations; the rollback
+		// files are applied as the SQL editor or psql would.
+		name: "supabase-cli", format: policy.FormatSupabase,
+		up:          supabaseCLIUp,
+		down:        func(t *testing.T, r *run) { supabaseRun(t, r, "rollback/", false) },
+		bookkeeping: "DROP SCHEMA supabase_migrations CASCADE",
+		unavailable: func() string {
+			if _, err := supabaseCLI(); err != nil {
+				return err.Error()
+			}
+			return ""
+		},
+	},
+	{
+		// The Go Supabase CLI's way (pkg/migration, MigrationFile.ExecBatch):
 		// the file split into statements, sent as one pipelined batch of
 		// extended-protocol queries with the history INSERT at its end,
 		// under a single Sync: one implicit transaction.
@@ -98,6 +117,11 @@ func TestRunners(t *testing.T) {
 	verifyBin := buildVerify(t)
 	for _, rn := range runners {
 		t.Run(rn.name, func(t *testing.T) {
+			if rn.unavailable != nil {
+				if why := rn.unavailable(); why != "" {
+					t.Skip(why)
+				}
+			}
 			t.Parallel()
 			start := time.Now()
 			e := loadExample(t, 500)
@@ -423,6 +447,57 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text N
 		if _, err := conn.PgConn().ExecBatch(ctx, batch).ReadAll(); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+	}
+}
+
+// supabaseCLIEnv names the variable holding the path of the Supabase CLI
+// binary; without it, supabase on PATH is used. The CLI comes from npm:
+// npm i -E supabase@2.117.0 (the version checked) puts it in
+// node_modules/.bin/supabase.
+const supabaseCLIEnv = "WARDEN_SUPABASE_CLI"
+
+// supabaseCLI returns the Supabase CLI's path, or why there is none.
+func supabaseCLI() (string, error) {
+	if p := os.Getenv(supabaseCLIEnv); p != "" {
+		return p, nil
+	}
+	p, err := exec.LookPath("supabase")
+	if err != nil {
+		return "", fmt.Errorf("the Supabase CLI is not installed (npm i -E supabase@2.117.0, then set %s to node_modules/.bin/supabase or put it on PATH)", supabaseCLIEnv)
+	}
+	return p, nil
+}
+
+// supabaseCLIUp runs `supabase migration up` on the run's supabase/
+// folder. What the CLI (2.117.0) sends, seen on the wire: per file RESET
+// ALL, then the file's statements as one pipeline of extended-protocol
+// queries ending with the INSERT into supabase_migrations.schema_migrations
+// and a single Sync (one implicit transaction); a file whose one statement
+// cannot run in a transaction block (CREATE INDEX CONCURRENTLY) is sent
+// alone as a simple query instead, its history INSERT after it.
+func supabaseCLIUp(t *testing.T, r *run) {
+	t.Helper()
+	bin, err := supabaseCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CLI refuses a URL without a host; the host query parameter (the
+	// socket directory) still decides where it connects.
+	url := strings.Replace(r.url, "@/", "@localhost/", 1)
+	cmd := exec.Command(bin, "migration", "up", "--db-url", url, "--workdir", r.dir)
+	// No telemetry and no update check: both would go to the network.
+	// HOME keeps its profile and telemetry files out of the user's.
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SUPABASE_TELEMETRY_DISABLED=true", "SUPABASE_NO_UPDATE_NOTIFIER=true", "DO_NOT_TRACK=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("supabase migration up: %v\n%s", err, out)
+	}
+	var applied int
+	if err := pgtest.Connect(t, r.url).QueryRow(context.Background(), `SELECT count(*) FROM supabase_migrations.schema_migrations`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(r.steps) {
+		t.Errorf("the Supabase CLI recorded %d migrations for %d steps:\n%s", applied, len(r.steps), out)
 	}
 }
 
