@@ -23,8 +23,9 @@ import (
 //   - supabase: supabase/migrations/<version>_warden_<name>.sql, the
 //     Supabase CLI's folder and names. The CLI sends a file's statements as
 //     one pipelined batch with its history INSERT (an implicit
-//     transaction), where a concurrent index build or a committing CALL
-//     works only as the first statement; it has no down migrations, so the
+//     transaction), where a concurrent index build works only as the first
+//     statement (and a committing CALL anywhere, but commits the
+//     statements before it); it has no down migrations, so the
 //     undo scripts are plain files, rollback/NNNN_undo_<name>.sql, numbered
 //     in the order to run them (last step first).
 //   - goose: migrations/<version>_warden_<name>.sql (goose -dir migrations),

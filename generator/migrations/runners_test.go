@@ -501,20 +501,22 @@ func supabaseCLIUp(t *testing.T, r *run) {
 	}
 }
 
-// TestIndexBuildAlone shows, on the server the suite runs, why a concurrent
-// index build must be alone in its file (or, in the Supabase CLI's batch,
-// its first statement): sent after another statement in one simple-protocol
-// query (an implicit transaction block) or in one pipelined batch,
-// PostgreSQL refuses it with SQLSTATE 25001.
-func TestIndexBuildAlone(t *testing.T) {
+// TestNoTransactionStepsAlone shows, on the server the suite runs, why a
+// concurrent index build or a CALL of a procedure that commits must be
+// alone in its file (or, in the Supabase CLI's batch, its first statement):
+// after another statement in one simple-protocol query (an implicit
+// transaction block) PostgreSQL refuses both, and in one pipelined batch
+// the index build.
+func TestNoTransactionStepsAlone(t *testing.T) {
 	ctx := context.Background()
 	conn := pgtest.Connect(t, pgtest.NewDB(t))
-	pgtest.Exec(t, conn, "CREATE TABLE t (c int); CREATE TABLE history (v text)")
-	refused := func(what string, err error) {
+	pgtest.Exec(t, conn, `CREATE TABLE t (c int); CREATE TABLE history (v text);
+CREATE PROCEDURE commits() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO history VALUES ('p'); COMMIT; END $$`)
+	refused := func(what, code string, err error) {
 		t.Helper()
 		var pe *pgconn.PgError
-		if !errors.As(err, &pe) || pe.Code != "25001" {
-			t.Errorf("%s: got %v, want SQLSTATE 25001 (active_sql_transaction)", what, err)
+		if !errors.As(err, &pe) || pe.Code != code {
+			t.Errorf("%s: got %v, want SQLSTATE %s", what, err, code)
 		}
 	}
 	batch := func(stmts ...string) error {
@@ -525,17 +527,30 @@ func TestIndexBuildAlone(t *testing.T) {
 		_, err := conn.PgConn().ExecBatch(ctx, b).ReadAll()
 		return err
 	}
-
-	_, err := conn.Exec(ctx, "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY i1 ON t (c);")
-	refused("simple query, second statement", err)
-	refused("CLI batch, second statement", batch("SET lock_timeout = '2s'", "CREATE INDEX CONCURRENTLY i2 ON t (c)", "INSERT INTO history VALUES ('x')"))
-
-	if _, err := conn.Exec(ctx, "CREATE INDEX CONCURRENTLY i3 ON t (c);"); err != nil {
-		t.Errorf("simple query, alone: %v", err)
+	simple := func(sql string) error {
+		_, err := conn.Exec(ctx, sql)
+		return err
 	}
-	// The CLI's history INSERT after it does not matter: the build commits
-	// before the next statement starts.
-	if err := batch("CREATE INDEX CONCURRENTLY i4 ON t (c)", "INSERT INTO history VALUES ('x')"); err != nil {
-		t.Errorf("CLI batch, first statement: %v", err)
+
+	// 25001 active_sql_transaction; 2D000 invalid_transaction_termination.
+	refused("index build, simple query, second statement", "25001", simple("SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY i1 ON t (c);"))
+	refused("index build, CLI batch, second statement", "25001", batch("SET lock_timeout = '2s'", "CREATE INDEX CONCURRENTLY i2 ON t (c)", "INSERT INTO history VALUES ('x')"))
+	refused("CALL, simple query, second statement", "2D000", simple("SET lock_timeout = '2s';\nCALL commits();"))
+
+	// Alone they work, and so does the CLI's history INSERT after them:
+	// they commit before the next statement starts. In a pipeline (no
+	// transaction block, only an implicit transaction) the CALL works
+	// after another statement too, committing that statement with it: the
+	// file is then no longer all or nothing, which is why it stays alone.
+	for what, err := range map[string]error{
+		"CALL, CLI batch, second":          batch("SET lock_timeout = '2s'", "CALL commits()", "INSERT INTO history VALUES ('x')"),
+		"index build, simple query, alone": simple("CREATE INDEX CONCURRENTLY i3 ON t (c);"),
+		"index build, CLI batch, first":    batch("CREATE INDEX CONCURRENTLY i4 ON t (c)", "INSERT INTO history VALUES ('x')"),
+		"CALL, simple query, alone":        simple("CALL commits();"),
+		"CALL, CLI batch, first":           batch("CALL commits()", "INSERT INTO history VALUES ('x')"),
+	} {
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
 	}
 }
