@@ -17,6 +17,8 @@ import (
 	"text/template"
 
 	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/internal/policy"
 	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/templates"
 )
@@ -218,7 +220,51 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 			return nil, err
 		}
 	}
+	for _, tp := range plan.Tables {
+		if tp.Class != generator.TenantRoot || !plan.Policy.InSchemas(tp.Table.Schema) {
+			continue
+		}
+		r := rootData(c, plan, tp)
+		if r == nil {
+			continue
+		}
+		if err := add(PhaseRLS, "rls_root_"+sanitize(tp.Table.Name), r.Display, "61_rls_tenant_root", r, false); err != nil {
+			return nil, err
+		}
+	}
 	return steps, nil
+}
+
+// tenantRootData is what the tenant-root RLS template needs.
+type tenantRootData struct {
+	common
+	Display       string
+	T             string
+	Lit           string
+	Key           string // quoted column holding the org id
+	AddPermissive bool
+}
+
+// rootData describes the tenant table (keyed by its org id) or the
+// membership table (by its org column); nil for another tenant root (the
+// users table, when its schema is governed), which holds no org id.
+func rootData(c common, plan *generator.Plan, tp *generator.TablePlan) *tenantRootData {
+	pol := plan.Policy
+	ref := policy.TableRef{Schema: tp.Table.Schema, Name: tp.Table.Name}
+	var key string
+	switch {
+	case ref.SameTable(pol.Tenant.Table):
+		key = pol.Tenant.Key
+	case pol.Membership != nil && ref.SameTable(pol.Membership.Table):
+		key = pol.Membership.OrgColumn
+	default:
+		return nil
+	}
+	q := ident.Qualified(tp.Table.Schema, tp.Table.Name)
+	return &tenantRootData{
+		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(q), Key: ident.Quote(key),
+		AddPermissive: AddsPermissivePolicy(tp),
+	}
 }
 
 // fileSlug is a table's name as it appears in file names: lower case ASCII

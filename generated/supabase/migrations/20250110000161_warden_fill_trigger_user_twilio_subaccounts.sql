@@ -16,6 +16,13 @@ SECURITY DEFINER
 SET search_path = ''
 AS $fn$
 BEGIN
+  -- A row that has its org keeps it: an update that clears it fails at
+  -- NOT NULL or the immutability check, and deriving a value here would
+  -- let that error reveal another org's id (this function runs with its
+  -- owner's rights).
+  IF TG_OP = 'UPDATE' AND OLD."org_id" IS NOT NULL THEN
+    RETURN NEW;
+  END IF;
   IF TG_OP = 'INSERT' THEN
     NEW."org_id" := coalesce(public.auth_org_id(), (SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1));
   ELSE

@@ -16,6 +16,13 @@ SECURITY DEFINER
 SET search_path = ''
 AS $fn$
 BEGIN
+  -- A row that has its org keeps it: an update that clears it fails at
+  -- NOT NULL or the immutability check, and deriving a value here would
+  -- let that error reveal another org's id (this function runs with its
+  -- owner's rights).
+  IF TG_OP = 'UPDATE' AND OLD."org_id" IS NOT NULL THEN
+    RETURN NEW;
+  END IF;
   NEW."org_id" := coalesce((SELECT p."org_id" FROM "public"."knowledge_base_documents" p WHERE p."id" = NEW."document_id"), public.auth_org_id());
   RETURN NEW;
 END
