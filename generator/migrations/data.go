@@ -52,6 +52,11 @@ type common struct {
 	// UserOrg is the SQL expression of a user's org given the user id in
 	// the placeholder $USER, without the default-org fallback.
 	UserOrg string
+	// KnownUserOrg is UserOrg with the policy's fallback for a user who
+	// exists but has no membership: the default org, the org the backfill
+	// and the user's JWT claim give them. A NULL or unknown user still
+	// gives NULL: nothing to derive from, no guess.
+	KnownUserOrg string
 	// ImmutableState is the SQLSTATE of the immutability error, as a
 	// literal and raw.
 	ImmutableState    string
@@ -184,10 +189,12 @@ func newCommon(plan *generator.Plan, db *introspect.Database) (common, error) {
 		order += fmt.Sprintf("m.%s, m.%s", ident.Quote(m.OrderColumn), ident.Quote(m.OrgColumn))
 		c.UserOrg = fmt.Sprintf("(SELECT m.%s FROM %s m WHERE m.%s = $USER ORDER BY %s LIMIT 1)",
 			ident.Quote(m.OrgColumn), ident.Qualified(m.Table.Schema, m.Table.Name), ident.Quote(m.UserColumn), order)
+		c.KnownUserOrg = fmt.Sprintf("coalesce(%s, (SELECT %s::uuid FROM %s u WHERE u.%s = $USER))", c.UserOrg, c.DefaultOrg, c.Users, c.UsersKey)
 	} else {
 		// One org for everyone: a user's org is the default org, provided
 		// the user exists.
 		c.UserOrg = fmt.Sprintf("(SELECT %s::uuid FROM %s u WHERE u.%s = $USER)", c.DefaultOrg, c.Users, c.UsersKey)
+		c.KnownUserOrg = c.UserOrg
 	}
 	return c, nil
 }
@@ -281,10 +288,14 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 
 	switch tp.Class {
 	case generator.Direct:
-		ref := func(alias string) string {
-			return strings.ReplaceAll(c.UserOrg, "$USER", userExpr(alias+"."+ident.Quote(tp.Owner.Name), baseType(tp.Owner.Type)))
+		ref := func(expr, alias string) string {
+			return strings.ReplaceAll(expr, "$USER", userExpr(alias+"."+ident.Quote(tp.Owner.Name), baseType(tp.Owner.Type)))
 		}
-		d.Derive, d.DeriveNew = ref("t"), ref("NEW")
+		// The backfill counts a user without a membership as an orphan
+		// (it gets the default org there); the fill trigger must give the
+		// old app's new rows for that user the same org, or they keep NULL
+		// and fail at NOT NULL once phase 4 is in.
+		d.Derive, d.DeriveNew = ref(c.UserOrg, "t"), ref(c.KnownUserOrg, "NEW")
 	case generator.Inherited:
 		parent := tp.Parent.Table
 		ref := func(alias string) string {

@@ -24,9 +24,9 @@ BEGIN
     RETURN NEW;
   END IF;
   IF TG_OP = 'INSERT' THEN
-    NEW."org_id" := coalesce(public.auth_org_id(), (SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1));
+    NEW."org_id" := coalesce(public.auth_org_id(), coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id")));
   ELSE
-    NEW."org_id" := coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), public.auth_org_id());
+    NEW."org_id" := coalesce(coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id")), public.auth_org_id());
   END IF;
   RETURN NEW;
 END
