@@ -40,6 +40,8 @@ type runner struct {
 	// bookkeeping drops the runner's own tables, which are not part of
 	// the catalog warden restores.
 	bookkeeping string
+	// (Every runner runs: a runner that cannot be had fails the test
+	// rather than skipping it.)
 	// unavailable, if set, says why the runner cannot run here ("" when
 	// it can).
 	unavailable func() string
@@ -89,12 +91,6 @@ var runners = []runner{
 		up:          supabaseCLIUp,
 		down:        func(t *testing.T, r *run) { supabaseRun(t, r, "rollback/", false) },
 		bookkeeping: "DROP SCHEMA supabase_migrations CASCADE",
-		unavailable: func() string {
-			if _, err := supabaseCLI(); err != nil {
-				return err.Error()
-			}
-			return ""
-		},
 	},
 	{
 		// The Go Supabase CLI's way (pkg/migration, MigrationFile.ExecBatch):
@@ -451,21 +447,40 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text N
 }
 
 // supabaseCLIEnv names the variable holding the path of the Supabase CLI
-// binary; without it, supabase on PATH is used. The CLI comes from npm:
-// npm i -E supabase@2.117.0 (the version checked) puts it in
-// node_modules/.bin/supabase.
+// binary. Without it, supabase on PATH is used, else the copy in the user
+// cache directory, which is installed there from npm on first use (npm i
+// -E supabase@2.117.0, the version checked; .ci/run installs it up front).
 const supabaseCLIEnv = "WARDEN_SUPABASE_CLI"
 
-// supabaseCLI returns the Supabase CLI's path, or why there is none.
+// supabaseCLIVersion is the Supabase CLI version the suite checks.
+const supabaseCLIVersion = "2.117.0"
+
+// supabaseCLI returns the Supabase CLI's path, installing it when needed.
 func supabaseCLI() (string, error) {
 	if p := os.Getenv(supabaseCLIEnv); p != "" {
 		return p, nil
 	}
-	p, err := exec.LookPath("supabase")
-	if err != nil {
-		return "", fmt.Errorf("the Supabase CLI is not installed (npm i -E supabase@2.117.0, then set %s to node_modules/.bin/supabase or put it on PATH)", supabaseCLIEnv)
+	if p, err := exec.LookPath("supabase"); err == nil {
+		return p, nil
 	}
-	return p, nil
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no Supabase CLI on PATH and no cache directory to install it in: %w", err)
+	}
+	prefix := filepath.Join(cache, "warden-supabase-cli")
+	bin := filepath.Join(prefix, "node_modules", ".bin", "supabase")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return "", fmt.Errorf("the Supabase CLI is not installed and npm is not on PATH to install it: npm i -E supabase@%s, then set %s", supabaseCLIVersion, supabaseCLIEnv)
+	}
+	out, err := exec.Command(npm, "i", "--no-audit", "--no-fund", "--prefix", prefix, "-E", "supabase@"+supabaseCLIVersion).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("installing the Supabase CLI with npm: %v\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // supabaseCLIUp runs `supabase migration up` on the run's supabase/
