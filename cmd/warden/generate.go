@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,6 +21,12 @@ const flagOut = "out"
 func outFlag() cli.Flag {
 	return &cli.StringFlag{Name: flagOut, Usage: "output `DIR` (default: generated/ beside the policy file)"}
 }
+
+func formatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "format", Usage: "migration `FORMAT`: supabase, goose, golang-migrate or psql (default: the policy's migrations.format)"}
+}
+
+var formats = []string{policy.FormatSupabase, policy.FormatGoose, policy.FormatGolangMigrate, policy.FormatPsql}
 
 // outDir is --out, else generated/ in the policy file's directory, so the
 // command works from any working directory.
@@ -38,16 +46,23 @@ func generateCommand() *cli.Command {
 			"all or nothing: every file is rendered in memory first, and the output directory changes only\n" +
 			"when all of them succeeded. Files warden generated before and no longer generates are removed;\n" +
 			"files that are not warden's are never touched. Exit 1 when tables are unclassified or ambiguous.",
-		Flags:  []cli.Flag{outFlag()},
+		Flags:  []cli.Flag{outFlag(), formatFlag()},
 		Action: runGenerate,
 	}
 }
 
 // renderAll loads the policy and schema and renders every output file.
 func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
+	format := c.String("format")
+	if format != "" && !slices.Contains(formats, format) {
+		return nil, nil, usageErrorf("--format %q: choose one of %s", format, strings.Join(formats, ", "))
+	}
 	pol, s, err := loadSchema(c, false)
 	if err != nil {
 		return nil, nil, err
+	}
+	if format != "" {
+		pol.Migrations.Format = format
 	}
 	plan := generator.Classify(s.DB, pol)
 	for _, w := range plan.Warnings {
@@ -92,6 +107,7 @@ func checkCommand() *cli.Command {
 			"Exit 0 when current, 1 on any drift or unclassified table. CI runs it.",
 		Flags: []cli.Flag{
 			outFlag(),
+			formatFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the drift report as JSON"},
 		},
 		Action: runCheck,
