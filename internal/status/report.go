@@ -19,7 +19,10 @@ type Report struct {
 	Estimated bool `json:"estimated"`
 	// Tables are the scoped tables in backfill order (parents first).
 	Tables []*TableStatus `json:"tables"`
-	Global Global         `json:"global"`
+	// Roots are the tenant roots (tenant and membership tables) that the
+	// RLS phase protects too.
+	Roots  []*RootStatus `json:"tenant_roots"`
+	Global Global        `json:"global"`
 	// Phases are the seed's phases 2–6 and zero-trust RLS, in order.
 	Phases []*PhaseStatus `json:"phases"`
 	// PhasesDone counts the phases that are done, of len(Phases).
@@ -61,6 +64,17 @@ type TableStatus struct {
 	PhasesDone []migrations.Phase `json:"phases_done"`
 
 	plan           *generator.TablePlan
+	permissiveName string
+}
+
+// RootStatus is row-level security on a tenant root: its members read
+// their own org's rows and the API roles write none.
+type RootStatus struct {
+	Table  string   `json:"table"`
+	Exists bool     `json:"exists"`
+	RLS    RLSState `json:"rls"`
+
+	qualified      string
 	permissiveName string
 }
 
@@ -239,7 +253,10 @@ var phaseOrder = []migrations.Phase{
 func summarize(plan *generator.Plan, steps []migrations.Step, m *measurer) *Report {
 	g := &m.global
 	g.Setup = g.DefaultOrg && g.AuthOrgID && g.BackfillProcedure && g.ProgressTable
-	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Global: *g}
+	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Roots: m.roots, Global: *g}
+	if r.Roots == nil {
+		r.Roots = []*RootStatus{}
+	}
 	byName := map[string]*TableStatus{}
 	for _, ts := range m.tables {
 		byName[ts.Table] = ts
@@ -258,6 +275,7 @@ func summarize(plan *generator.Plan, steps []migrations.Step, m *measurer) *Repo
 	builds := map[string]int{} // index build steps seen per table
 	for _, s := range steps {
 		ts := byName[s.Table]
+		isRoot := kindOf(s) == kindRLSRoot
 		nth := 0
 		if kindOf(s) == kindIndexBuild {
 			nth = builds[s.Table]
@@ -268,7 +286,7 @@ func summarize(plan *generator.Plan, steps []migrations.Step, m *measurer) *Repo
 		if _, ok := phaseAllDone[s.Phase]; !ok {
 			phaseAllDone[s.Phase] = true
 		}
-		if ts != nil {
+		if ts != nil || isRoot {
 			k := key{s.Table, s.Phase}
 			if _, ok := tableDone[k]; !ok {
 				tableDone[k] = true
@@ -292,12 +310,21 @@ func summarize(plan *generator.Plan, steps []migrations.Step, m *measurer) *Repo
 	for _, ph := range phaseOrder {
 		info := phaseInfo[ph]
 		p := &PhaseStatus{Phase: ph, Title: info.title, Unit: "tables", BlockedBy: []migrations.Phase{}}
+		names := make([]string, 0, len(m.tables)+len(m.roots))
 		for _, ts := range m.tables {
+			names = append(names, ts.Table)
+		}
+		if ph == migrations.PhaseRLS {
+			for _, rs := range m.roots {
+				names = append(names, rs.Table)
+			}
+		}
+		for _, name := range names {
 			p.Total++
-			if done, ok := tableDone[key{ts.Table, ph}]; ok && done {
+			if done, ok := tableDone[key{name, ph}]; ok && done {
 				p.Done++
 			} else if ok {
-				p.Pending = append(p.Pending, ts.Table)
+				p.Pending = append(p.Pending, name)
 			}
 		}
 		partial := p.Done > 0

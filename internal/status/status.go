@@ -82,7 +82,7 @@ func Measure(ctx context.Context, conn *pgx.Conn, plan *generator.Plan, opts Opt
 		opts.LockTimeout = DefaultLockTimeout
 	}
 
-	m := newMeasurer(plan, opts)
+	m := newMeasurer(plan, opts, rootsOf(plan, steps))
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -132,9 +132,14 @@ type measurer struct {
 	col    string
 	tables []*TableStatus
 	// rels are the relations whose facts are read: each scoped table,
-	// then its partitions; rel i belongs to table relTable[i].
+	// then its partitions. byRel finds them by quoted, qualified name.
 	rels   []relRef
+	byRel  map[string]relRef
 	global Global
+	// roots are the tenant roots the RLS phase protects, by quoted,
+	// qualified name in rootByRel.
+	roots     []*RootStatus
+	rootByRel map[string]*RootStatus
 }
 
 // relRef is one relation (a scoped table or one of its partitions) and the
@@ -150,8 +155,36 @@ type relRef struct {
 	fill, immu string // trigger names (the table only)
 }
 
-func newMeasurer(plan *generator.Plan, opts Options) *measurer {
-	m := &measurer{plan: plan, opts: opts, col: plan.Policy.Tenant.Column}
+// rootsOf returns the tenant roots that have a step of their own (RLS on
+// the tenant and membership tables), in step order.
+func rootsOf(plan *generator.Plan, steps []migrations.Step) []*generator.TablePlan {
+	var out []*generator.TablePlan
+	for _, s := range steps {
+		if kindOf(s) != kindRLSRoot {
+			continue
+		}
+		for _, tp := range plan.Tables {
+			if tp.Name() == s.Table {
+				out = append(out, tp)
+			}
+		}
+	}
+	return out
+}
+
+func newMeasurer(plan *generator.Plan, opts Options, roots []*generator.TablePlan) *measurer {
+	m := &measurer{plan: plan, opts: opts, col: plan.Policy.Tenant.Column, byRel: map[string]relRef{}, rootByRel: map[string]*RootStatus{}}
+	for _, tp := range roots {
+		n := migrations.Names(plan, tp)
+		rs := &RootStatus{
+			Table:          tp.Name(),
+			RLS:            RLSState{Expected: expectedPolicies(tp, n)},
+			qualified:      ident.Qualified(tp.Table.Schema, tp.Table.Name),
+			permissiveName: n.PermissivePolicy,
+		}
+		m.roots = append(m.roots, rs)
+		m.rootByRel[rs.qualified] = rs
+	}
 	for i, tp := range plan.Scoped {
 		n := migrations.Names(plan, tp)
 		ts := &TableStatus{
@@ -190,6 +223,9 @@ func newMeasurer(plan *generator.Plan, opts Options) *measurer {
 			})
 		}
 	}
+	for _, r := range m.rels {
+		m.byRel[r.qualified] = r
+	}
 	return m
 }
 
@@ -218,6 +254,9 @@ func (m *measurer) relations(ctx context.Context, tx pgx.Tx) error {
 	for _, r := range m.rels {
 		rels = append(rels, r.qualified)
 	}
+	for _, rs := range m.roots {
+		rels = append(rels, rs.qualified)
+	}
 	rows, err := tx.Query(ctx, relationsQuery, rels, m.col)
 	if err != nil {
 		return err
@@ -226,6 +265,11 @@ func (m *measurer) relations(ctx context.Context, tx pgx.Tx) error {
 	var exists, rls, hasCol, notNull bool
 	var typ string
 	_, err = pgx.ForEachRow(rows, []any{&i, &exists, &rls, &hasCol, &typ, &notNull}, func() error {
+		if i > len(m.rels) {
+			rs := m.roots[i-1-len(m.rels)]
+			rs.Exists, rs.RLS.Enabled = exists, rls
+			return nil
+		}
 		r := m.rels[i-1]
 		if r.part >= 0 {
 			return nil // the parent's column and RLS flag are what count
@@ -251,24 +295,23 @@ func (m *measurer) constraints(ctx context.Context, tx pgx.Tx) error {
 	var rel, name, contype string
 	var validated bool
 	_, err = pgx.ForEachRow(rows, []any{&rel, &name, &contype, &validated}, func() error {
-		for _, r := range m.rels {
-			if r.qualified != rel {
-				continue
-			}
-			ts := m.tables[r.table]
-			var c *ConstraintState
-			switch {
-			case name == r.fk && contype == "f" && r.part < 0:
-				c = &ts.ForeignKey
-			case name == r.fk && contype == "f":
-				c = &ts.Partitions[r.part].ForeignKey
-			case name == r.check && contype == "c":
-				c = &ts.NotNullCheck
-			default:
-				continue
-			}
-			c.Present, c.Validated = true, validated
+		r, ok := m.byRel[rel]
+		if !ok {
+			return nil
 		}
+		ts := m.tables[r.table]
+		var c *ConstraintState
+		switch {
+		case name == r.fk && contype == "f" && r.part < 0:
+			c = &ts.ForeignKey
+		case name == r.fk && contype == "f":
+			c = &ts.Partitions[r.part].ForeignKey
+		case name == r.check && contype == "c":
+			c = &ts.NotNullCheck
+		default:
+			return nil
+		}
+		c.Present, c.Validated = true, validated
 		return nil
 	})
 	return err
@@ -307,19 +350,18 @@ func (m *measurer) triggers(ctx context.Context, tx pgx.Tx) error {
 	}
 	var rel, name, enabled string
 	_, err = pgx.ForEachRow(rows, []any{&rel, &name, &enabled}, func() error {
-		for _, r := range m.rels {
-			if r.qualified != rel || r.part >= 0 {
-				continue
-			}
-			ts := m.tables[r.table]
-			tr := &ts.FillTrigger
-			if name == r.immu {
-				tr = &ts.ImmutableTrigger
-			} else if name != r.fill {
-				continue
-			}
-			tr.Present, tr.Enabled = true, triggerEnabled(enabled)
+		r, ok := m.byRel[rel]
+		if !ok || r.part >= 0 {
+			return nil
 		}
+		ts := m.tables[r.table]
+		tr := &ts.FillTrigger
+		if name == r.immu {
+			tr = &ts.ImmutableTrigger
+		} else if name != r.fill {
+			return nil
+		}
+		tr.Present, tr.Enabled = true, triggerEnabled(enabled)
 		return nil
 	})
 	return err
@@ -348,30 +390,33 @@ func (m *measurer) policies(ctx context.Context, tx pgx.Tx) error {
 			rels = append(rels, r.qualified)
 		}
 	}
+	for _, rs := range m.roots {
+		rels = append(rels, rs.qualified)
+	}
 	rows, err := tx.Query(ctx, policiesQuery, rels, wardenPrefixed)
 	if err != nil {
 		return err
 	}
-	byRel := map[string]*TableStatus{}
-	for _, r := range m.rels {
-		if r.part < 0 {
-			byRel[r.qualified] = m.tables[r.table]
-		}
-	}
 	var rel, name string
 	var permissive bool
 	_, err = pgx.ForEachRow(rows, []any{&rel, &name, &permissive}, func() error {
-		ts := byRel[rel]
-		if ts == nil {
+		var st *RLSState
+		var permissiveName string
+		if rs, ok := m.rootByRel[rel]; ok {
+			st, permissiveName = &rs.RLS, rs.permissiveName
+		} else if r, ok := m.byRel[rel]; ok && r.part < 0 {
+			ts := m.tables[r.table]
+			st, permissiveName = &ts.RLS, ts.permissiveName
+		} else {
 			return nil
 		}
 		// warden's per-command policies must be RESTRICTIVE: a permissive
 		// one of the same name would widen access instead of narrowing it.
 		// Only its catch-all org policy is permissive.
-		if permissive == (name == ts.permissiveName) {
-			ts.RLS.Present = append(ts.RLS.Present, name)
+		if permissive == (name == permissiveName) {
+			st.Present = append(st.Present, name)
 		} else {
-			ts.RLS.Wrong = append(ts.RLS.Wrong, name)
+			st.Wrong = append(st.Wrong, name)
 		}
 		return nil
 	})
@@ -408,18 +453,14 @@ func (m *measurer) progress(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	byKey := map[string]*TableStatus{}
-	for _, r := range m.rels {
-		if r.part < 0 {
-			byKey[r.qualified] = m.tables[r.table]
-		}
-	}
+	// The progress key is the quoted, qualified name (the CALL's first
+	// argument, templates/21_backfill).
 	var key string
 	var b Backfill
 	_, err = pgx.ForEachRow(rows, []any{&key, &b.RowsDone, &b.Orphans, &b.Started, &b.Finished}, func() error {
-		if ts := byKey[key]; ts != nil {
+		if r, ok := m.byRel[key]; ok && r.part < 0 {
 			bb := b
-			ts.Backfill = &bb
+			m.tables[r.table].Backfill = &bb
 		}
 		return nil
 	})

@@ -226,6 +226,14 @@ func TestStatusAfterEachPhase(t *testing.T) {
 			if diff := cmp.Diff(st.want, got); diff != "" {
 				t.Errorf("phase states (-want +got):\n%s", diff)
 			}
+			if len(r.Roots) != 2 {
+				t.Errorf("tenant roots: %+v, want the tenant and membership tables", r.Roots)
+			}
+			for _, rs := range r.Roots {
+				if rlsDone(rs.RLS) != (st.name == "rls") {
+					t.Errorf("tenant root %s: %+v", rs.Table, rs.RLS)
+				}
+			}
 			if r.Complete != (st.name == "rls") {
 				t.Errorf("complete = %v", r.Complete)
 			}

@@ -29,6 +29,7 @@ const (
 	kindJWTBackfill
 	kindImmutable
 	kindRLS
+	kindRLSRoot
 )
 
 // stepPrefixes map name prefixes to kinds; longer prefixes that share a
@@ -50,6 +51,7 @@ var stepPrefixes = []struct {
 	{"jwt_claims", kindJWTClaims},
 	{"jwt_backfill", kindJWTBackfill},
 	{"immutable_", kindImmutable},
+	{"rls_root_", kindRLSRoot},
 	{"rls_", kindRLS},
 }
 
@@ -82,6 +84,13 @@ func stepDone(s migrations.Step, ts *TableStatus, nth int, r *Report) bool {
 		return g.ClaimTrigger && g.AuthOrgID
 	case kindJWTBackfill:
 		return g.UsersWithoutClaim == 0
+	case kindRLSRoot:
+		for _, rs := range r.Roots {
+			if rs.Table == s.Table {
+				return rs.Exists && rlsDone(rs.RLS)
+			}
+		}
+		return false
 	}
 	if ts == nil || !ts.Exists {
 		return false
@@ -114,17 +123,23 @@ func stepDone(s migrations.Step, ts *TableStatus, nth int, r *Report) bool {
 	case kindImmutable:
 		return ts.ImmutableTrigger.Present && ts.ImmutableTrigger.Enabled == "always"
 	case kindRLS:
-		if !ts.RLS.Enabled || len(ts.RLS.Wrong) > 0 {
-			return false
-		}
-		for _, p := range ts.RLS.Expected {
-			if !contains(ts.RLS.Present, p) {
-				return false
-			}
-		}
-		return true
+		return rlsDone(ts.RLS)
 	}
 	return false
+}
+
+// rlsDone: RLS is on and every one of warden's policies is there, of the
+// right kind.
+func rlsDone(st RLSState) bool {
+	if !st.Enabled || len(st.Wrong) > 0 {
+		return false
+	}
+	for _, p := range st.Expected {
+		if !contains(st.Present, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // filled: no row lacks the tenant column (NOT NULL proves it whatever the

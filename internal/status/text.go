@@ -40,12 +40,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			name, columnText(t), r.nullText(t), fkText(t), indexText(t), triggerText(t.FillTrigger),
-			backfillText(t), notNullText(t), triggerText(t.ImmutableTrigger), rlsText(t), phasesText(t.PhasesDone))
+			backfillText(t), notNullText(t), triggerText(t.ImmutableTrigger), rlsText(t.RLS), phasesText(t.PhasesDone))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "(* critical table)\n\n")
+	for _, rs := range r.Roots {
+		fmt.Fprintf(&b, "Tenant root %s: RLS %s\n", rs.Table, rlsText(rs.RLS))
+	}
 
 	g := r.Global
 	fmt.Fprintf(&b, "Setup (default org, public.auth_org_id(), backfill procedure): %s\n", yesNo(g.Setup, "done", "not applied"))
@@ -207,13 +210,13 @@ func notNullText(t *TableStatus) string {
 	return "no"
 }
 
-func rlsText(t *TableStatus) string {
-	s := yesNo(t.RLS.Enabled, "on", "off")
-	if len(t.RLS.Present) > 0 || t.RLS.Enabled {
-		s += fmt.Sprintf(" %d/%d", len(t.RLS.Present), len(t.RLS.Expected))
+func rlsText(st RLSState) string {
+	s := yesNo(st.Enabled, "on", "off")
+	if len(st.Present) > 0 || st.Enabled {
+		s += fmt.Sprintf(" %d/%d", len(st.Present), len(st.Expected))
 	}
-	if len(t.RLS.Wrong) > 0 {
-		s += fmt.Sprintf(" (%d wrong kind)", len(t.RLS.Wrong))
+	if len(st.Wrong) > 0 {
+		s += fmt.Sprintf(" (%d wrong kind)", len(st.Wrong))
 	}
 	return s
 }
