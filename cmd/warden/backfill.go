@@ -37,9 +37,9 @@ func backfillCommand() *cli.Command {
 			defaultAuditLog + " in the working directory; --audit-log \"\" writes none.\n\n" +
 			"Needs the phase 2 files and the phase 3 fill-trigger files applied first; says which is missing.",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "batch-size", Usage: "rows per batch (default: the policy's backfill.batch_size)"},
-			&cli.DurationFlag{Name: "pause", Usage: "pause between batches, e.g. 100ms (default: the policy's backfill.pause)"},
-			&cli.DurationFlag{Name: "lock-timeout", Usage: "lock wait per statement before a batch is retried (default: the policy's migrations.lock_timeout)"},
+			&cli.IntFlag{Name: "batch-size", Usage: "rows per batch", DefaultText: "the policy's backfill.batch_size"},
+			&cli.DurationFlag{Name: "pause", Usage: "pause between batches, e.g. 100ms", DefaultText: "the policy's backfill.pause"},
+			&cli.DurationFlag{Name: "lock-timeout", Usage: "lock wait per statement before a batch is retried", DefaultText: "the policy's migrations.lock_timeout"},
 			&cli.IntFlag{Name: "attempts", Value: backfill.DefaultAttempts, Usage: "tries per batch that meets a lock"},
 			&cli.StringFlag{Name: "audit-log", Value: defaultAuditLog, Usage: "append one JSON line per committed batch to `FILE` (\"\" for none)"},
 		},
