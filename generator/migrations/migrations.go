@@ -12,6 +12,8 @@ package migrations
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"text/template"
@@ -153,7 +155,7 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 		return nil, err
 	}
 	for _, d := range tables {
-		if err := add(PhaseAdd, "add_"+c.ColName+"_"+slug(d), d.Display, "10_add_column", d, false); err != nil {
+		if err := add(PhaseAdd, "add_"+sanitize(c.ColName)+"_"+slug(d), d.Display, "10_add_column", d, false); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +234,26 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 			return nil, err
 		}
 	}
+	uniqueNames(steps)
 	return steps, nil
+}
+
+// uniqueNames keeps Step.Name unique, as file names and the status report
+// need: sanitising and truncating can map two tables to one slug
+// ("MixedCase" and "mixedcase", two long names sharing their first 48
+// bytes). Only the names that clash change: they get a short hash of the
+// table and the script, so they stay deterministic.
+func uniqueNames(steps []Step) {
+	count := map[string]int{}
+	for _, s := range steps {
+		count[s.Name]++
+	}
+	for i, s := range steps {
+		if count[s.Name] > 1 {
+			sum := sha256.Sum256([]byte(s.Table + "\x00" + s.Up))
+			steps[i].Name += "_" + hex.EncodeToString(sum[:4])
+		}
+	}
 }
 
 // tenantRootData is what the tenant-root RLS template needs.
