@@ -23,7 +23,7 @@ func backfillCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "backfill",
 		Usage:     "run the phase 3 backfill batch by batch, with progress, throttle, retries and resume",
-		UsageText: "warden backfill [--batch-size N] [--pause DURATION] [--lock-timeout DURATION] [--attempts N] [--audit-log FILE] [--database-url URL]",
+		UsageText: "warden backfill [--batch-size N] [--pause DURATION] [--lock-timeout DURATION] [--attempts N] [--audit-log FILE] [--format FORMAT] [--database-url URL]",
 		Description: "Fills the tenant column of every scoped table of a live database (--database-url, DATABASE_URL\n" +
 			"or the PG* variables), parents before children, by calling the batch functions the phase 3\n" +
 			"fill-trigger files created: the same SQL as the backfill migration files, one transaction per\n" +
@@ -42,6 +42,7 @@ func backfillCommand() *cli.Command {
 			&cli.DurationFlag{Name: "lock-timeout", Usage: "lock wait per statement before a batch is retried", DefaultText: "the policy's migrations.lock_timeout"},
 			&cli.IntFlag{Name: "attempts", Value: backfill.DefaultAttempts, Usage: "tries per batch that meets a lock"},
 			&cli.StringFlag{Name: "audit-log", Value: defaultAuditLog, Usage: "append one JSON line per committed batch to `FILE` (\"\" for none)"},
+			formatFlag(),
 		},
 		Action: runBackfill,
 	}
@@ -51,7 +52,7 @@ func runBackfill(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	pol, err := loadPolicy(c)
+	pol, err := loadLivePolicy(c)
 	if err != nil {
 		return err
 	}

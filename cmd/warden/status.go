@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,7 +18,7 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "status",
 		Usage:     "measure how far a live database is through the migration, per table and phase",
-		UsageText: "warden status [--json] [--estimate] [--require-complete] [--database-url URL]",
+		UsageText: "warden status [--json] [--estimate] [--require-complete] [--format FORMAT] [--database-url URL]",
 		Description: "Reads the live database (--database-url, DATABASE_URL or the PG* variables; never a throwaway\n" +
 			"server, which would have nothing migrated) and reports, for every table the policy scopes, the\n" +
 			"tenant column, its NULL count, the FK (validated?), the index (valid?), the fill trigger, NOT NULL,\n" +
@@ -29,6 +31,7 @@ func statusCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.BoolFlag{Name: "estimate", Usage: "estimate NULL counts from pg_stats instead of counting"},
 			&cli.BoolFlag{Name: "require-complete", Usage: "exit 1 unless every phase is done"},
+			formatFlag(),
 		},
 		Action: runStatus,
 	}
@@ -38,7 +41,7 @@ func runStatus(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	pol, err := loadPolicy(c)
+	pol, err := loadLivePolicy(c)
 	if err != nil {
 		return err
 	}
@@ -66,6 +69,24 @@ func runStatus(c *cli.Context) error {
 		return failed(fmt.Errorf("the migration is not complete: %d/%d phases done; next: %s", r.PhasesDone, len(r.Phases), r.Next))
 	}
 	return nil
+}
+
+// loadLivePolicy loads the policy, with --format (as given to generate)
+// replacing its migrations.format, so next actions name the files the user
+// generated.
+func loadLivePolicy(c *cli.Context) (*policy.Policy, error) {
+	format := c.String("format")
+	if format != "" && !slices.Contains(formats, format) {
+		return nil, usageErrorf("--format %q: choose one of %s", format, strings.Join(formats, ", "))
+	}
+	pol, err := loadPolicy(c)
+	if err != nil {
+		return nil, err
+	}
+	if format != "" {
+		pol.Migrations.Format = format
+	}
+	return pol, nil
 }
 
 // liveConn connects to the database the global flags name, refusing the

@@ -110,6 +110,16 @@ func TestStatusCommand(t *testing.T) {
 		t.Errorf("status --require-complete on a complete migration: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
+	// --format names the files in the format the user generated.
+	r = warden(t, "status", "--format", "psql", "--policy", repoPolicy, "--database-url", partial.URL)
+	if r.code != exitOK || !strings.Contains(r.stdout, "Next action: apply psql/0220_not_null_check_agent_configurations.sql and ") {
+		t.Errorf("status --format psql: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = warden(t, "status", "--format", "flyway", "--policy", repoPolicy, "--database-url", partial.URL)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `--format "flyway": choose one of`) {
+		t.Errorf("status --format flyway: exit %d\n%s", r.code, r.stderr)
+	}
+
 	// DATABASE_URL works as the flag does.
 	t.Setenv("DATABASE_URL", complete.URL)
 	r = warden(t, "status", "--require-complete", "--policy", repoPolicy)

@@ -286,6 +286,32 @@ func TestEveryStepHasAKind(t *testing.T) {
 	}
 }
 
+// TestFilesEveryFormat: next actions name the file of each step in every
+// format warden generates.
+func TestFilesEveryFormat(t *testing.T) {
+	e := statustest.Load(t, policyPath, rows)
+	for _, format := range []string{"supabase", "goose", "golang-migrate", "psql"} {
+		plan := *e.Plan
+		pol := *plan.Policy
+		pol.Migrations.Format = format
+		plan.Policy = &pol
+		set, err := migrations.Layout(e.Steps, format, pol.Migrations.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := Files(&plan, e.Steps)
+		seen := map[string]bool{}
+		for _, s := range e.Steps {
+			f := files[s.Name]
+			if _, ok := set[f]; !ok || seen[f] || strings.Contains(f, "undo") || strings.Contains(f, ".down.") {
+				t.Errorf("%s: step %s: file %q", format, s.Name, f)
+			}
+			seen[f] = true
+		}
+		t.Logf("%s: %s", format, files["setup"])
+	}
+}
+
 // countingTracer counts the statements a connection sends.
 type countingTracer struct{ n atomic.Int64 }
 

@@ -1,7 +1,7 @@
 package status
 
 import (
-	"slices"
+	"path"
 	"strings"
 
 	"github.com/warden-sql/warden/generator"
@@ -189,10 +189,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Files maps each step's name to its migration file's path as `warden
-// generate` lays it out (e.g. supabase/migrations/20250110000000_warden_setup.sql),
-// so next actions name the file to apply. A step whose file cannot be
-// found (a layout error) is named by its step name.
+// Files maps each step's name to the path of the file that applies it, as
+// `warden generate` lays the steps out in the policy's migrations.format:
+// supabase/migrations/<version>_warden_<name>.sql, migrations/<version>_warden_<name>.sql
+// (goose), migrations/<version>_warden_<name>.up.sql (golang-migrate) or
+// psql/NNNN_<name>.sql. Next actions name these files. A step whose file
+// cannot be found (a layout error) is named by its step name.
 func Files(plan *generator.Plan, steps []migrations.Step) map[string]string {
 	out := map[string]string{}
 	for _, s := range steps {
@@ -202,22 +204,28 @@ func Files(plan *generator.Plan, steps []migrations.Step) map[string]string {
 	if err != nil {
 		return out
 	}
-	// Layout numbers the up files in step order: sort its up paths and
-	// pair them with the steps, checking each path ends with the name.
-	var ups []string
-	for path := range set {
-		if !strings.HasPrefix(path, "rollback/") {
-			ups = append(ups, path)
-		}
-	}
-	if len(ups) != len(steps) {
-		return out
-	}
-	slices.Sort(ups) // 14-digit versions: text order is version order
-	for i, s := range steps {
-		if strings.HasSuffix(ups[i], "_"+s.Name+".sql") {
-			out[s.Name] = ups[i]
+	for p := range set {
+		if name, ok := stepOfFile(p); ok {
+			if _, isStep := out[name]; isStep {
+				out[name] = p
+			}
 		}
 	}
 	return out
+}
+
+// stepOfFile returns the step name of an up migration file, false for
+// undo files and other files (REPORT.md, psql's up.psql).
+func stepOfFile(p string) (string, bool) {
+	if strings.HasPrefix(p, "rollback/") || strings.Contains(p, "/undo/") || strings.HasSuffix(p, ".down.sql") || !strings.HasSuffix(p, ".sql") {
+		return "", false
+	}
+	base := path.Base(p)
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".sql"), ".up")
+	// <version or position>_[warden_]<step name>
+	i := strings.IndexByte(base, '_')
+	if i <= 0 || strings.Trim(base[:i], "0123456789") != "" {
+		return "", false
+	}
+	return strings.TrimPrefix(base[i+1:], "warden_"), true
 }
