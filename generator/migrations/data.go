@@ -161,7 +161,7 @@ func newCommon(plan *generator.Plan, db *introspect.Database) (common, error) {
 		Pause:             ident.Literal(pgDuration(pol.Backfill.Pause)),
 		Users:             ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
 		UsersKey:          ident.Quote(pol.Users.Key),
-		UsersKeyType:      "uuid",
+		UsersKeyType:      usersKeyType(pol, db),
 		MetaColumn:        ident.Quote("raw_app_meta_data"),
 		ImmutableState:    ident.Literal(ImmutableSQLState),
 		ImmutableStateRaw: ImmutableSQLState,
@@ -209,24 +209,55 @@ func pgDuration(d time.Duration) string {
 	return fmt.Sprintf("%dms", d/time.Millisecond)
 }
 
+// usersKeyType is the SQL type of the users table's key, which the
+// mapping functions take as their parameter: read from the table when its
+// schema is governed (so it was introspected), else from the membership
+// table's user column, else uuid (Supabase's auth.users, which warden does
+// not read). Integer types found on a referencing column are widened to
+// bigint, which every integer user id converts to implicitly.
+func usersKeyType(pol *policy.Policy, db *introspect.Database) string {
+	u := pol.Users
+	if t := db.Table(u.Table.Schema, u.Table.Name); t != nil {
+		if col := t.Column(u.Key); col != nil {
+			return col.Type
+		}
+	}
+	if m := pol.Membership; m != nil {
+		if t := db.Table(m.Table.Schema, m.Table.Name); t != nil {
+			if col := t.Column(m.UserColumn); col != nil {
+				if isIntType(baseType(col.Type)) {
+					return "bigint"
+				}
+				return col.Type
+			}
+		}
+	}
+	return "uuid"
+}
+
+func isIntType(t string) bool { return t == "smallint" || t == "integer" || t == "bigint" }
+
+func isTextType(t string) bool { return t == "text" || t == "character varying" || t == "character" }
+
 // userExpr converts an owner column reference to the type of the users key,
 // so the membership lookup compares like with like (and can use its index).
-// A text column holding user ids is cast only when it looks like a UUID, so
-// one malformed value makes an orphan instead of failing the whole batch.
-func userExpr(ref string, colType string) string {
-	switch colType {
-	case "uuid":
-		return ref
-	case "text", "character varying":
-		return fmt.Sprintf("(CASE WHEN %s ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN %s::uuid END)", ref, ref)
-	default:
-		if strings.HasPrefix(colType, "character varying") {
-			return userExpr(ref, "text")
-		}
-		// integer and bigint user ids only match an integer-keyed users
-		// table; comparing through text keeps the SQL valid either way.
-		return fmt.Sprintf("(%s)::text", ref)
+// A text column holding user ids is cast only when it looks like an id of
+// the key's type, so one malformed value makes an orphan instead of failing
+// the whole batch. Integer ids of different widths compare as they are:
+// PostgreSQL's cross-type operators need no cast that could overflow.
+func userExpr(ref, colType, keyType string) (string, error) {
+	col, key := baseType(colType), baseType(keyType)
+	switch {
+	case col == key, isIntType(col) && isIntType(key):
+		return ref, nil
+	case isTextType(col) && key == "uuid":
+		return fmt.Sprintf("(CASE WHEN %s ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN %s::uuid END)", ref, ref), nil
+	case isTextType(col) && isIntType(key):
+		return fmt.Sprintf("(CASE WHEN %s ~ '^-?[0-9]{1,18}$' THEN %s::bigint END)", ref, ref), nil
+	case isTextType(key):
+		return fmt.Sprintf("(%s)::text", ref), nil
 	}
+	return "", fmt.Errorf("its values (%s) cannot be compared with the users key (%s)", colType, keyType)
 }
 
 func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*tableData, error) {
@@ -288,8 +319,12 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 
 	switch tp.Class {
 	case generator.Direct:
+		if _, err := userExpr("", tp.Owner.Type, c.UsersKeyType); err != nil {
+			return nil, fmt.Errorf("%s: ownership column %s: %w; list another ownership column or change the policy's users table", d.Display, tp.Owner.Name, err)
+		}
 		ref := func(expr, alias string) string {
-			return strings.ReplaceAll(expr, "$USER", userExpr(alias+"."+ident.Quote(tp.Owner.Name), baseType(tp.Owner.Type)))
+			user, _ := userExpr(alias+"."+ident.Quote(tp.Owner.Name), tp.Owner.Type, c.UsersKeyType)
+			return strings.ReplaceAll(expr, "$USER", user)
 		}
 		// The backfill counts a user without a membership as an orphan
 		// (it gets the default org there); the fill trigger must give the
