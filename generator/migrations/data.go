@@ -1,6 +1,8 @@
 package migrations
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -121,6 +123,36 @@ type tableData struct {
 	AddPermissive bool
 	Permissive    string
 	PermissiveLit string
+
+	schema, name string // raw, for uniqueFuncs
+}
+
+// nameFuncs names the table's helper functions in warden's schema after
+// base.
+func (d *tableData) nameFuncs(base string) {
+	d.FillFunc = ident.Qualified(wardenSchema, ident.Derive(base, "fill_"+d.ColName))
+	d.BackfillFunc = ident.Qualified(wardenSchema, ident.Derive(base, "backfill_batch"))
+	d.UpperFunc = ident.Qualified(wardenSchema, ident.Derive(base, "backfill_upper"))
+	d.BackfillFuncLit = ident.Literal(d.BackfillFunc)
+	d.UpperFuncLit = ident.Literal(d.UpperFunc)
+}
+
+// uniqueFuncs renames the helper functions of tables whose names clash:
+// they are named after schema_table, so public."billing_invoices" and
+// billing."invoices" would share them, and one table's CREATE OR REPLACE
+// would replace the other's backfill. Clashing tables add a hash of their
+// schema and name; the others keep their readable names.
+func uniqueFuncs(tables []*tableData) {
+	count := map[string]int{}
+	for _, d := range tables {
+		count[d.FillFunc]++
+	}
+	for _, d := range tables {
+		if count[d.FillFunc] > 1 {
+			sum := sha256.Sum256([]byte(d.schema + "\x00" + d.name))
+			d.nameFuncs(d.schema + "_" + d.name + "_" + hex.EncodeToString(sum[:4]))
+		}
+	}
 }
 
 type partData struct {
@@ -268,30 +300,28 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 		base = t.Schema + "_" + t.Name
 	}
 	d := &tableData{
-		common:       c,
-		Display:      t.QualifiedName(),
-		T:            q,
-		Lit:          ident.Literal(q),
-		Schema:       ident.Literal(t.Schema),
-		Name:         ident.Literal(t.Name),
-		Class:        string(tp.Class),
-		Reason:       tp.Reason,
-		FK:           ident.Quote(ident.Derive(t.Name, c.ColName+"_fkey")),
-		FKLit:        ident.Literal(ident.Derive(t.Name, c.ColName+"_fkey")),
-		Check:        ident.Quote(ident.Derive(t.Name, c.ColName+"_not_null")),
-		CheckLit:     ident.Literal(ident.Derive(t.Name, c.ColName+"_not_null")),
-		Partitioned:  t.Partitioned,
-		FillFunc:     ident.Qualified(wardenSchema, ident.Derive(base, "fill_"+c.ColName)),
-		BackfillFunc: ident.Qualified(wardenSchema, ident.Derive(base, "backfill_batch")),
-		UpperFunc:    ident.Qualified(wardenSchema, ident.Derive(base, "backfill_upper")),
-		FillTrigger:  ident.Quote(fillTriggerName),
-		ImmTrigger:   ident.Quote(immutableTriggerName),
+		common:      c,
+		Display:     t.QualifiedName(),
+		T:           q,
+		Lit:         ident.Literal(q),
+		Schema:      ident.Literal(t.Schema),
+		Name:        ident.Literal(t.Name),
+		Class:       string(tp.Class),
+		Reason:      tp.Reason,
+		FK:          ident.Quote(ident.Derive(t.Name, c.ColName+"_fkey")),
+		FKLit:       ident.Literal(ident.Derive(t.Name, c.ColName+"_fkey")),
+		Check:       ident.Quote(ident.Derive(t.Name, c.ColName+"_not_null")),
+		CheckLit:    ident.Literal(ident.Derive(t.Name, c.ColName+"_not_null")),
+		Partitioned: t.Partitioned,
+		FillTrigger: ident.Quote(fillTriggerName),
+		ImmTrigger:  ident.Quote(immutableTriggerName),
+		schema:      t.Schema,
+		name:        t.Name,
 	}
+	d.nameFuncs(base)
 	idxName := ident.Derive(t.Name, c.ColName+"_idx")
 	d.Index = ident.Qualified(t.Schema, idxName)
 	d.IndexName = ident.Quote(idxName)
-	d.BackfillFuncLit = ident.Literal(d.BackfillFunc)
-	d.UpperFuncLit = ident.Literal(d.UpperFunc)
 	d.IndexLit = ident.Literal(idxName)
 	cols := []string{c.Col}
 	if tp.Class == generator.Inherited {

@@ -131,6 +131,7 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 		}
 		tables = append(tables, d)
 	}
+	uniqueFuncs(tables)
 
 	var steps []Step
 	add := func(phase Phase, name, table, tmplName string, data any, noTx bool) error {
