@@ -437,3 +437,45 @@ func baseType(t string) string {
 	}
 	return t
 }
+
+// nameClash fails when an object that is not warden's already has a name
+// warden derives for tp: an earlier hand-run attempt at the migration may
+// have left calls_org_id_idx on user_id. The generated files create their
+// objects IF NOT EXISTS, so they would take it for their own, leave the
+// tenant column without its index or FK, and the down script would drop
+// the app's object. An object of that name that is what warden would
+// create (the tenant column's FK, index or NOT NULL check) is adopted.
+func nameClash(db *introspect.Database, tp *generator.TablePlan, col string) error {
+	t := tp.Table
+	isCol := func(c string) bool { return c == col || c == ident.Quote(col) }
+	fk := ident.Derive(t.Name, col+"_fkey")
+	for _, f := range t.ForeignKeys {
+		if f.Name == fk && !(len(f.Columns) == 1 && f.Columns[0] == col) {
+			return fmt.Errorf("%s: constraint %s already exists on (%s); warden gives that name to the FK of %s: rename or drop the existing constraint",
+				t.QualifiedName(), fk, strings.Join(f.Columns, ", "), col)
+		}
+	}
+	check := ident.Derive(t.Name, col+"_not_null")
+	for _, k := range t.Checks {
+		if k.Name == check && !strings.Contains(k.Definition, ident.QuoteIfNeeded(col)+" IS NOT NULL") {
+			return fmt.Errorf("%s: constraint %s already exists (%s); warden gives that name to the NOT NULL check of %s: rename or drop the existing constraint",
+				t.QualifiedName(), check, k.Definition, col)
+		}
+	}
+	idx := ident.Derive(t.Name, col+"_idx")
+	for _, other := range db.Tables {
+		if other.Schema != t.Schema {
+			continue
+		}
+		if other.Name == idx {
+			return fmt.Errorf("%s: table %s has the name warden gives to the index on %s: rename it", t.QualifiedName(), other.QualifiedName(), col)
+		}
+		for _, ix := range other.Indexes {
+			if ix.Name == idx && (other != t || len(ix.Columns) == 0 || !isCol(ix.Columns[0])) {
+				return fmt.Errorf("%s: index %s already exists on %s (%s); warden gives that name to the index on %s: rename or drop the existing index",
+					t.QualifiedName(), idx, other.QualifiedName(), strings.Join(ix.Columns, ", "), col)
+			}
+		}
+	}
+	return nil
+}

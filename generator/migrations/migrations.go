@@ -129,6 +129,9 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := nameClash(db, tp, c.ColName); err != nil {
+			return nil, err
+		}
 		tables = append(tables, d)
 	}
 	uniqueFuncs(tables)
