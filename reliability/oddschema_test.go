@@ -42,7 +42,7 @@ func TestOddSchemas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dirs) < 9 {
+	if len(dirs) < 10 {
 		t.Fatalf("only %d odd schemas in testdata/odd", len(dirs))
 	}
 	for _, dir := range dirs {
@@ -159,15 +159,25 @@ func (m *migration) assertObjects(t *testing.T) {
 				t.Errorf("%s: derived name %q is %d bytes or not UTF-8", tp.Name(), name, len(name))
 			}
 		}
+		// The FK and the index must be warden's, not objects of the same
+		// name that were there before: the FK on the tenant column alone,
+		// to the tenant table; the index led by the tenant column.
 		checks := []struct{ what, sql string }{
-			{"foreign key " + n.ForeignKey, `SELECT count(*) FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2 AND contype = 'f' AND convalidated`},
-			{"index " + n.Index, `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass AND c.relname = $2 AND i.indisvalid`},
+			{"foreign key " + n.ForeignKey + " on the tenant column", `SELECT count(*) FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2 AND contype = 'f' AND convalidated
+  AND conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $3)]
+  AND confrelid = $4::regclass`},
+			{"index " + n.Index + " led by the tenant column", `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass AND c.relname = $2 AND i.indisvalid
+  AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $3) AND $4 <> ''`},
 			{"fill trigger " + n.FillTrigger, `SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2`},
 			{"immutability trigger " + n.ImmutableTrigger, `SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2 AND tgenabled = 'A'`},
 		}
 		for i, c := range checks {
 			name := []string{n.ForeignKey, n.Index, n.FillTrigger, n.ImmutableTrigger}[i]
-			if got := m.scalar(t, c.sql, rel, name); got != 1 {
+			args := []any{rel, name}
+			if i < 2 {
+				args = append(args, n.Column, pgx.Identifier{m.pol.Tenant.Table.Schema, m.pol.Tenant.Table.Name}.Sanitize())
+			}
+			if got := m.scalar(t, c.sql, args...); got != 1 {
 				t.Errorf("%s: %s not found on the table", tp.Name(), c.what)
 			}
 		}

@@ -228,6 +228,26 @@ CREATE TABLE public.events_all PARTITION OF public.events DEFAULT;`)
 			code: 2, want: []string{"public.events", "partitioned table without a primary key", "add a primary key"},
 		},
 		{
+			// An earlier hand-run attempt at the migration left objects
+			// under the names warden derives, on another column: the
+			// generated IF NOT EXISTS would take them for warden's own.
+			name: "schema has a constraint under warden's FK name",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, strings.Replace(smallSchema, "user_id uuid NOT NULL REFERENCES auth.users (id)",
+					"user_id uuid NOT NULL CONSTRAINT calls_org_id_fkey REFERENCES auth.users (id)", 1))
+				return []string{"generate", "--policy", filepath.Join(root, "policy.yaml"), "--database-url", u, "--out", filepath.Join(root, "out")}
+			},
+			code: 2, want: []string{"public.calls: constraint calls_org_id_fkey already exists on (user_id)", "rename or drop the existing constraint"},
+		},
+		{
+			name: "schema has an index under warden's index name",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, smallSchema+"CREATE INDEX calls_org_id_idx ON public.call_logs (call_id);")
+				return []string{"check", "--policy", filepath.Join(root, "policy.yaml"), "--database-url", u, "--out", filepath.Join(root, "out")}
+			},
+			code: 2, want: []string{"public.calls: index calls_org_id_idx already exists on public.call_logs (call_id)", "rename or drop the existing index"},
+		},
+		{
 			name: "schema file is not SQL text",
 			// Message gap (reported): no line and no advice ("save it as UTF-8").
 			setup: func(t *testing.T, root string) []string {
