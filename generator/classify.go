@@ -69,6 +69,10 @@ type Plan struct {
 type Problem struct {
 	Table string // display name; empty for policy-level problems
 	Msg   string
+	// Config marks a policy that contradicts the database (it names a
+	// table that does not exist): bad configuration, exit code 2, where
+	// the other problems are decisions the policy has yet to make (1).
+	Config bool `json:"-"`
 }
 
 // Error formats the problem as "table: message".
@@ -293,7 +297,8 @@ func (c *classifier) checkReferences() {
 	check := func(ref policy.TableRef, what string) {
 		if c.lookup(ref) == nil {
 			c.plan.Problems = append(c.plan.Problems, Problem{
-				Msg: ref.Errorf("%s %s does not exist in the database (schemas %s)", what, ref, strings.Join(c.pol.Schemas, ", ")).Error(),
+				Config: true,
+				Msg:    ref.Errorf("%s %s does not exist in the database (schemas %s)", what, ref, strings.Join(c.pol.Schemas, ", ")).Error(),
 			})
 		}
 	}
@@ -677,6 +682,24 @@ func (c *classifier) order() {
 		}
 		return a.Name() < b.Name()
 	})
+}
+
+// ConfigErr returns the problems that are configuration errors (the
+// policy names tables the database does not have) as one error, or nil.
+func (p *Plan) ConfigErr() error {
+	var msgs []string
+	for _, pr := range p.Problems {
+		if pr.Config {
+			msgs = append(msgs, pr.Error())
+		}
+	}
+	switch len(msgs) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%s", msgs[0])
+	}
+	return fmt.Errorf("%d errors in the policy:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
 }
 
 // Err returns the plan's problems as one error, or nil.

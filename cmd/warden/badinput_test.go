@@ -165,9 +165,9 @@ func TestBadInput(t *testing.T) {
 				p := write(t, filepath.Join(root, "policy.yaml"), strings.Replace(smallPolicy, "scope: [calls, call_logs]", "scope: [calls, call_logs, call_tags]", 1))
 				return []string{"generate", "--policy", p, "--database-url", small(t), "--out", filepath.Join(root, "out")}
 			},
-			// The classification reports it with its position, like an
-			// unclassified table: a verdict on policy vs database (1).
-			code: 1, list: true, want: []string{"policy.yaml:6:27: scope[2]: table public.call_tags does not exist in the database"},
+			// The classification reports it with its position: the policy
+			// names a table the database lacks, a configuration error (2).
+			code: 2, want: []string{"policy.yaml:6:27: scope[2]: table public.call_tags does not exist in the database"},
 		},
 		{
 			name: "policy tenant table the database lacks",
@@ -175,7 +175,7 @@ func TestBadInput(t *testing.T) {
 				p := write(t, filepath.Join(root, "policy.yaml"), strings.Replace(smallPolicy, "public.organizations", "public.orgs", 1))
 				return []string{"plan", "--policy", p, "--database-url", small(t)}
 			},
-			code: 1, list: true, want: []string{"policy.yaml:4:10: tenant.table: tenant table public.orgs does not exist in the database"},
+			code: 2, want: []string{"policy.yaml:4:10: tenant.table: tenant table public.orgs does not exist in the database"},
 		},
 		{
 			name: "policy leaves a parent ambiguous",
@@ -265,7 +265,7 @@ CREATE TABLE public.events_all PARTITION OF public.events DEFAULT;`)
 				p := policyWith(t, root, "schema_files: [schema.sql]\n")
 				return []string{"generate", "--policy", p, "--out", filepath.Join(root, "out")}
 			},
-			code: 1, list: true, want: []string{"tenant table public.organizations does not exist in the database", "table public.calls does not exist in the database"},
+			code: 2, list: true, want: []string{"tenant table public.organizations does not exist in the database", "table public.calls does not exist in the database"},
 		},
 
 		// ---- Snapshots ----

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -68,11 +67,10 @@ func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "warden: warning: %s\n", w)
 	}
-	files, err := output.Render(plan, s.DB)
-	var pe *output.PlanError
-	if errors.As(err, &pe) {
-		return nil, nil, failed(err)
+	if err := planVerdict(plan); err != nil {
+		return nil, nil, err
 	}
+	files, err := output.Render(plan, s.DB)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,6 +29,11 @@ func runPlan(c *cli.Context) error {
 		return err
 	}
 	plan := generator.Classify(s.DB, pol)
+	// A policy that names tables the database lacks is reported alone: a
+	// classification against the wrong policy would only mislead.
+	if err := plan.ConfigErr(); err != nil {
+		return err
+	}
 	if c.Bool("json") {
 		data, err := generator.PlanJSON(plan, s.Stats)
 		if err != nil {
@@ -38,6 +43,16 @@ func runPlan(c *cli.Context) error {
 			return err
 		}
 	} else if err := generator.WritePlanText(c.App.Writer, plan, s.Stats); err != nil {
+		return err
+	}
+	return planVerdict(plan)
+}
+
+// planVerdict maps a plan's problems to an exit: a policy that names
+// tables the database does not have is a configuration error (2); tables
+// still waiting for a decision (unclassified, ambiguous) are a verdict (1).
+func planVerdict(plan *generator.Plan) error {
+	if err := plan.ConfigErr(); err != nil {
 		return err
 	}
 	if err := plan.Err(); err != nil {

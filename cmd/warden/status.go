@@ -124,9 +124,9 @@ func livePlan(c *cli.Context, pol *policy.Policy) (*dbsource.Conn, *introspect.D
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "warden: warning: %s\n", w)
 	}
-	if err := plan.Err(); err != nil {
+	if err := planVerdict(plan); err != nil {
 		conn.Close(c.Context)
-		return nil, nil, nil, failed(err)
+		return nil, nil, nil, err
 	}
 	return conn, db, plan, nil
 }
