@@ -36,6 +36,15 @@ func quoteAll(names []string) []string {
 // catalog queries (QueryCount) whatever the number of tables.
 func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error) {
 	schemas = sortedUnique(schemas)
+	// pg_get_expr, pg_get_triggerdef and friends qualify a name only when
+	// it is not visible in the search_path, so the model would depend on
+	// the connecting role's search_path. Read with search_path =
+	// pg_catalog (every other schema qualified) and put it back after.
+	restore, err := pinSearchPath(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	if err := checkSchemas(ctx, q, schemas); err != nil {
 		return nil, err
 	}
@@ -170,8 +179,37 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 }
 
 // QueryCount is the number of catalog round trips Inspect makes, whatever
-// the number of tables.
-const QueryCount = 7
+// the number of tables: the schema check, one query per object kind, and
+// two to pin and restore the search_path.
+const QueryCount = 9
+
+// pinSearchPath sets the session's search_path to pg_catalog and returns
+// a function that restores the previous value.
+func pinSearchPath(ctx context.Context, q Querier) (func(), error) {
+	var old string
+	rows, err := q.Query(ctx, `SELECT pg_catalog.current_setting('search_path'), pg_catalog.set_config('search_path', 'pg_catalog', false)`)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: setting search_path: %w", err)
+	}
+	for rows.Next() {
+		var set string
+		if err := rows.Scan(&old, &set); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("introspect: setting search_path: %w", err)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("introspect: setting search_path: %w", err)
+	}
+	return func() {
+		// The caller's context may be done (an interrupted inspect); the
+		// session is then being torn down and nothing needs restoring.
+		if r, err := q.Query(ctx, `SELECT pg_catalog.set_config('search_path', $1, false)`, old); err == nil {
+			r.Close()
+		}
+	}, nil
+}
 
 // InspectStats reads row estimates and sizes for the tables of db, in one
 // query.

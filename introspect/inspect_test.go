@@ -251,3 +251,27 @@ func BenchmarkInspect(b *testing.B) {
 		})
 	}
 }
+
+// TestInspectIgnoresSearchPath: the model must not depend on the role's
+// search_path (pg_get_expr and friends qualify only invisible names), and
+// Inspect must leave the session's search_path as it found it.
+func TestInspectIgnoresSearchPath(t *testing.T) {
+	conn := loadTestSchema(t)
+	ctx := context.Background()
+	want, err := Inspect(ctx, conn, []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, conn, `SET search_path = app, public`)
+	got, err := Inspect(ctx, conn, []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the model changed with the search_path (-default +app first):\n%s", diff)
+	}
+	var path string
+	if err := conn.QueryRow(ctx, `SHOW search_path`).Scan(&path); err != nil || path != "app, public" {
+		t.Errorf("search_path after Inspect: %q %v, want it restored to \"app, public\"", path, err)
+	}
+}
