@@ -187,11 +187,14 @@ func (r *renderer) migration() {
 	r.printf("- **Phase 4, NOT NULL:** `CHECK (%s IS NOT NULL) NOT VALID`, then `VALIDATE` of the check and the foreign key "+
 		"(reads and writes go on), `SET NOT NULL`, and the check is dropped: no long exclusive scan.\n", t.Column)
 	r.printf("- **Phase 5, JWT:** `public.auth_org_id()` reads %s from the JWT's `app_metadata`; every user in %s gets it "+
-		"in `raw_app_meta_data` where missing.\n", col, code(r.pol.Users.Table.String()))
+		"in `raw_app_meta_data` where missing or different, and triggers keep it current for new users and membership changes.\n",
+		col, code(r.pol.Users.Table.String()))
 	r.printf("- **Phase 6, immutability:** a `BEFORE UPDATE` trigger on each scoped table rejects any change to a non-null %s; "+
 		"other updates pass.\n", col)
-	r.printf("- **Row-level security:** RLS enabled and a `RESTRICTIVE` policy `%s = (select public.auth_org_id())` "+
-		"for `authenticated` on each scoped table, so no permissive policy can reach across orgs.\n", t.Column)
+	r.printf("- **Row-level security:** RLS enabled on each scoped table (and each partition) with `RESTRICTIVE` policies per command, "+
+		"`%s = (select public.auth_org_id())`, for every role that does not bypass RLS, so no permissive policy can reach across orgs; "+
+		"a permissive org policy only where the table had no permissive policy of its own. The tenant table and the membership table "+
+		"become readable within the caller's org only and not writable by API roles.\n", t.Column)
 }
 
 func (r *renderer) settings() {
