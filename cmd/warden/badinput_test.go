@@ -271,11 +271,11 @@ CREATE TABLE public.events_all PARTITION OF public.events DEFAULT;`)
 		// ---- Snapshots ----
 		{
 			name: "snapshot file missing",
-			// Message gap (reported): no advice ("write one with warden inspect --out FILE").
+			// Names the file and says how to write one.
 			setup: func(t *testing.T, root string) []string {
 				return []string{"generate", "--policy", filepath.Join(root, "policy.yaml"), "--snapshot", filepath.Join(root, "schema.json"), "--out", filepath.Join(root, "out")}
 			},
-			code: 2, want: []string{"cannot read snapshot", "schema.json", "no such file or directory"},
+			code: 2, want: []string{"cannot read snapshot", "schema.json", "no such file or directory", "warden inspect --out FILE"},
 		},
 		{
 			name: "snapshot is a directory",
@@ -306,15 +306,15 @@ CREATE TABLE public.events_all PARTITION OF public.events DEFAULT;`)
 			setup: func(t *testing.T, root string) []string {
 				return []string{"generate", "--policy", filepath.Join(root, "policy.yaml"), "--snapshot", write(t, filepath.Join(root, "schema.json"), `{"name": "public", "columns": []}`), "--out", filepath.Join(root, "out")}
 			},
-			code: 2, want: []string{"schema.json", "no schemas and no tables", "is this a warden inspect snapshot?"},
+			code: 2, want: []string{"schema.json", "no schemas and no tables", "no schemas and no tables", "warden inspect --out FILE"},
 		},
 		{
 			name: "snapshot a JSON list",
-			// Message gap (reported): no advice; "Go value of type introspect.Database" in the message.
+			// Says what the file holds and what belongs there, no Go names.
 			setup: func(t *testing.T, root string) []string {
 				return []string{"plan", "--policy", filepath.Join(root, "policy.yaml"), "--snapshot", write(t, filepath.Join(root, "schema.json"), `[{"schema": "public"}]`)}
 			},
-			code: 2, want: []string{"schema.json", "reading snapshot", "cannot unmarshal array"},
+			code: 2, want: []string{"schema.json", "reading snapshot", "holds a JSON array", "warden inspect --out FILE"},
 		},
 		{
 			name: "snapshot with a field of the wrong type",

@@ -256,7 +256,7 @@ type snapshotFile struct {
 func loadSnapshot(opts Options) (*Schema, error) {
 	data, err := os.ReadFile(opts.Snapshot)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read snapshot: %w", err)
+		return nil, fmt.Errorf("cannot read snapshot: %w (write one with warden inspect --out FILE)", err)
 	}
 	db, err := introspect.ReadSnapshot(data)
 	if err != nil {
