@@ -3,13 +3,12 @@ package generator
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
@@ -26,19 +25,7 @@ func exampleDB(t testing.TB) (string, *policy.Policy) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pgtest.Template(t, "example_app", func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range pol.SchemaFiles {
-			sql, err := os.ReadFile(f.Path)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return pgtest.NewDBFrom(t, tmpl), pol
+	return exampledb.New(t, pol, nil), pol
 }
 
 // examplePlan classifies the example schema.

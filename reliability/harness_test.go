@@ -23,6 +23,7 @@ import (
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
 	"github.com/warden-sql/warden/introspect"
@@ -53,26 +54,11 @@ func exampleApp(t testing.TB, data exampledata.Options, tune func(*policy.Policy
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pgtest.Template(t, fmt.Sprintf("example_%d_%d", data.RowsPerTable, data.Users), func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range pol.SchemaFiles {
-			sql, err := os.ReadFile(f.Path)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-		}
-		if err := exampledata.Fill(ctx, conn, data); err != nil {
-			return err
-		}
-		_, err := conn.Exec(ctx, "ANALYZE")
-		return err
-	})
+	url := exampledb.New(t, pol, &data)
 	if tune != nil {
 		tune(pol)
 	}
-	m := &migration{url: pgtest.NewDBFrom(t, tmpl), pol: pol}
+	m := &migration{url: url, pol: pol}
 	m.conn = pgtest.Connect(t, m.url)
 	m.generate(t)
 	return m

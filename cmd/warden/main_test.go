@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/warden-sql/warden/internal/dbsource"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/internal/policy"
 )
 
 // TestMain gives the package one real PostgreSQL server for the tests that
@@ -82,19 +82,11 @@ func assertEmptyDir(t *testing.T, dir string) {
 // schema, loaded the way the embedded default loads it.
 func exampleDB(t *testing.T) string {
 	t.Helper()
-	tmpl := pgtest.Template(t, "example_app", func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range []string{"../../schema/auth.sql", "../../schema/app.sql"} {
-			sql, err := os.ReadFile(f)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return pgtest.NewDBFrom(t, tmpl)
+	pol, err := policy.Load("../../policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exampledb.New(t, pol, nil)
 }
 
 // wantOK fails the test unless r succeeded with nothing on stderr.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -16,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warden-sql/warden/generator"
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
 	"github.com/warden-sql/warden/introspect"
@@ -41,23 +40,7 @@ func loadExample(t testing.TB, rows int) *example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pgtest.Template(t, fmt.Sprintf("example_%d", rows), func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range pol.SchemaFiles {
-			sql, err := os.ReadFile(f.Path)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-		}
-		if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: rows}); err != nil {
-			return err
-		}
-		_, err := conn.Exec(ctx, "ANALYZE")
-		return err
-	})
-	url := pgtest.NewDBFrom(t, tmpl)
+	url := exampledb.New(t, pol, exampledb.Rows(rows))
 	conn := pgtest.Connect(t, url)
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {

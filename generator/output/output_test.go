@@ -2,7 +2,6 @@ package output
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
@@ -40,14 +40,7 @@ func TestFixedPoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := pgtest.Connect(t, pgtest.NewDB(t))
-	for _, f := range pol.SchemaFiles {
-		sql, err := os.ReadFile(f.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pgtest.Exec(t, conn, string(sql))
-	}
+	conn := pgtest.Connect(t, exampledb.New(t, pol, nil))
 	before, plan, db := render(t, conn, pol)
 
 	steps, err := migrations.Steps(plan, db)
@@ -68,11 +61,7 @@ func TestRenderRefusesAPlanWithProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := pgtest.Connect(t, pgtest.NewDB(t))
-	for _, f := range pol.SchemaFiles {
-		sql, _ := os.ReadFile(f.Path)
-		pgtest.Exec(t, conn, string(sql))
-	}
+	conn := pgtest.Connect(t, exampledb.New(t, pol, nil))
 	pgtest.Exec(t, conn, `CREATE TABLE public.call_tags (id bigint PRIMARY KEY, user_id uuid REFERENCES auth.users (id))`)
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {

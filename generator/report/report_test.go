@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
 	"github.com/warden-sql/warden/introspect"
@@ -49,19 +49,7 @@ func inspect(t *testing.T, pol *policy.Policy, sql string) *introspect.Database 
 	t.Helper()
 	var url string
 	if sql == "" {
-		tmpl := pgtest.Template(t, "example_app", func(ctx context.Context, conn *pgx.Conn) error {
-			for _, f := range pol.SchemaFiles {
-				src, err := os.ReadFile(f.Path)
-				if err != nil {
-					return err
-				}
-				if _, err := conn.Exec(ctx, string(src)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		url = pgtest.NewDBFrom(t, tmpl)
+		url = exampledb.New(t, pol, nil)
 	} else {
 		url = pgtest.NewDB(t)
 	}

@@ -2,15 +2,13 @@ package verify
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
 	"github.com/warden-sql/warden/introspect"
@@ -39,23 +37,7 @@ func loadExample(t testing.TB) *example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pgtest.Template(t, fmt.Sprintf("verify_example_%d", exampleRows), func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range pol.SchemaFiles {
-			sql, err := os.ReadFile(f.Path)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-		}
-		if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: exampleRows}); err != nil {
-			return err
-		}
-		_, err := conn.Exec(ctx, "ANALYZE")
-		return err
-	})
-	url := pgtest.NewDBFrom(t, tmpl)
+	url := exampledb.New(t, pol, exampledb.Rows(exampleRows))
 	conn := pgtest.Connect(t, url)
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {

@@ -11,14 +11,13 @@ package statustest
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/policy"
 	"github.com/warden-sql/warden/introspect"
@@ -46,23 +45,7 @@ func Load(t testing.TB, policyPath string, rows int) *Example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := pgtest.Template(t, fmt.Sprintf("status_example_%d", rows), func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range pol.SchemaFiles {
-			sql, err := os.ReadFile(f.Path)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-		}
-		if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: rows}); err != nil {
-			return err
-		}
-		_, err := conn.Exec(ctx, "ANALYZE")
-		return err
-	})
-	url := pgtest.NewDBFrom(t, tmpl)
+	url := exampledb.New(t, pol, exampledb.Rows(rows))
 	conn := pgtest.Connect(t, url)
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {
