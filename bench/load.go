@@ -36,11 +36,11 @@ var txMix = []struct {
 	{TxCallLog, 10},
 }
 
-// LoadSample holds existing rows the load writes to or references. Users
-// are members of an org: the old app's inserts for a user without any
-// membership have no org to derive once org_id is NOT NULL (see
-// docs/BENCHMARKS.md), which is a product decision rather than a locking
-// effect, so the load leaves them out.
+// LoadSample holds existing rows the load writes to or references. Its
+// users are members of an org, so that the naive baseline's fill triggers,
+// which know only the membership rule, can give every new row an org too;
+// what warden does with the rows of a user without a membership is
+// checked separately (orphanInsert in wardenbench).
 type LoadSample struct {
 	Users []pgtype.UUID
 	// LeadOwners[i] owns Leads[i]; new calls are placed on one of them.

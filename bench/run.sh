@@ -8,11 +8,11 @@
 #   bench/run.sh -md                  # tables as markdown
 #
 # Flags are passed to wardenbench (go run ./bench/cmd/wardenbench -h).
-# Results: bench/results/*.json (override with OUT=dir), the B2 chart:
+# Results: bench/results/latest/*.json (override with OUT=dir), the B2 chart:
 # docs/bench-b2-latency.svg.
 set -eu
 cd "$(dirname "$0")/.."
-OUT=${OUT:-bench/results}
+OUT=${OUT:-bench/results/latest}
 mkdir -p "$OUT"
 
 echo "== B4 in-memory generation: go test -run '^\$' -bench . -benchmem ./bench"

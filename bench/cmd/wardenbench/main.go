@@ -11,10 +11,13 @@
 //	b4  warden check wall time on the example app (embedded default);
 //	    the in-memory generation benchmark is a Go benchmark:
 //	    go test -run '^$' -bench . -benchmem ./bench
+//	bf  backfill diagnosis: one table's backfill without load, batch by
+//	    batch, with the default plan cache, with custom plans forced and
+//	    without the org_id index, against the naive UPDATE
 //
 // Usage, from the repository root (bench/run.sh does this):
 //
-//	go run ./bench/cmd/wardenbench [flags] all|b1|b2|b3|b4 ...
+//	go run ./bench/cmd/wardenbench [flags] all|b1|b2|b3|b4|bf ...
 //
 // Results go to -out as JSON (one file per benchmark) beside the printed
 // tables; b2 draws its latency chart to -svg.
@@ -55,6 +58,7 @@ type config struct {
 	b2Cooldown time.Duration
 	b2Alt      []altRun
 	b3Rounds   int
+	bfTable    string
 }
 
 // altRun is a further warden run of b2: another backfill batch size, and
@@ -103,7 +107,7 @@ func main() {
 	var cfg config
 	var families string
 	flag.StringVar(&cfg.repo, "repo", ".", "repository root (policy.yaml, cmd/warden)")
-	flag.StringVar(&cfg.out, "out", "bench/results", "directory for the JSON results")
+	flag.StringVar(&cfg.out, "out", "bench/results/latest", "directory for the JSON results")
 	flag.StringVar(&cfg.svg, "svg", "docs/bench-b2-latency.svg", "b2: write-latency chart")
 	flag.BoolVar(&cfg.md, "md", false, "print tables as markdown")
 	flag.StringVar(&families, "b1-families", "100,1000", "b1: synthetic sizes in families of five scoped tables")
@@ -118,8 +122,9 @@ func main() {
 	flag.StringVar(&alts, "b2-alt", "1000,1000+custom", "b2: further warden runs, each on its own twin: backfill.batch_size, "+
 		"+custom for plan_cache_mode = force_custom_plan in the migration session (empty: none)")
 	flag.IntVar(&cfg.b3Rounds, "b3-rounds", 10, "b3: interleaved rounds per variant")
+	flag.StringVar(&cfg.bfTable, "bf-table", "calls", "bf: the example table whose backfill is diagnosed (public schema)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: wardenbench [flags] all|b1|b2|b3|b4 ...\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: wardenbench [flags] all|b1|b2|b3|b4|bf ...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -149,11 +154,11 @@ func main() {
 		os.Exit(2)
 	}
 	if len(which) == 1 && which[0] == "all" {
-		which = []string{"b1", "b2", "b3", "b4"}
+		which = []string{"b1", "b2", "b3", "b4", "bf"}
 	}
 	for _, w := range which {
 		switch w {
-		case "b1", "b2", "b3", "b4":
+		case "b1", "b2", "b3", "b4", "bf":
 		default:
 			fatalf("unknown benchmark %q", w)
 		}
@@ -190,6 +195,8 @@ func main() {
 			err = e.b3(ctx)
 		case "b4":
 			err = e.b4(ctx)
+		case "bf":
+			err = e.bf(ctx)
 		}
 		if err != nil {
 			e.close()
