@@ -29,6 +29,7 @@ type BFVariant struct {
 // BFResult is the backfill diagnosis.
 type BFResult struct {
 	Table     string      `json:"table"`
+	LoadRate  float64     `json:"load_rate"`
 	Rows      int         `json:"rows_per_table"`
 	BatchSize int         `json:"batch_size"`
 	Variants  []BFVariant `json:"variants"`
@@ -49,12 +50,16 @@ var callBackfill = regexp.MustCompile(`CALL "warden"\.backfill\('((?:[^']|'')*)'
 // on its own twin of the same database.
 func (e *env) bf(ctx context.Context) error {
 	table := e.cfg.bfTable
-	fmt.Printf("== backfill diagnosis: public.%s, no load\n", table)
+	if e.cfg.bfRate > 0 {
+		fmt.Printf("== backfill diagnosis: public.%s, under the old app's load at %.0f tx/s\n", table, e.cfg.bfRate)
+	} else {
+		fmt.Printf("== backfill diagnosis: public.%s, no load\n", table)
+	}
 	pol, err := policy.Load(filepath.Join(e.cfg.repo, "policy.yaml"))
 	if err != nil {
 		return err
 	}
-	res := BFResult{Table: "public." + table, Rows: e.cfg.b2Rows, BatchSize: pol.Backfill.BatchSize}
+	res := BFResult{Table: "public." + table, Rows: e.cfg.b2Rows, BatchSize: pol.Backfill.BatchSize, LoadRate: e.cfg.bfRate}
 	if err := e.srv.CreateDatabase(ctx, "bf_src", "template0"); err != nil {
 		return err
 	}
@@ -106,6 +111,10 @@ func (e *env) bf(ctx context.Context) error {
 		return fmt.Errorf("no scoped table public.%s", table)
 	}
 	_, err = conn.Exec(ctx, "VACUUM ANALYZE")
+	var sample *bench.LoadSample
+	if err == nil && e.cfg.bfRate > 0 {
+		sample, err = bench.SampleExample(ctx, conn, 20000)
+	}
 	conn.Close(ctx)
 	if err != nil {
 		return err
@@ -124,6 +133,15 @@ func (e *env) bf(ctx context.Context) error {
 		if _, err := c.Exec(ctx, "CHECKPOINT"); err != nil {
 			c.Close(ctx)
 			return err
+		}
+		var load *bench.Load
+		if sample != nil {
+			// The old app's writes, as in b2, for the whole variant.
+			if load, err = bench.StartLoad(ctx, bench.LoadOptions{URL: e.srv.URL(db), Rate: e.cfg.bfRate, Workers: e.cfg.b2Workers,
+				StatementTimeout: appStatementTimeout, Seed: 8}, sample); err != nil {
+				c.Close(ctx)
+				return err
+			}
 		}
 		if i == 0 {
 			start := time.Now()
@@ -164,6 +182,9 @@ func (e *env) bf(ctx context.Context) error {
 			if i == 1 {
 				res.GenericPlan = plan
 			}
+		}
+		if load != nil {
+			load.Stop()
 		}
 		c.Close(ctx)
 		v.RowsPerSec = float64(v.Rows) / v.Time.Seconds()

@@ -59,6 +59,7 @@ type config struct {
 	b2Alt      []altRun
 	b3Rounds   int
 	bfTable    string
+	bfRate     float64
 }
 
 // altRun is a further warden run of b2: another backfill batch size, and
@@ -123,6 +124,7 @@ func main() {
 		"+custom for plan_cache_mode = force_custom_plan in the migration session (empty: none)")
 	flag.IntVar(&cfg.b3Rounds, "b3-rounds", 10, "b3: interleaved rounds per variant")
 	flag.StringVar(&cfg.bfTable, "bf-table", "calls", "bf: the example table whose backfill is diagnosed (public schema)")
+	flag.Float64Var(&cfg.bfRate, "bf-rate", 0, "bf: run the old app's write load at this rate during each variant (0: none)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: wardenbench [flags] all|b1|b2|b3|b4|bf ...\n")
 		flag.PrintDefaults()
