@@ -39,12 +39,9 @@ type runner struct {
 	up, down func(t *testing.T, r *run)
 	// bookkeeping drops the runner's own tables, which are not part of
 	// the catalog warden restores.
+	// Every runner runs: one that cannot be had fails the test rather
+	// than skipping it.
 	bookkeeping string
-	// (Every runner runs: a runner that cannot be had fails the test
-	// rather than skipping it.)
-	// unavailable, if set, says why the runner cannot run here ("" when
-	// it can).
-	unavailable func() string
 }
 
 // run is one runner's files and database.
@@ -113,11 +110,6 @@ func TestRunners(t *testing.T) {
 	verifyBin := buildVerify(t)
 	for _, rn := range runners {
 		t.Run(rn.name, func(t *testing.T) {
-			if rn.unavailable != nil {
-				if why := rn.unavailable(); why != "" {
-					t.Skip(why)
-				}
-			}
 			t.Parallel()
 			start := time.Now()
 			e := loadExample(t, 500)
