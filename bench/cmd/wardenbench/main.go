@@ -60,6 +60,7 @@ type config struct {
 	b3Rounds   int
 	bfTable    string
 	bfRate     float64
+	autovacuum bool
 }
 
 // altRun is a further warden run of b2: another backfill batch size, and
@@ -124,6 +125,7 @@ func main() {
 		"+custom for plan_cache_mode = force_custom_plan in the migration session (empty: none)")
 	flag.IntVar(&cfg.b3Rounds, "b3-rounds", 10, "b3: interleaved rounds per variant")
 	flag.StringVar(&cfg.bfTable, "bf-table", "calls", "bf: the example table whose backfill is diagnosed (public schema)")
+	flag.BoolVar(&cfg.autovacuum, "autovacuum", true, "run the server with autovacuum (off: to see its share of b2's backfill time)")
 	flag.Float64Var(&cfg.bfRate, "bf-rate", 0, "bf: run the old app's write load at this rate during each variant (0: none)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: wardenbench [flags] all|b1|b2|b3|b4|bf ...\n")
@@ -239,7 +241,14 @@ func setup(ctx context.Context, cfg config) (*env, error) {
 	}
 	// The server runs as an unprivileged user when we are root; it must be
 	// able to reach nothing of ours but its own directory.
-	if e.srv, err = pgtemp.Start(ctx, pgtemp.Options{BinDir: binDir, Settings: serverSettings}); err != nil {
+	settings := map[string]string{}
+	for k, v := range serverSettings {
+		settings[k] = v
+	}
+	if !cfg.autovacuum {
+		settings["autovacuum"] = "off"
+	}
+	if e.srv, err = pgtemp.Start(ctx, pgtemp.Options{BinDir: binDir, Settings: settings}); err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
@@ -339,7 +348,7 @@ func (e *env) machine(ctx context.Context) error {
 		m.PgDump = strings.TrimSpace(string(out))
 	}
 	var set []string
-	for _, k := range []string{"fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_wal_size", "maintenance_work_mem", "work_mem", "log_lock_waits", "deadlock_timeout"} {
+	for _, k := range []string{"fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_wal_size", "maintenance_work_mem", "work_mem", "log_lock_waits", "deadlock_timeout", "autovacuum"} {
 		var v string
 		if err := conn.QueryRow(ctx, "SELECT current_setting($1)", k).Scan(&v); err != nil {
 			return err
