@@ -105,7 +105,9 @@ func TestLoadFixedRate(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	recs := l.Stop()
-	if len(recs) < 150 || len(recs) > 260 {
+	// The schedule, not the machine, sets the count: about 200, give or
+	// take how long Sleep and Stop take on a busy machine.
+	if len(recs) < 100 || len(recs) > 400 {
 		t.Fatalf("%d transactions in about a second at 200/s", len(recs))
 	}
 	kinds := map[string]int{}
