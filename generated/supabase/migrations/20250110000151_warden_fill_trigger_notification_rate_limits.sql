@@ -47,6 +47,9 @@ CREATE OR REPLACE FUNCTION "warden"."notification_rate_limits_backfill_batch"(
   OUT last_key jsonb, OUT updated bigint, OUT orphans bigint)
 LANGUAGE plpgsql
 SET search_path = ''
+-- A generic plan cannot use p_after to start the keyset scan, so every
+-- batch would rescan the rows before it (quadratic over the table).
+SET plan_cache_mode = force_custom_plan
 AS $fn$
 BEGIN
   WITH batch AS (
