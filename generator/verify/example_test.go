@@ -8,10 +8,8 @@ import (
 
 	"github.com/warden-sql/warden/generator"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
-	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/internal/status/statustest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -30,25 +28,12 @@ type example struct {
 }
 
 // loadExample returns a fresh database holding the example schema and data,
-// copied from a template built once per package run.
+// copied from a template built once per package run (statustest.Load, the
+// shared loader).
 func loadExample(t testing.TB) *example {
 	t.Helper()
-	pol, err := policy.Load("../../policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := exampledb.New(t, pol, exampledb.Rows(exampleRows))
-	conn := pgtest.Connect(t, url)
-	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := generator.Classify(db, pol)
-	steps, err := migrations.Steps(plan, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &example{url: url, conn: conn, plan: plan, steps: steps}
+	e := statustest.Load(t, "../../policy.yaml", exampleRows)
+	return &example{url: e.URL, conn: e.Conn, plan: e.Plan, steps: e.Steps}
 }
 
 // migrate applies every step except those of the skipped phases, each as
