@@ -7,10 +7,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledata"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -33,7 +33,7 @@ func LoadExample(ctx context.Context, conn *pgx.Conn, pol *policy.Policy, rows i
 // Migration is warden's plan and generated steps for a live database.
 type Migration struct {
 	DB    *introspect.Database
-	Plan  *generator.Plan
+	Plan  *classify.Plan
 	Steps []migrations.Step
 }
 
@@ -44,7 +44,7 @@ func PlanMigration(ctx context.Context, conn *pgx.Conn, pol *policy.Policy) (*Mi
 	if err != nil {
 		return nil, err
 	}
-	plan := generator.Classify(db, pol)
+	plan := classify.Classify(db, pol)
 	if err := plan.Err(); err != nil {
 		return nil, err
 	}

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/generator/output"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // B4: in-memory generation at catalog scale, no database. Run with
@@ -36,12 +36,12 @@ func BenchmarkGenerate(b *testing.B) {
 		b.Run("Classify/"+tables, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if p := generator.Classify(db, pol); p.Err() != nil {
+				if p := classify.Classify(db, pol); p.Err() != nil {
 					b.Fatal(p.Err())
 				}
 			}
 		})
-		plan := generator.Classify(db, pol)
+		plan := classify.Classify(db, pol)
 		b.Run("Steps/"+tables, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -54,7 +54,7 @@ func BenchmarkGenerate(b *testing.B) {
 			b.ReportAllocs()
 			var files int
 			for b.Loop() {
-				set, err := output.Render(generator.Classify(db, pol), db)
+				set, err := output.Render(classify.Classify(db, pol), db)
 				if err != nil {
 					b.Fatal(err)
 				}

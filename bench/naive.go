@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 )
 
 // The naive migration's phases, in the order they run.
@@ -39,7 +39,7 @@ type NaiveStep struct {
 // exactly as warden derives them (same membership rule, orphans to the
 // default org), so both migrations end in the same rows
 // (TestNaiveMatchesWarden).
-func NaiveSteps(plan *generator.Plan) []NaiveStep {
+func NaiveSteps(plan *classify.Plan) []NaiveStep {
 	pol := plan.Policy
 	tn := pol.Tenant
 	col := pgx.Identifier{tn.Column}.Sanitize()
@@ -69,8 +69,8 @@ $$ SELECT %s FROM %s u WHERE u.%s = p_user $$;`, def,
 	}
 	add(NaiveAddColumn, "", setup)
 
-	derive := func(tp *generator.TablePlan, alias string) string {
-		if tp.Class == generator.Direct {
+	derive := func(tp *classify.TablePlan, alias string) string {
+		if tp.Class == classify.Direct {
 			ref := alias + "." + pgx.Identifier{tp.Owner.Name}.Sanitize()
 			if t := tp.Owner.Type; t != "uuid" {
 				// A text owner column: only values shaped like a uuid are
@@ -86,7 +86,7 @@ $$ SELECT %s FROM %s u WHERE u.%s = p_user $$;`, def,
 		}
 		return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", col, pgx.Identifier{p.Schema, p.Name}.Sanitize(), strings.Join(conds, " AND "))
 	}
-	ident := func(tp *generator.TablePlan) string {
+	ident := func(tp *classify.TablePlan) string {
 		return pgx.Identifier{tp.Table.Schema, tp.Table.Name}.Sanitize()
 	}
 	for _, tp := range plan.Scoped {
@@ -111,7 +111,7 @@ CREATE TRIGGER naive_fill BEFORE INSERT OR UPDATE ON %[4]s FOR EACH ROW WHEN (NE
 	}
 	for _, tp := range plan.Scoped {
 		cols := []string{col}
-		if tp.Class == generator.Inherited {
+		if tp.Class == classify.Inherited {
 			for _, c := range tp.ParentFK.Columns {
 				cols = append(cols, pgx.Identifier{c}.Sanitize())
 			}

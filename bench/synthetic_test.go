@@ -8,10 +8,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -42,22 +42,22 @@ func TestSyntheticModelIsTheCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(want, pol)
+	plan := classify.Classify(want, pol)
 	if err := plan.Err(); err != nil {
 		t.Fatal(err)
 	}
-	classes := map[generator.Class]int{}
+	classes := map[classify.Class]int{}
 	maxDepth := 0
 	for _, tp := range plan.Tables {
 		classes[tp.Class]++
 		maxDepth = max(maxDepth, tp.Depth)
 	}
-	wantClasses := map[generator.Class]int{
-		generator.TenantRoot: 3,
-		generator.Direct:     50 + 5, // every _a, and _e of every 10th family
-		generator.Inherited:  4*50 - 5,
-		generator.Global:     2,
-		generator.Excluded:   2,
+	wantClasses := map[classify.Class]int{
+		classify.TenantRoot: 3,
+		classify.Direct:     50 + 5, // every _a, and _e of every 10th family
+		classify.Inherited:  4*50 - 5,
+		classify.Global:     2,
+		classify.Excluded:   2,
 	}
 	if diff := cmp.Diff(wantClasses, classes); diff != "" {
 		t.Errorf("classes (-want +got):\n%s", diff)
@@ -70,7 +70,7 @@ func TestSyntheticModelIsTheCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromDB, err := output.Render(generator.Classify(got, pol), got)
+	fromDB, err := output.Render(classify.Classify(got, pol), got)
 	if err != nil {
 		t.Fatal(err)
 	}

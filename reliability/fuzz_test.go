@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // FuzzParseTableRef checks the parser of every table name in policy.yaml

@@ -20,12 +20,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledata"
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -37,7 +37,7 @@ type migration struct {
 	conn  *pgx.Conn // the operator's session: applies steps, runs checks
 	pol   *policy.Policy
 	db    *introspect.Database
-	plan  *generator.Plan
+	plan  *classify.Plan
 	steps []migrations.Step
 	// schemas are those whose tables the checksums cover: the governed
 	// ones plus the users table's.
@@ -72,7 +72,7 @@ func (m *migration) generate(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(db, m.pol)
+	plan := classify.Classify(db, m.pol)
 	if err := plan.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func (m *migration) scalar(t testing.TB, sql string, args ...any) int64 {
 	return n
 }
 
-func quoted(tp *generator.TablePlan) string {
+func quoted(tp *classify.TablePlan) string {
 	return pgx.Identifier{tp.Table.Schema, tp.Table.Name}.Sanitize()
 }
 
@@ -183,7 +183,7 @@ func (m *migration) assertNoNulls(t testing.TB) {
 func (m *migration) assertInheritedConsistent(t testing.TB) {
 	t.Helper()
 	for _, tp := range m.plan.Scoped {
-		if tp.Class != generator.Inherited {
+		if tp.Class != classify.Inherited {
 			continue
 		}
 		var join []string

@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/warden-sql/warden/generator/output"
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
 )
 
 // TestApplyTwice applies every step twice in a row (a runner retrying a

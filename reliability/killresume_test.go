@@ -10,11 +10,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // killData sizes the example data of the kill tests: a few thousand rows,
@@ -60,8 +60,8 @@ func TestBackfillKilled(t *testing.T) {
 	want := fullChecksums(t, ref)
 	wantProgress := progress(t, ref)
 
-	firstTable := func(m *migration) *generator.TablePlan { return m.plan.Scoped[0] }
-	embeddings := func(m *migration) *generator.TablePlan { return scopedTable(t, m, "embeddings") }
+	firstTable := func(m *migration) *classify.TablePlan { return m.plan.Scoped[0] }
+	embeddings := func(m *migration) *classify.TablePlan { return scopedTable(t, m, "embeddings") }
 
 	points := []killPoint{
 		{
@@ -240,7 +240,7 @@ func pgExec(t *testing.T, tx pgx.Tx, sql string, args ...any) {
 
 // lockRow locks, in tx, the row at position n (0-based) of tp in primary
 // key order: the backfill's batch containing it waits there.
-func lockRow(t *testing.T, tx pgx.Tx, tp *generator.TablePlan, n int) {
+func lockRow(t *testing.T, tx pgx.Tx, tp *classify.TablePlan, n int) {
 	t.Helper()
 	var cols []string
 	for _, c := range tp.Table.PrimaryKey.Columns {
@@ -252,7 +252,7 @@ func lockRow(t *testing.T, tx pgx.Tx, tp *generator.TablePlan, n int) {
 
 // assertProgress checks that exactly done rows of tp are recorded as
 // backfilled: the kill comes after that many committed batches.
-func assertProgress(t *testing.T, m *migration, tp *generator.TablePlan, done int64) {
+func assertProgress(t *testing.T, m *migration, tp *classify.TablePlan, done int64) {
 	t.Helper()
 	got := m.scalar(t, `SELECT coalesce((SELECT rows_done FROM warden.backfill_progress WHERE table_name = $1), -1)`, quoted(tp))
 	if got != done {
@@ -260,7 +260,7 @@ func assertProgress(t *testing.T, m *migration, tp *generator.TablePlan, done in
 	}
 }
 
-func scopedTable(t *testing.T, m *migration, name string) *generator.TablePlan {
+func scopedTable(t *testing.T, m *migration, name string) *classify.TablePlan {
 	t.Helper()
 	for _, tp := range m.plan.Scoped {
 		if tp.Table.Name == name {

@@ -16,7 +16,7 @@ import (
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // otherOrg is a second organization every odd schema creates, so that an

@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/warden-sql/warden/internal/backfill"
+	"github.com/warden-sql/warden/operate/backfill"
 )
 
 // defaultAuditLog is where warden backfill appends its audit log unless

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/status/statustest"
+	"github.com/warden-sql/warden/operate/status/statustest"
 )
 
 // TestBackfillCommand runs warden backfill on an example database ready for

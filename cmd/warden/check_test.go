@@ -17,7 +17,7 @@ import (
 func repoCopy(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"policy.yaml", "schema/auth.sql", "schema/app.sql"} {
+	for _, f := range []string{"policy.yaml", "exampleapp/schema/auth.sql", "exampleapp/schema/app.sql"} {
 		data, err := os.ReadFile(filepath.Join("../..", f))
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +152,7 @@ func TestGenerateAndCheck(t *testing.T) {
 		wantOK(t, warden(t, "check", "--policy", pol))
 	})
 	t.Run("new table without a decision", func(t *testing.T) {
-		app := filepath.Join(dir, "schema/app.sql")
+		app := filepath.Join(dir, "exampleapp/schema/app.sql")
 		before, err := os.ReadFile(app)
 		if err != nil {
 			t.Fatal(err)

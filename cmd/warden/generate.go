@@ -9,10 +9,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/fileset"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 const flagOut = "out"
@@ -63,7 +63,7 @@ func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
 	if format != "" {
 		pol.Migrations.Format = format
 	}
-	plan := generator.Classify(s.DB, pol)
+	plan := classify.Classify(s.DB, pol)
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "warden: warning: %s\n", w)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/warden-sql/warden/internal/pgtemp"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 

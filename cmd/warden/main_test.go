@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/warden-sql/warden/internal/dbsource"
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // TestMain gives the package one real PostgreSQL server for the tests that
@@ -19,7 +19,7 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // testPolicy is the minimal policy of testdata/, loading the example app's
-// schema/auth.sql and schema/app.sql.
+// exampleapp/schema/auth.sql and exampleapp/schema/app.sql.
 const testPolicy = "testdata/policy.yaml"
 
 // result is one in-process run of the CLI.

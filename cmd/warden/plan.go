@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 )
 
 func planCommand() *cli.Command {
@@ -28,21 +28,21 @@ func runPlan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	plan := generator.Classify(s.DB, pol)
+	plan := classify.Classify(s.DB, pol)
 	// A policy that names tables the database lacks is reported alone: a
 	// classification against the wrong policy would only mislead.
 	if err := plan.ConfigErr(); err != nil {
 		return err
 	}
 	if c.Bool("json") {
-		data, err := generator.PlanJSON(plan, s.Stats)
+		data, err := classify.PlanJSON(plan, s.Stats)
 		if err != nil {
 			return err
 		}
 		if _, err := c.App.Writer.Write(data); err != nil {
 			return err
 		}
-	} else if err := generator.WritePlanText(c.App.Writer, plan, s.Stats); err != nil {
+	} else if err := classify.WritePlanText(c.App.Writer, plan, s.Stats); err != nil {
 		return err
 	}
 	return planVerdict(plan)
@@ -51,7 +51,7 @@ func runPlan(c *cli.Context) error {
 // planVerdict maps a plan's problems to an exit: a policy that names
 // tables the database does not have is a configuration error (2); tables
 // still waiting for a decision (unclassified, ambiguous) are a verdict (1).
-func planVerdict(plan *generator.Plan) error {
+func planVerdict(plan *classify.Plan) error {
 	if err := plan.ConfigErr(); err != nil {
 		return err
 	}

@@ -7,10 +7,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/dbsource"
-	"github.com/warden-sql/warden/internal/policy"
-	"github.com/warden-sql/warden/internal/status"
+	"github.com/warden-sql/warden/policy"
+	"github.com/warden-sql/warden/operate/status"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -107,7 +107,7 @@ func liveConn(c *cli.Context, pol *policy.Policy) (*dbsource.Conn, error) {
 // livePlan connects and classifies the live database against the policy,
 // the plan the migration files were generated from. Unclassified or
 // ambiguous tables are a verdict (exit 1), as for generate.
-func livePlan(c *cli.Context, pol *policy.Policy) (*dbsource.Conn, *introspect.Database, *generator.Plan, error) {
+func livePlan(c *cli.Context, pol *policy.Policy) (*dbsource.Conn, *introspect.Database, *classify.Plan, error) {
 	conn, err := liveConn(c, pol)
 	if err != nil {
 		return nil, nil, nil, err
@@ -120,7 +120,7 @@ func livePlan(c *cli.Context, pol *policy.Policy) (*dbsource.Conn, *introspect.D
 		}
 		return nil, nil, nil, fmt.Errorf("reading the schema of %s: %w", conn.Source, err)
 	}
-	plan := generator.Classify(db, pol)
+	plan := classify.Classify(db, pol)
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "warden: warning: %s\n", w)
 	}

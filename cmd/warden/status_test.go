@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/status/statustest"
+	"github.com/warden-sql/warden/operate/status/statustest"
 )
 
 // repoPolicy is the repository's own policy: the example app with its 43

@@ -14,10 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/warden-sql/warden/generator"
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -28,7 +28,7 @@ type example struct {
 	url   string
 	conn  *pgx.Conn
 	pol   *policy.Policy
-	plan  *generator.Plan
+	plan  *classify.Plan
 	steps []Step
 }
 
@@ -46,7 +46,7 @@ func loadExample(t testing.TB, rows int) *example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(db, pol)
+	plan := classify.Classify(db, pol)
 	steps, err := Steps(plan, db)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func (e *example) nullCounts(t testing.TB) map[string]int64 {
 	return out
 }
 
-func quoted(tp *generator.TablePlan) string {
+func quoted(tp *classify.TablePlan) string {
 	return pgx.Identifier{tp.Table.Schema, tp.Table.Name}.Sanitize()
 }
 
@@ -188,7 +188,7 @@ func TestMigrateEndToEnd(t *testing.T) {
 		t.Errorf("row counts or other columns changed (-before +after):\n%s", diff)
 	}
 	for _, tp := range e.plan.Tables {
-		if tp.Class == generator.Excluded && tp.Table.Column("org_id") == nil {
+		if tp.Class == classify.Excluded && tp.Table.Column("org_id") == nil {
 			if n := e.scalar(t, `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'org_id'`, tp.Table.Schema, tp.Table.Name); n != 0 {
 				t.Errorf("excluded table %s gained org_id", tp.Name())
 			}

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -176,7 +176,7 @@ type policyData struct {
 	Check   bool
 }
 
-func newCommon(plan *generator.Plan, db *introspect.Database) (common, error) {
+func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 	pol := plan.Policy
 	tn := pol.Tenant
 	c := common{
@@ -292,7 +292,7 @@ func userExpr(ref, colType, keyType string) (string, error) {
 	return "", fmt.Errorf("its values (%s) cannot be compared with the users key (%s)", colType, keyType)
 }
 
-func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*tableData, error) {
+func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableData, error) {
 	t := tp.Table
 	q := ident.Qualified(t.Schema, t.Name)
 	base := t.Name
@@ -324,7 +324,7 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 	d.IndexName = ident.Quote(idxName)
 	d.IndexLit = ident.Literal(idxName)
 	cols := []string{c.Col}
-	if tp.Class == generator.Inherited {
+	if tp.Class == classify.Inherited {
 		// The table joins its parent on the FK: lead the index with org_id
 		// and follow with the FK columns so org-scoped joins use it.
 		for _, fc := range tp.ParentFK.Columns {
@@ -348,7 +348,7 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 	}
 
 	switch tp.Class {
-	case generator.Direct:
+	case classify.Direct:
 		if _, err := userExpr("", tp.Owner.Type, c.UsersKeyType); err != nil {
 			return nil, fmt.Errorf("%s: ownership column %s: %w; list another ownership column or change the policy's users table", d.Display, tp.Owner.Name, err)
 		}
@@ -361,7 +361,7 @@ func newTableData(c common, tp *generator.TablePlan, pol *policy.Policy) (*table
 		// old app's new rows for that user the same org, or they keep NULL
 		// and fail at NOT NULL once phase 4 is in.
 		d.Derive, d.DeriveNew = ref(c.UserOrg, "t"), ref(c.KnownUserOrg, "NEW")
-	case generator.Inherited:
+	case classify.Inherited:
 		parent := tp.Parent.Table
 		ref := func(alias string) string {
 			var conds []string
@@ -445,7 +445,7 @@ func baseType(t string) string {
 // tenant column without its index or FK, and the down script would drop
 // the app's object. An object of that name that is what warden would
 // create (the tenant column's FK, index or NOT NULL check) is adopted.
-func nameClash(db *introspect.Database, tp *generator.TablePlan, col string) error {
+func nameClash(db *introspect.Database, tp *classify.TablePlan, col string) error {
 	t := tp.Table
 	isCol := func(c string) bool { return c == col || c == ident.Quote(col) }
 	fk := ident.Derive(t.Name, col+"_fkey")

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/warden-sql/warden/internal/fileset"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Layout places steps into files for one migration runner's format.

@@ -15,10 +15,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -65,7 +65,7 @@ func twoTableSteps(t *testing.T) []Step {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(db, pol)
+	plan := classify.Classify(db, pol)
 	steps, err := Steps(plan, db)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-// Package migrations renders a generator.Plan into the ordered SQL steps of
+// Package migrations renders a classify.Plan into the ordered SQL steps of
 // the org migration (phases 2–6 and row-level security), each with an up and
 // a down script, from the text/templates in the templates package.
 //
@@ -18,9 +18,9 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/templates"
 )
@@ -114,7 +114,7 @@ type indexBuild struct {
 
 // Steps renders every step of the migration for plan, in the order to run
 // them. The plan must have no problems.
-func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
+func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	if err := plan.Err(); err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func Steps(plan *generator.Plan, db *introspect.Database) ([]Step, error) {
 		}
 	}
 	for _, tp := range plan.Tables {
-		if tp.Class != generator.TenantRoot || !plan.Policy.InSchemas(tp.Table.Schema) {
+		if tp.Class != classify.TenantRoot || !plan.Policy.InSchemas(tp.Table.Schema) {
 			continue
 		}
 		r := rootData(c, plan, tp)
@@ -273,7 +273,7 @@ type tenantRootData struct {
 // rootData describes the tenant table (keyed by its org id) or the
 // membership table (by its org column); nil for another tenant root (the
 // users table, when its schema is governed), which holds no org id.
-func rootData(c common, plan *generator.Plan, tp *generator.TablePlan) *tenantRootData {
+func rootData(c common, plan *classify.Plan, tp *classify.TablePlan) *tenantRootData {
 	pol := plan.Policy
 	ref := policy.TableRef{Schema: tp.Table.Schema, Name: tp.Table.Name}
 	var key string

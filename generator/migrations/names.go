@@ -1,7 +1,7 @@
 package migrations
 
 import (
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/ident"
 )
 
@@ -25,7 +25,7 @@ type ObjectNames struct {
 }
 
 // Names returns the object names for a scoped table of the plan.
-func Names(plan *generator.Plan, tp *generator.TablePlan) ObjectNames {
+func Names(plan *classify.Plan, tp *classify.TablePlan) ObjectNames {
 	col := plan.Policy.Tenant.Column
 	n := ObjectNames{
 		Column:           col,
@@ -40,7 +40,7 @@ func Names(plan *generator.Plan, tp *generator.TablePlan) ObjectNames {
 	for _, cmd := range []string{"select", "insert", "update", "delete"} {
 		n.Policies = append(n.Policies, policyPrefix+cmd)
 	}
-	if tp.Class == generator.Inherited {
+	if tp.Class == classify.Inherited {
 		n.IndexColumns = append(n.IndexColumns, tp.ParentFK.Columns...)
 	}
 	return n
@@ -54,7 +54,7 @@ func Names(plan *generator.Plan, tp *generator.TablePlan) ObjectNames {
 // own permissive policies, adding one would widen them, so none is added.
 // warden's own policies are ignored, so the answer is the same before and
 // after the migration (no drift).
-func AddsPermissivePolicy(tp *generator.TablePlan) bool {
+func AddsPermissivePolicy(tp *classify.TablePlan) bool {
 	for _, p := range tp.Table.Policies {
 		if p.Permissive && !hasPolicyPrefix(p.Name) {
 			return false

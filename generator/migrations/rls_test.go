@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 )
 
 // A user id that owns nothing, for tokens whose subject does not matter.
@@ -87,7 +87,7 @@ func sqlState(err error) string {
 // rlsFixture is one scoped table with the two orgs its checks use: A, the
 // org with the most rows (the caller's), and B, the next (the victim's).
 type rlsFixture struct {
-	tp     *generator.TablePlan
+	tp     *classify.TablePlan
 	t      string // quoted, qualified
 	a, b   string
 	sub    string // token subject: an owner of org A rows where the table has owners
@@ -96,7 +96,7 @@ type rlsFixture struct {
 	ownPol bool // the app has permissive policies of its own on the table
 }
 
-func (e *example) rlsFixture(t testing.TB, tp *generator.TablePlan) rlsFixture {
+func (e *example) rlsFixture(t testing.TB, tp *classify.TablePlan) rlsFixture {
 	t.Helper()
 	ctx := context.Background()
 	f := rlsFixture{tp: tp, t: quoted(tp), sub: nobodySub, ownPol: !AddsPermissivePolicy(tp)}
@@ -176,7 +176,7 @@ ORDER BY attnum`, f.t)
 // dropWardenRestrictive returns the statements that drop warden's
 // restrictive policies on a table, inside a test transaction: what the
 // app's own policies alone would let a caller see.
-func dropWardenRestrictive(e *example, tp *generator.TablePlan, table string) []string {
+func dropWardenRestrictive(e *example, tp *classify.TablePlan, table string) []string {
 	var out []string
 	for _, p := range Names(e.plan, tp).Policies {
 		out = append(out, fmt.Sprintf("DROP POLICY %s ON %s", pgx.Identifier{p}.Sanitize(), table))
@@ -333,7 +333,7 @@ func TestRLSPartitionsDirect(t *testing.T) {
 func TestRLSExistingPermissivePolicy(t *testing.T) {
 	e := loadExample(t, 1000)
 	e.up(t, nil)
-	var leads *generator.TablePlan
+	var leads *classify.TablePlan
 	for _, tp := range e.plan.Scoped {
 		if tp.Table.Schema == "public" && tp.Table.Name == "leads" {
 			leads = tp
@@ -461,7 +461,7 @@ func explainJSON(t testing.TB, tx pgx.Tx, sql string) planNode {
 func TestRLSInitPlan(t *testing.T) {
 	e := loadExample(t, 1000)
 	e.up(t, nil)
-	var calls *generator.TablePlan
+	var calls *classify.TablePlan
 	for _, tp := range e.plan.Scoped {
 		if tp.Table.Schema == "public" && tp.Table.Name == "calls" {
 			calls = tp

@@ -26,7 +26,7 @@ import (
 
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // runner applies a format's files to a database the way a real migration

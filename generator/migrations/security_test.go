@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 )
 
 // querier is a connection or a transaction: the negative controls weaken
@@ -68,7 +68,7 @@ func unqualifiedRelations(src string) []string {
 
 // securityProblems returns, sorted, one line per hardening rule the
 // database breaks for the plan's scoped tables and warden's functions.
-func securityProblems(ctx context.Context, q querier, plan *generator.Plan) ([]string, error) {
+func securityProblems(ctx context.Context, q querier, plan *classify.Plan) ([]string, error) {
 	var problems []string
 	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -183,7 +183,7 @@ WHERE n.nspname = 'warden'
 	// restrictive policies exactly as generated, the permissive one only
 	// where the app has none, and the immutability trigger ALWAYS.
 	type target struct {
-		tp   *generator.TablePlan
+		tp   *classify.TablePlan
 		name string
 	}
 	var targets []target

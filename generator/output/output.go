@@ -7,7 +7,7 @@ package output
 import (
 	"fmt"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/generator/report"
 	"github.com/warden-sql/warden/generator/verify"
@@ -19,7 +19,7 @@ import (
 // file. It fails, naming the tables, when the plan has problems
 // (unclassified or ambiguous tables): nothing is generated from a plan that
 // has not been decided.
-func Render(plan *generator.Plan, db *introspect.Database) (fileset.Set, error) {
+func Render(plan *classify.Plan, db *introspect.Database) (fileset.Set, error) {
 	if err := plan.Err(); err != nil {
 		return nil, &PlanError{Plan: plan}
 	}
@@ -47,17 +47,17 @@ func Render(plan *generator.Plan, db *introspect.Database) (fileset.Set, error) 
 
 // PlanError is returned when the plan has problems; exit code 1 territory
 // (a verdict about the schema and policy, not a malfunction).
-type PlanError struct{ Plan *generator.Plan }
+type PlanError struct{ Plan *classify.Plan }
 
 func (e *PlanError) Error() string { return e.Plan.Err().Error() }
 
 // renderers produce the files beside the migrations, each at a fixed path.
-var renderers = []func(*generator.Plan) (string, []byte, error){
-	func(p *generator.Plan) (string, []byte, error) {
+var renderers = []func(*classify.Plan) (string, []byte, error){
+	func(p *classify.Plan) (string, []byte, error) {
 		data, err := report.Render(p)
 		return "REPORT.md", data, err
 	},
-	func(p *generator.Plan) (string, []byte, error) {
+	func(p *classify.Plan) (string, []byte, error) {
 		data, err := verify.Render(p, verify.DefaultPackage)
 		return "verify/" + verify.FileName, data, err
 	},

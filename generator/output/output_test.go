@@ -7,24 +7,24 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func render(t *testing.T, conn *pgx.Conn, pol *policy.Policy) (fileset.Set, *generator.Plan, *introspect.Database) {
+func render(t *testing.T, conn *pgx.Conn, pol *policy.Policy) (fileset.Set, *classify.Plan, *introspect.Database) {
 	t.Helper()
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(db, pol)
+	plan := classify.Classify(db, pol)
 	files, err := Render(plan, db)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestRenderRefusesAPlanWithProblems(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := Render(generator.Classify(db, pol), db)
+	files, err := Render(classify.Classify(db, pol), db)
 	if _, ok := err.(*PlanError); !ok || files != nil {
 		t.Fatalf("got %v files, err %v; want a *PlanError and nothing rendered", len(files), err)
 	}

@@ -11,10 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/generator"
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -64,7 +64,7 @@ func inspect(t *testing.T, pol *policy.Policy, sql string) *introspect.Database 
 	return db
 }
 
-func render(t *testing.T, p *generator.Plan) []byte {
+func render(t *testing.T, p *classify.Plan) []byte {
 	t.Helper()
 	out, err := Render(p)
 	if err != nil {
@@ -90,16 +90,16 @@ func TestExampleReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := inspect(t, rel, "")
-	out := render(t, generator.Classify(db, rel))
+	out := render(t, classify.Classify(db, rel))
 	golden(t, "example.md", out)
 
 	if first, _, _ := strings.Cut(string(out), "\n"); first != Header {
 		t.Errorf("first line %q, want %q", first, Header)
 	}
-	if again := render(t, generator.Classify(db, rel)); !bytes.Equal(out, again) {
+	if again := render(t, classify.Classify(db, rel)); !bytes.Equal(out, again) {
 		t.Error("two renders of the same plan differ")
 	}
-	if other := render(t, generator.Classify(db, abs)); !bytes.Equal(out, other) {
+	if other := render(t, classify.Classify(db, abs)); !bytes.Equal(out, other) {
 		t.Errorf("the report depends on the policy path:\n%s", cmp.Diff(string(out), string(other)))
 	}
 	for _, bad := range []string{"../", filepath.Dir(absPath)} {
@@ -182,7 +182,7 @@ func TestSmallReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(inspect(t, pol, smallSchema), pol)
+	plan := classify.Classify(inspect(t, pol, smallSchema), pol)
 	out := render(t, plan)
 	golden(t, "small.md", out)
 	if strings.Contains(string(out), dir) {
@@ -207,11 +207,11 @@ scope: [things]
 		t.Fatal(err)
 	}
 	db := inspect(t, pol, "create table orgs (id uuid primary key); create table things (id int primary key);")
-	_, err = Render(generator.Classify(db, pol))
+	_, err = Render(classify.Classify(db, pol))
 	if err == nil || !strings.Contains(err.Error(), "public.things: listed in scope (policy.yaml:8:9)") {
 		t.Errorf("Render error = %v, want the plan's problems", err)
 	}
-	if _, err := Render(&generator.Plan{}); err == nil {
+	if _, err := Render(&classify.Plan{}); err == nil {
 		t.Error("Render accepted a plan without a policy")
 	}
 }

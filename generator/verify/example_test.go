@@ -6,10 +6,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/status/statustest"
+	"github.com/warden-sql/warden/operate/status/statustest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -23,7 +23,7 @@ const exampleRows = 200
 type example struct {
 	url   string
 	conn  *pgx.Conn
-	plan  *generator.Plan
+	plan  *classify.Plan
 	steps []migrations.Step
 }
 

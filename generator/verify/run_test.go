@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/introspect"
 )
@@ -42,7 +42,7 @@ func TestGeneratedTests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := Render(generator.Classify(after, e.plan.Policy), "")
+		again, err := Render(classify.Classify(after, e.plan.Policy), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,14 +70,14 @@ func TestGeneratedTests(t *testing.T) {
 
 	// Each negative control must fail exactly the checks of the missing
 	// phase, in every scoped table, and nothing else.
-	always := func(checks ...string) func(*generator.TablePlan) []string {
-		return func(*generator.TablePlan) []string { return checks }
+	always := func(checks ...string) func(*classify.TablePlan) []string {
+		return func(*classify.TablePlan) []string { return checks }
 	}
 	for _, tc := range []struct {
 		name string
 		skip migrations.Phase
 		// failed lists the checks that fail in a scoped table.
-		failed func(tp *generator.TablePlan) []string
+		failed func(tp *classify.TablePlan) []string
 		// message matches one of the failures, as a person reads it in CI.
 		message string
 	}{
@@ -91,7 +91,7 @@ func TestGeneratedTests(t *testing.T) {
 		// fail: without warden's policies a user reads other orgs' rows,
 		// also through an app's own per-user policy (leads). anon still
 		// sees nothing where the app had RLS on already.
-		{"rls_missing", migrations.PhaseRLS, func(tp *generator.TablePlan) []string {
+		{"rls_missing", migrations.PhaseRLS, func(tp *classify.TablePlan) []string {
 			if tp.Table.RLSEnabled {
 				return []string{"rls_policies", "rls_isolation", "rls_no_org_claim"}
 			}
@@ -280,10 +280,10 @@ func failures(out string) string {
 }
 
 // tableTestName is a scoped table's subtest name: schema.name.
-func tableTestName(tp *generator.TablePlan) string { return tp.Table.Schema + "." + tp.Table.Name }
+func tableTestName(tp *classify.TablePlan) string { return tp.Table.Schema + "." + tp.Table.Name }
 
 // scopedTestNames lists every check subtest of every scoped table.
-func scopedTestNames(plan *generator.Plan) []string {
+func scopedTestNames(plan *classify.Plan) []string {
 	var names []string
 	for _, tp := range plan.Scoped {
 		for _, c := range scopedChecks {

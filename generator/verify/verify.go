@@ -25,7 +25,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/introspect"
@@ -47,7 +47,7 @@ const FileName = "warden_verify_test.go"
 // (DefaultPackage when empty). The output is gofmt-clean and depends only on
 // the plan: the same plan always gives the same bytes. A plan with problems
 // is refused, as the migrations refuse it.
-func Render(plan *generator.Plan, pkg string) ([]byte, error) {
+func Render(plan *classify.Plan, pkg string) ([]byte, error) {
 	if pkg == "" {
 		pkg = DefaultPackage
 	}
@@ -141,7 +141,7 @@ type columnValue struct{ column, sql string }
 // commands are the SQL commands of migrations.Names' Policies, in order.
 var commands = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
 
-func newModel(plan *generator.Plan) (*model, error) {
+func newModel(plan *classify.Plan) (*model, error) {
 	pol := plan.Policy
 	tn := pol.Tenant
 	m := &model{
@@ -164,7 +164,7 @@ func newModel(plan *generator.Plan) (*model, error) {
 
 	// The names every scoped table shares come from Names like the rest;
 	// a stand-in table gives them when nothing is scoped.
-	shared := migrations.Names(plan, &generator.TablePlan{Table: &introspect.Table{Schema: "public", Name: "t"}, Class: generator.Direct})
+	shared := migrations.Names(plan, &classify.TablePlan{Table: &introspect.Table{Schema: "public", Name: "t"}, Class: classify.Direct})
 	if len(shared.Policies) != len(commands) {
 		return nil, fmt.Errorf("verify: %d restrictive policies per table, want one per command (%s)", len(shared.Policies), strings.Join(commands, ", "))
 	}
@@ -184,16 +184,16 @@ func newModel(plan *generator.Plan) (*model, error) {
 	for _, tp := range plan.Tables {
 		ref := tableRef{tp.Table.Schema, tp.Table.Name}
 		switch tp.Class {
-		case generator.Excluded:
+		case classify.Excluded:
 			m.excluded = append(m.excluded, ref)
-		case generator.Global:
+		case classify.Global:
 			m.global = append(m.global, ref)
 		}
 	}
 	return m, nil
 }
 
-func newScoped(tp *generator.TablePlan, n migrations.ObjectNames) scopedModel {
+func newScoped(tp *classify.TablePlan, n migrations.ObjectNames) scopedModel {
 	t := tp.Table
 	s := scopedModel{
 		schema:       t.Schema,
@@ -207,7 +207,7 @@ func newScoped(tp *generator.TablePlan, n migrations.ObjectNames) scopedModel {
 		updateColumn: updateColumn(tp, n.Column),
 	}
 	switch tp.Class {
-	case generator.Direct:
+	case classify.Direct:
 		if v, ok := noParentValue(tp.Owner, nil, ""); ok {
 			s.noOrg = []columnValue{{tp.Owner.Name, v}}
 		} else {
@@ -216,7 +216,7 @@ func newScoped(tp *generator.TablePlan, n migrations.ObjectNames) scopedModel {
 		if tp.Owner.Type == "uuid" {
 			s.owner = tp.Owner.Name
 		}
-	case generator.Inherited:
+	case classify.Inherited:
 		// The reason has more words than needed here; the path says it all.
 		s.comment = "foreign-key path " + tp.PathString()
 		parent := tp.Parent.Table
@@ -239,7 +239,7 @@ func newScoped(tp *generator.TablePlan, n migrations.ObjectNames) scopedModel {
 // key or a foreign key, not the owner, not generated or an identity), else
 // the first column outside the primary key, else the tenant column itself,
 // whose unchanged value must pass as well.
-func updateColumn(tp *generator.TablePlan, tenantCol string) string {
+func updateColumn(tp *classify.TablePlan, tenantCol string) string {
 	t := tp.Table
 	key := map[string]bool{}
 	if t.PrimaryKey != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -111,7 +111,7 @@ func TestRenderPackage(t *testing.T) {
 		}
 	}
 	broken := *e.plan
-	broken.Problems = []generator.Problem{{Table: "public.x", Msg: "has ownership column user_id but no decision in the policy"}}
+	broken.Problems = []classify.Problem{{Table: "public.x", Msg: "has ownership column user_id but no decision in the policy"}}
 	if _, err := Render(&broken, ""); err == nil || !strings.Contains(err.Error(), "public.x") {
 		t.Errorf("Render of a plan with problems = %v, want the problem", err)
 	}
@@ -155,7 +155,7 @@ func TestUpdateColumn(t *testing.T) {
 		PrimaryKey:  &introspect.PrimaryKey{Columns: []string{"id"}},
 		ForeignKeys: []*introspect.ForeignKey{{Columns: []string{"parent_id"}}},
 	}
-	tp := &generator.TablePlan{Table: tab, Owner: owner}
+	tp := &classify.TablePlan{Table: tab, Owner: owner}
 	if got := updateColumn(tp, "org_id"); got != "note" {
 		t.Errorf("plain column: got %s, want note", got)
 	}

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/warden-sql/warden/bench"
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/fileset"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -285,7 +285,7 @@ func (e *env) breakdown(ctx context.Context, db, polPath string) (Breakdown, err
 	}
 	b.Inspect = time.Since(start)
 	start = time.Now()
-	plan := generator.Classify(model, pol)
+	plan := classify.Classify(model, pol)
 	b.Classify = time.Since(start)
 	start = time.Now()
 	files, err := output.Render(plan, model)

@@ -17,8 +17,8 @@ import (
 
 	"github.com/warden-sql/warden/bench"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledata"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Phase is one window of a B2 run: a migration phase, or the load alone

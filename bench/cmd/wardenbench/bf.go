@@ -13,7 +13,7 @@ import (
 
 	"github.com/warden-sql/warden/bench"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // BFVariant is one way of running one table's backfill.

@@ -15,11 +15,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -31,7 +31,7 @@ type Example struct {
 	// DB, Plan and Steps are read and rendered from the database as loaded,
 	// before any step ran: the migration a user would have generated.
 	DB    *introspect.Database
-	Plan  *generator.Plan
+	Plan  *classify.Plan
 	Steps []migrations.Step
 }
 
@@ -51,7 +51,7 @@ func Load(t testing.TB, policyPath string, rows int) *Example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(db, pol)
+	plan := classify.Classify(db, pol)
 	steps, err := migrations.Steps(plan, db)
 	if err != nil {
 		t.Fatal(err)
@@ -85,13 +85,13 @@ func Through(phase migrations.Phase) func(migrations.Step) bool {
 
 // Live re-reads the schema and classifies it again, as warden status and
 // warden backfill do against a database part-way through the migration.
-func (e *Example) Live(t testing.TB) (*introspect.Database, *generator.Plan) {
+func (e *Example) Live(t testing.TB) (*introspect.Database, *classify.Plan) {
 	t.Helper()
 	db, err := introspect.Inspect(context.Background(), e.Conn, e.Policy.Schemas)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := generator.Classify(db, e.Policy)
+	plan := classify.Classify(db, e.Policy)
 	if err := plan.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func (e *Example) Scalar(t testing.TB, sql string, args ...any) int64 {
 }
 
 // Quoted is a scoped table's quoted, qualified name.
-func Quoted(tp *generator.TablePlan) string {
+func Quoted(tp *classify.TablePlan) string {
 	return pgx.Identifier{tp.Table.Schema, tp.Table.Name}.Sanitize()
 }
 

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 )
 
@@ -63,7 +63,7 @@ type TableStatus struct {
 	// PhasesDone lists the phases whose every step for this table is done.
 	PhasesDone []migrations.Phase `json:"phases_done"`
 
-	plan           *generator.TablePlan
+	plan           *classify.TablePlan
 	permissiveName string
 }
 
@@ -250,7 +250,7 @@ var phaseOrder = []migrations.Phase{
 // summarize turns the measured facts into the report: each step's effect
 // is either in the database or not, a table is done with a phase when all
 // of its steps in that phase are, and a phase when all of its steps are.
-func summarize(plan *generator.Plan, steps []migrations.Step, m *measurer) *Report {
+func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Report {
 	g := &m.global
 	g.Setup = g.DefaultOrg && g.AuthOrgID && g.BackfillProcedure && g.ProgressTable
 	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Roots: m.roots, Global: *g}

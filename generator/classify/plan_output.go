@@ -1,4 +1,4 @@
-package generator
+package classify
 
 import (
 	"encoding/json"

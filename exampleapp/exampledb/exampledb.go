@@ -17,9 +17,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Template returns the name of a template database holding pol's schema

@@ -22,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/introspect"
@@ -63,7 +63,7 @@ const (
 
 // Measure reads the migration state of every scoped table of plan from conn
 // and summarises it by phase. The plan must have no problems.
-func Measure(ctx context.Context, conn *pgx.Conn, plan *generator.Plan, opts Options) (*Report, error) {
+func Measure(ctx context.Context, conn *pgx.Conn, plan *classify.Plan, opts Options) (*Report, error) {
 	if err := plan.Err(); err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func explain(ctx context.Context, what string, err error, lockTimeout time.Durat
 
 // measurer holds the lookups of one Measure call and collects the facts.
 type measurer struct {
-	plan   *generator.Plan
+	plan   *classify.Plan
 	opts   Options
 	col    string
 	tables []*TableStatus
@@ -157,8 +157,8 @@ type relRef struct {
 
 // rootsOf returns the tenant roots that have a step of their own (RLS on
 // the tenant and membership tables), in step order.
-func rootsOf(plan *generator.Plan, steps []migrations.Step) []*generator.TablePlan {
-	var out []*generator.TablePlan
+func rootsOf(plan *classify.Plan, steps []migrations.Step) []*classify.TablePlan {
+	var out []*classify.TablePlan
 	for _, s := range steps {
 		if kindOf(s) != kindRLSRoot {
 			continue
@@ -172,7 +172,7 @@ func rootsOf(plan *generator.Plan, steps []migrations.Step) []*generator.TablePl
 	return out
 }
 
-func newMeasurer(plan *generator.Plan, opts Options, roots []*generator.TablePlan) *measurer {
+func newMeasurer(plan *classify.Plan, opts Options, roots []*classify.TablePlan) *measurer {
 	m := &measurer{plan: plan, opts: opts, col: plan.Policy.Tenant.Column, byRel: map[string]relRef{}, rootByRel: map[string]*RootStatus{}}
 	for _, tp := range roots {
 		n := migrations.Names(plan, tp)
@@ -230,7 +230,7 @@ func newMeasurer(plan *generator.Plan, opts Options, roots []*generator.TablePla
 }
 
 // expectedPolicies are warden's policies on a table after the RLS step.
-func expectedPolicies(tp *generator.TablePlan, n migrations.ObjectNames) []string {
+func expectedPolicies(tp *classify.TablePlan, n migrations.ObjectNames) []string {
 	out := append([]string(nil), n.Policies...)
 	if migrations.AddsPermissivePolicy(tp) {
 		out = append(out, n.PermissivePolicy)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/status/statustest"
+	"github.com/warden-sql/warden/operate/status/statustest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -4,7 +4,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 )
 
@@ -195,7 +195,7 @@ func contains(list []string, s string) bool {
 // (goose), migrations/<version>_warden_<name>.up.sql (golang-migrate) or
 // psql/NNNN_<name>.sql. Next actions name these files. A step whose file
 // cannot be found (a layout error) is named by its step name.
-func Files(plan *generator.Plan, steps []migrations.Step) map[string]string {
+func Files(plan *classify.Plan, steps []migrations.Step) map[string]string {
 	out := map[string]string{}
 	for _, s := range steps {
 		out[s.Name] = s.Name

@@ -1,4 +1,4 @@
-package generator
+package classify
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/internal/exampledb"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // schema (policy.yaml's schema files), and the loaded policy.
 func exampleDB(t testing.TB) (string, *policy.Policy) {
 	t.Helper()
-	pol, err := policy.Load("../policy.yaml")
+	pol, err := policy.Load("../../policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

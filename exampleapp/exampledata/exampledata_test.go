@@ -14,20 +14,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/internal/exampledata"
+	"github.com/warden-sql/warden/exampleapp/exampledata"
 	"github.com/warden-sql/warden/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// schemaDir is the repository's schema/ folder.
+// schemaDir is the example application's schema/ folder (exampleapp/schema).
 func schemaDir(t testing.TB) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("no caller information")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "schema")
+	return filepath.Join(filepath.Dir(file), "..", "schema")
 }
 
 func readSchema(t testing.TB, name string) string {

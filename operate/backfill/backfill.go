@@ -28,10 +28,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/warden-sql/warden/generator"
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/internal/status"
+	"github.com/warden-sql/warden/operate/status"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -74,7 +74,7 @@ var callRe = regexp.MustCompile(`(?s)CALL\s+\S+\.backfill\(\s*'((?:[^']|'')*)'\s
 // first (plan.Scoped order). The function names and progress keys are read
 // from the rendered migration steps, not derived again, so they are the
 // migration's by construction.
-func Targets(plan *generator.Plan, db *introspect.Database) ([]Target, error) {
+func Targets(plan *classify.Plan, db *introspect.Database) ([]Target, error) {
 	steps, err := migrations.Steps(plan, db)
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func Targets(plan *generator.Plan, db *introspect.Database) ([]Target, error) {
 			fill[s.Table] = files[s.Name]
 		}
 	}
-	byName := map[string]*generator.TablePlan{}
+	byName := map[string]*classify.TablePlan{}
 	for _, tp := range plan.Scoped {
 		byName[tp.Name()] = tp
 	}

@@ -4,7 +4,7 @@
 //
 // The data path is one line: introspect.Database + policy.Policy → Classify
 // → Plan → Render → files. Nothing here talks to a database.
-package generator
+package classify
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/warden-sql/warden/internal/policy"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
 )
 

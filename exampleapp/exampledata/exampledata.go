@@ -1,5 +1,5 @@
-// Package exampledata fills the example application schema (schema/auth.sql
-// and schema/app.sql) with deterministic, realistic data for tests and
+// Package exampledata fills the example application schema (exampleapp/schema/auth.sql
+// and exampleapp/schema/app.sql) with deterministic, realistic data for tests and
 // benchmarks, from a handful of rows to millions.
 //
 // The data is generated inside the server by one set-based SQL script
@@ -175,8 +175,8 @@ func render(o Options) (string, error) {
 	return out, nil
 }
 
-// Fill inserts the example data into a database that has schema/auth.sql and
-// schema/app.sql loaded and no data yet. It runs as one multi-statement
+// Fill inserts the example data into a database that has exampleapp/schema/auth.sql and
+// exampleapp/schema/app.sql loaded and no data yet. It runs as one multi-statement
 // query, hence in one transaction (or inside the caller's), and ends with
 // ANALYZE so that row estimates are right at once.
 //
@@ -203,7 +203,7 @@ func Fill(ctx context.Context, conn *pgx.Conn, opts Options) error {
 	var used bool
 	err = conn.QueryRow(ctx, `select exists (select 1 from auth.users)`).Scan(&used)
 	if err != nil {
-		return fmt.Errorf("exampledata: is the example schema loaded (schema/auth.sql, schema/app.sql)? %w", err)
+		return fmt.Errorf("exampledata: is the example schema loaded (exampleapp/schema/auth.sql, schema/app.sql)? %w", err)
 	}
 	if used {
 		return errors.New("exampledata: auth.users already has rows: Fill needs a freshly loaded example schema")

@@ -141,7 +141,7 @@ func TestDefaults(t *testing.T) {
 // TestRepoPolicy loads the repository's own policy.yaml, so the example
 // and the validator cannot drift apart.
 func TestRepoPolicy(t *testing.T) {
-	const path = "../../policy.yaml"
+	const path = "../policy.yaml"
 	if _, err := Load(path); err != nil {
 		t.Fatal(err)
 	}
