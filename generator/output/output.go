@@ -28,19 +28,22 @@ func Render(plan *classify.Plan, db *introspect.Database) (fileset.Set, error) {
 		return nil, err
 	}
 	pol := plan.Policy
-	files, err := migrations.Layout(steps, pol.Migrations.Format, pol.Migrations.Version)
+	laid, err := migrations.Layout(steps, pol.Migrations.Format, pol.Migrations.Version)
 	if err != nil {
 		return nil, err
 	}
+	files := laid.Set
 	for _, extra := range renderers {
-		path, data, err := extra(plan)
+		out, err := extra(plan)
 		if err != nil {
 			return nil, err
 		}
-		if _, dup := files[path]; dup {
-			return nil, fmt.Errorf("output: %s rendered twice", path)
+		for path, data := range out {
+			if _, dup := files[path]; dup {
+				return nil, fmt.Errorf("output: %s rendered twice", path)
+			}
+			files[path] = data
 		}
-		files[path] = data
 	}
 	return files, nil
 }
@@ -51,14 +54,14 @@ type PlanError struct{ Plan *classify.Plan }
 
 func (e *PlanError) Error() string { return e.Plan.Err().Error() }
 
-// renderers produce the files beside the migrations, each at a fixed path.
-var renderers = []func(*classify.Plan) (string, []byte, error){
-	func(p *classify.Plan) (string, []byte, error) {
+// renderers produce the files beside the migrations, each at fixed paths
+// relative to the output directory.
+var renderers = []func(*classify.Plan) (map[string][]byte, error){
+	func(p *classify.Plan) (map[string][]byte, error) {
 		data, err := report.Render(p)
-		return "REPORT.md", data, err
+		return map[string][]byte{"REPORT.md": data}, err
 	},
-	func(p *classify.Plan) (string, []byte, error) {
-		data, err := verify.Render(p, verify.DefaultPackage)
-		return "verify/" + verify.FileName, data, err
+	func(p *classify.Plan) (map[string][]byte, error) {
+		return verify.Files(p, verify.DefaultPackage)
 	},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -26,28 +27,28 @@ import (
 // fail), and skip, saying why, without a database URL.
 func TestGeneratedTests(t *testing.T) {
 	e := loadExample(t)
-	src, err := Render(e.plan, "")
+	files, err := Files(e.plan, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := buildTests(t, src)
+	bin := buildTests(t, files)
 
 	t.Run("migrated", func(t *testing.T) {
 		t.Parallel()
 		e := loadExample(t)
 		e.migrate(t)
-		// The same file comes out of the migrated schema: a repository whose
+		// The same files come out of the migrated schema: a repository whose
 		// database already has warden's migrations sees no drift.
 		after, err := introspect.Inspect(context.Background(), e.conn, e.plan.Policy.Schemas)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := Render(classify.Classify(after, e.plan.Policy), "")
+		again, err := Files(classify.Classify(after, e.plan.Policy), "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(string(src), string(again)); diff != "" {
-			t.Errorf("rendered from the migrated schema, the file differs (-before +after):\n%s", diff)
+		if diff := cmp.Diff(files, again); diff != "" {
+			t.Errorf("rendered from the migrated schema, the files differ (-before +after):\n%s", diff)
 		}
 		out, code := runTests(t, bin, e.url)
 		if code != 0 {
@@ -168,11 +169,11 @@ func TestGeneratedTests(t *testing.T) {
 	})
 }
 
-// buildTests compiles src as a package of its own, the way it sits in an
+// buildTests compiles files as a package of its own, the way they sit in an
 // adopter's generated/verify, into a test binary. The package lives under
 // testdata (ignored by ./... and by git) inside this module, so it builds
-// with the module's pgx and nothing else; the source is removed once built.
-func buildTests(t *testing.T, src []byte) string {
+// with the module's pgx and nothing else; the sources are removed once built.
+func buildTests(t *testing.T, files map[string][]byte) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -183,8 +184,10 @@ func buildTests(t *testing.T, src []byte) string {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, FileName), src, 0o644); err != nil {
-		t.Fatal(err)
+	for p, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, path.Base(p)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "verify.test")
 	start := time.Now()
@@ -282,12 +285,23 @@ func failures(out string) string {
 // tableTestName is a scoped table's subtest name: schema.name.
 func tableTestName(tp *classify.TablePlan) string { return tp.Table.Schema + "." + tp.Table.Name }
 
+// scopedCheckNames are the subtests every scoped table must have, as
+// kit/checks.go names them: spelled out here so that a check dropped from
+// the kit fails this test instead of passing by absence.
+var scopedCheckNames = []string{
+	"column_uuid", "not_null", "foreign_key", "index", "no_null_rows",
+	"fill_trigger", "insert_without_org_fails", "immutable_trigger",
+	"immutable_change_fails", "immutable_change_fails_as_replica",
+	"normal_update_succeeds", "rls_policies", "rls_isolation",
+	"rls_no_org_claim", "rls_anon",
+}
+
 // scopedTestNames lists every check subtest of every scoped table.
 func scopedTestNames(plan *classify.Plan) []string {
 	var names []string
 	for _, tp := range plan.Scoped {
-		for _, c := range scopedChecks {
-			names = append(names, "TestScopedTables/"+tableTestName(tp)+"/"+c.name)
+		for _, c := range scopedCheckNames {
+			names = append(names, "TestScopedTables/"+tableTestName(tp)+"/"+c)
 		}
 	}
 	return names

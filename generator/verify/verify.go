@@ -1,53 +1,74 @@
 // Package verify renders the Go verification tests that warden commits
-// beside the migrations (SPEC §4): a test file that proves a database was
-// migrated right, for every scoped table (org_id uuid, NOT NULL, foreign key
-// to the tenant with the policy's ON DELETE and validated, a valid index led
-// by org_id, no NULL rows, the fill and immutability triggers, inserts with
-// no derivable org rejected, org_id changes rejected with the fixed SQLSTATE
+// beside the migrations: a test package that proves a database was migrated
+// right, for every scoped table (org_id uuid, NOT NULL, foreign key to the
+// tenant with the policy's ON DELETE and validated, a valid index led by
+// org_id, no NULL rows, the fill and immutability triggers, inserts with no
+// derivable org rejected, org_id changes rejected with the fixed SQLSTATE
 // even under session_replication_role = replica while normal updates pass,
 // RESTRICTIVE row-level security that keeps orgs apart), for the excluded
 // and global tables (left untouched), public.auth_org_id() and every user's
 // org claim.
 //
-// The rendered file imports only the standard library and pgx, never
-// warden: it must compile in any repository that adopts warden. Every name
-// it checks is a literal derived from the plan the same way the migrations
-// derive it (migrations.Names), so a reviewer reads exactly what is checked.
-// Writes happen only inside transactions that are rolled back.
+// The package has two files. The checks never vary with the plan, so they
+// are ordinary Go in kit/checks.go, compiled and vetted with warden and
+// copied as ChecksFile. Only what the plan decides is generated, with
+// jennifer, as DataFile: the names, the tables and the SQL derived from the
+// plan the same way the migrations derive it (migrations.Names), so a
+// reviewer reads exactly what is checked. Both import only the standard
+// library and pgx, never warden: they must compile in any repository that
+// adopts warden. Writes happen only inside transactions that are rolled
+// back.
 package verify
 
 import (
 	"bytes"
+	_ "embed"
 	"fmt"
-	"go/format"
 	"go/token"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/introspect"
 )
 
 // DatabaseURLEnv names the environment variable the generated tests read
 // the URL of the migrated database from. When it is unset they skip, saying
-// so; it is the only skip in the generated file.
+// so; it is the only skip in the generated package.
 const DatabaseURLEnv = "WARDEN_VERIFY_DATABASE_URL"
 
-// DefaultPackage is the package name Render uses when given none; the file
-// is meant for generated/verify/warden_verify_test.go.
+// DefaultPackage is the package name Files uses when given none.
 const DefaultPackage = "verify"
 
-// FileName is the name of the rendered file.
-const FileName = "warden_verify_test.go"
+// Dir is the folder, relative to the output directory, that Files renders
+// into; the files are one test package.
+const Dir = "verify"
 
-// Render returns the verification test file for plan, in package pkg
-// (DefaultPackage when empty). The output is gofmt-clean and depends only on
-// the plan: the same plan always gives the same bytes. A plan with problems
-// is refused, as the migrations refuse it.
-func Render(plan *classify.Plan, pkg string) ([]byte, error) {
+// DataFile and ChecksFile are the names of the two files of the package:
+// what the plan says, and the checks that read it.
+const (
+	DataFile   = "warden_verify_test.go"
+	ChecksFile = "warden_checks_test.go"
+)
+
+// checksSource is the kit's checks, copied into every generated package.
+// Embedding it by path, rather than importing the kit, keeps the kit's
+// testing and pgx code out of the warden binary.
+//
+//go:embed kit/checks.go
+var checksSource []byte
+
+// Files returns the verification test package for plan, in package pkg
+// (DefaultPackage when empty), as paths relative to the output directory
+// (Dir/DataFile and Dir/ChecksFile) mapped to their contents. The output is
+// gofmt-clean and depends only on the plan: the same plan always gives the
+// same bytes. A plan with problems is refused, as the migrations refuse it.
+func Files(plan *classify.Plan, pkg string) (map[string][]byte, error) {
 	if pkg == "" {
 		pkg = DefaultPackage
 	}
@@ -62,41 +83,34 @@ func Render(plan *classify.Plan, pkg string) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
+	buf.WriteString(fileset.HeaderGo + "\n\n")
 	if err := m.file(pkg).Render(&buf); err != nil {
 		return nil, fmt.Errorf("verify: rendering: %w", err)
 	}
-	return groupImports(buf.Bytes())
+	checks, err := copyChecks(pkg)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{
+		path.Join(Dir, DataFile):   buf.Bytes(),
+		path.Join(Dir, ChecksFile): checks,
+	}, nil
 }
 
-// groupImports puts the standard library imports first and the others in a
-// second group, as goimports does; jennifer writes them as one sorted block.
-func groupImports(src []byte) ([]byte, error) {
-	text := string(src)
-	start := strings.Index(text, "\nimport (\n")
-	if start < 0 {
-		return src, nil
+// kitClause is how kit/checks.go begins: with its package clause and no
+// comment above it, so that it is no package documentation (DataFile holds
+// that) and the clause is all there is to replace.
+const kitClause = "package kit\n"
+
+// copyChecks returns the kit's checks with the generated header, in package
+// pkg.
+func copyChecks(pkg string) ([]byte, error) {
+	body, ok := bytes.CutPrefix(checksSource, []byte(kitClause))
+	if !ok {
+		return nil, fmt.Errorf("verify: kit/checks.go does not begin with %q", strings.TrimSpace(kitClause))
 	}
-	start += len("\nimport (\n")
-	end := start + strings.Index(text[start:], "\n)\n")
-	var std, other []string
-	for _, l := range strings.Split(text[start:end], "\n") {
-		// A path whose first element has a dot is not the standard library.
-		if strings.Contains(strings.SplitN(strings.Trim(l, "\t\""), "/", 2)[0], ".") {
-			other = append(other, l)
-		} else {
-			std = append(std, l)
-		}
-	}
-	block := strings.Join(std, "\n")
-	if len(std) > 0 && len(other) > 0 {
-		block += "\n\n"
-	}
-	block += strings.Join(other, "\n")
-	out, err := format.Source([]byte(text[:start] + block + text[end:]))
-	if err != nil {
-		return nil, fmt.Errorf("verify: formatting: %w", err)
-	}
-	return out, nil
+	out := []byte(fileset.HeaderGo + "\n\npackage " + pkg + "\n")
+	return append(out, body...), nil
 }
 
 // model is what the rendered file states about the plan, as literals.
