@@ -103,9 +103,11 @@ func Files(plan *classify.Plan, pkg string) (map[string][]byte, error) {
 const kitClause = "package kit\n"
 
 // copyChecks returns the kit's checks with the generated header, in package
-// pkg.
+// pkg. Line endings are made LF first: a checkout that turned them into
+// CRLF must not change the output, or warden check would see drift.
 func copyChecks(pkg string) ([]byte, error) {
-	body, ok := bytes.CutPrefix(checksSource, []byte(kitClause))
+	src := bytes.ReplaceAll(checksSource, []byte("\r\n"), []byte("\n"))
+	body, ok := bytes.CutPrefix(src, []byte(kitClause))
 	if !ok {
 		return nil, fmt.Errorf("verify: kit/checks.go does not begin with %q", strings.TrimSpace(kitClause))
 	}
