@@ -125,6 +125,8 @@ type tableData struct {
 	PermissiveLit string
 
 	schema, name string // raw, for uniqueFuncs
+	indexRaw     string // the index name, unquoted
+	tp           *classify.TablePlan
 }
 
 // nameFuncs names the table's helper functions in warden's schema after
@@ -166,6 +168,8 @@ type partData struct {
 	IndexReg  string // the qualified name as a literal, for ::regclass
 	SchemaLit string
 	Display   string
+	fkRaw     string // the FK name, unquoted
+	indexRaw  string // the index name, unquoted
 }
 
 type policyData struct {
@@ -317,12 +321,14 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		ImmTrigger:  ident.Quote(immutableTriggerName),
 		schema:      t.Schema,
 		name:        t.Name,
+		tp:          tp,
 	}
 	d.nameFuncs(base)
 	idxName := ident.Derive(t.Name, c.ColName+"_idx")
 	d.Index = ident.Qualified(t.Schema, idxName)
 	d.IndexName = ident.Quote(idxName)
 	d.IndexLit = ident.Literal(idxName)
+	d.indexRaw = idxName
 	cols := []string{c.Col}
 	if tp.Class == classify.Inherited {
 		// The table joins its parent on the FK: lead the index with org_id
@@ -344,6 +350,7 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 			FK:      ident.Quote(pf), FKLit: ident.Literal(pf),
 			Index: ident.Qualified(p.Schema, pi), IndexName: ident.Quote(pi), IndexLit: ident.Literal(pi),
 			IndexReg: ident.Literal(ident.Qualified(p.Schema, pi)), SchemaLit: ident.Literal(p.Schema),
+			fkRaw: pf, indexRaw: pi,
 		})
 	}
 

@@ -49,7 +49,7 @@ import (
 //     The scripts wrap each file in BEGIN/COMMIT, except the files that
 //     must not run in a transaction block, because psql itself would send
 //     a file's statements one by one, each committed on its own.
-func Layout(steps []Step, format, baseVersion string) (fileset.Set, error) {
+func Layout(steps []Step, format, baseVersion string) (*Files, error) {
 	base, err := strconv.ParseInt(baseVersion, 10, 64)
 	if err != nil || len(baseVersion) != 14 {
 		return nil, fmt.Errorf("migrations: base version %q is not 14 digits", baseVersion)
@@ -59,19 +59,80 @@ func Layout(steps []Step, format, baseVersion string) (fileset.Set, error) {
 			return nil, err
 		}
 	}
-	version := func(i int) string { return strconv.FormatInt(base+int64(i), 10) }
-	switch format {
-	case policy.FormatSupabase, "":
-		return layoutSupabase(steps, version), nil
-	case policy.FormatGoose:
-		return layoutGoose(steps, version)
-	case policy.FormatGolangMigrate:
-		return layoutGolangMigrate(steps, version), nil
-	case policy.FormatPsql:
-		return layoutPsql(steps), nil
+	r, ok := RunnerOf(format)
+	if !ok {
+		return nil, fmt.Errorf("migrations: unknown format %q (want %s)", format, strings.Join(RunnerNames(), ", "))
 	}
-	return nil, fmt.Errorf("migrations: unknown format %q (want %s, %s, %s or %s)", format,
-		policy.FormatSupabase, policy.FormatGoose, policy.FormatGolangMigrate, policy.FormatPsql)
+	out := &Files{Set: fileset.Set{}, Up: map[string]string{}, Down: map[string]string{}}
+	version := func(i int) string { return strconv.FormatInt(base+int64(i), 10) }
+	if err := r.layout(out, steps, version); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Files are the migration files of one runner format, and where each step
+// went.
+type Files struct {
+	// Set maps each file's path (relative to the output directory) to its
+	// contents, header included.
+	Set fileset.Set
+	// Up maps a step's name to the file that applies it; Down to the file
+	// that undoes it, for the steps that have one in this format.
+	Up, Down map[string]string
+}
+
+// put adds a file, and records it as step's up or down file.
+func (f *Files) put(path string, data []byte, up, down string) {
+	f.Set[path] = data
+	if up != "" {
+		f.Up[up] = path
+	}
+	if down != "" {
+		f.Down[down] = path
+	}
+}
+
+// Runner is one migration runner's format: its name in the policy's
+// migrations.format and how it lays the steps out in files.
+type Runner struct {
+	// Name is the policy's value for the format.
+	Name string
+	// Dir is the folder, relative to the output directory, the runner
+	// reads the migrations from.
+	Dir string
+	// layout places the steps into out, the i-th step at version(i).
+	layout func(out *Files, steps []Step, version func(int) string) error
+}
+
+// runners is the registry of formats, the default first.
+var registry = []Runner{
+	{Name: policy.FormatSupabase, Dir: "supabase/migrations", layout: layoutSupabase},
+	{Name: policy.FormatGoose, Dir: "migrations", layout: layoutGoose},
+	{Name: policy.FormatGolangMigrate, Dir: "migrations", layout: layoutGolangMigrate},
+	{Name: policy.FormatPsql, Dir: "psql", layout: layoutPsql},
+}
+
+// RunnerOf returns the runner of a format name; "" is the default.
+func RunnerOf(format string) (Runner, bool) {
+	if format == "" {
+		return registry[0], true
+	}
+	for _, r := range registry {
+		if r.Name == format {
+			return r, true
+		}
+	}
+	return Runner{}, false
+}
+
+// RunnerNames are the format names, the default first.
+func RunnerNames() []string {
+	var out []string
+	for _, r := range registry {
+		out = append(out, r.Name)
+	}
+	return out
 }
 
 // nothingToUndo is the down script of a step with no down, where the format
@@ -96,10 +157,9 @@ func checkAlone(s Step) error {
 	return nil
 }
 
-func layoutSupabase(steps []Step, version func(int) string) fileset.Set {
-	out := fileset.Set{}
+func layoutSupabase(out *Files, steps []Step, version func(int) string) error {
 	for i, s := range steps {
-		out[fmt.Sprintf("supabase/migrations/%s_warden_%s.sql", version(i), s.Name)] = sqlFile(s.Up)
+		out.put(fmt.Sprintf("supabase/migrations/%s_warden_%s.sql", version(i), s.Name), sqlFile(s.Up), s.Name, "")
 	}
 	// The Supabase CLI has no down migrations: the rollback scripts are
 	// plain files, numbered in the order to run them (last step first).
@@ -109,13 +169,12 @@ func layoutSupabase(steps []Step, version func(int) string) fileset.Set {
 			continue
 		}
 		n++
-		out[fmt.Sprintf("rollback/%04d_undo_%s.sql", n, steps[i].Name)] = sqlFile(steps[i].Down + "\n")
+		out.put(fmt.Sprintf("rollback/%04d_undo_%s.sql", n, steps[i].Name), sqlFile(steps[i].Down+"\n"), "", steps[i].Name)
 	}
-	return out
+	return nil
 }
 
-func layoutGoose(steps []Step, version func(int) string) (fileset.Set, error) {
-	out := fileset.Set{}
+func layoutGoose(out *Files, steps []Step, version func(int) string) error {
 	for i, s := range steps {
 		noTx := s.NoTransaction || s.DownNoTransaction
 		var b strings.Builder
@@ -135,7 +194,7 @@ func layoutGoose(steps []Step, version func(int) string) (fileset.Set, error) {
 			b.WriteString(d.head)
 			body, err := gooseSection(d.sql)
 			if err != nil {
-				return nil, fmt.Errorf("migrations: goose layout of step %s: %w", s.Name, err)
+				return fmt.Errorf("migrations: goose layout of step %s: %w", s.Name, err)
 			}
 			if body != "" && !strings.HasSuffix(body, "\n") {
 				body += "\n"
@@ -152,27 +211,29 @@ func layoutGoose(steps []Step, version func(int) string) (fileset.Set, error) {
 				b.WriteString(body)
 			}
 		}
-		out[fmt.Sprintf("migrations/%s_warden_%s.sql", version(i), s.Name)] = sqlFile(b.String())
+		down := ""
+		if s.Down != "" {
+			down = s.Name
+		}
+		out.put(fmt.Sprintf("migrations/%s_warden_%s.sql", version(i), s.Name), sqlFile(b.String()), s.Name, down)
 	}
-	return out, nil
+	return nil
 }
 
-func layoutGolangMigrate(steps []Step, version func(int) string) fileset.Set {
-	out := fileset.Set{}
+func layoutGolangMigrate(out *Files, steps []Step, version func(int) string) error {
 	for i, s := range steps {
 		name := fmt.Sprintf("migrations/%s_warden_%s", version(i), s.Name)
-		out[name+".up.sql"] = sqlFile(s.Up)
-		down := nothingToUndo
+		out.put(name+".up.sql", sqlFile(s.Up), s.Name, "")
+		down, undo := nothingToUndo, ""
 		if s.Down != "" {
-			down = s.Down + "\n"
+			down, undo = s.Down+"\n", s.Name
 		}
-		out[name+".down.sql"] = sqlFile(down)
+		out.put(name+".down.sql", sqlFile(down), "", undo)
 	}
-	return out
+	return nil
 }
 
-func layoutPsql(steps []Step) fileset.Set {
-	out := fileset.Set{}
+func layoutPsql(out *Files, steps []Step, _ func(int) string) error {
 	// Positions are zero-padded to one width, so the files sort in the
 	// order to run them.
 	width := max(4, len(strconv.Itoa(len(steps))))
@@ -196,7 +257,7 @@ func layoutPsql(steps []Step) fileset.Set {
 	down.WriteString("-- Undoes every migration, last first:\n" +
 		"--   psql -X -v ON_ERROR_STOP=1 -f psql/down.psql \"$DATABASE_URL\"\n" + preamble)
 	for i, s := range steps {
-		out["psql/"+file(i, s)] = sqlFile(s.Up)
+		out.put("psql/"+file(i, s), sqlFile(s.Up), s.Name, "")
 		include(&up, file(i, s), s.NoTransaction)
 	}
 	for i := len(steps) - 1; i >= 0; i-- {
@@ -204,12 +265,12 @@ func layoutPsql(steps []Step) fileset.Set {
 		if s.Down == "" {
 			continue
 		}
-		out["psql/undo/"+file(i, s)] = sqlFile(s.Down + "\n")
+		out.put("psql/undo/"+file(i, s), sqlFile(s.Down+"\n"), "", s.Name)
 		include(&down, "undo/"+file(i, s), s.DownNoTransaction)
 	}
-	out["psql/up.psql"] = sqlFile(up.String())
-	out["psql/down.psql"] = sqlFile(down.String())
-	return out
+	out.put("psql/up.psql", sqlFile(up.String()), "", "")
+	out.put("psql/down.psql", sqlFile(down.String()), "", "")
+	return nil
 }
 
 func sqlFile(body string) []byte {

@@ -123,9 +123,20 @@ func TestLayoutGolden(t *testing.T) {
 	steps := twoTableSteps(t)
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
-			files, err := Layout(steps, format, baseVersion)
+			laid, err := Layout(steps, format, baseVersion)
 			if err != nil {
 				t.Fatal(err)
+			}
+			files := laid.Set
+			for _, s := range steps {
+				if _, ok := files[laid.Up[s.Name]]; !ok {
+					t.Errorf("step %s: up file %q is not in the layout", s.Name, laid.Up[s.Name])
+				}
+				if down, ok := laid.Down[s.Name]; ok != (s.Down != "") {
+					t.Errorf("step %s: down file %q, but the step's down script is %q", s.Name, down, s.Down)
+				} else if _, in := files[down]; ok && !in {
+					t.Errorf("step %s: down file %q is not in the layout", s.Name, down)
+				}
 			}
 			goldenDir(t, filepath.Join("formats", format), files)
 			checkLayout(t, format, steps, files)
@@ -139,14 +150,15 @@ func TestLayoutExample(t *testing.T) {
 	first, second := loadExample(t, 500).steps, loadExample(t, 500).steps
 	for _, format := range formats {
 		t.Run(format, func(t *testing.T) {
-			a, err := Layout(first, format, baseVersion)
+			la, err := Layout(first, format, baseVersion)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Layout(second, format, baseVersion)
+			lb, err := Layout(second, format, baseVersion)
 			if err != nil {
 				t.Fatal(err)
 			}
+			a, b := la.Set, lb.Set
 			if len(a) != len(b) {
 				t.Fatalf("%d files, then %d", len(a), len(b))
 			}
@@ -407,10 +419,11 @@ func TestGooseMixedTransaction(t *testing.T) {
 		Up:   "CREATE INDEX CONCURRENTLY i ON t (c);\n",
 		Down: "SET lock_timeout = '2s';\nDROP INDEX i;", NoTransaction: true,
 	}}
-	files, err := Layout(steps, policy.FormatGoose, baseVersion)
+	laid, err := Layout(steps, policy.FormatGoose, baseVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := laid.Set
 	want := fileset.HeaderSQL + "\n-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (c);\n\n" +
 		"-- +goose Down\nBEGIN;\nSET lock_timeout = '2s';\nDROP INDEX i;\nCOMMIT;\n"
 	if got := string(files["migrations/20250110000000_warden_mixed.sql"]); got != want {

@@ -38,25 +38,6 @@ const (
 	PhaseRLS       Phase = "7-rls"
 )
 
-// Step is one migration file's worth of SQL.
-type Step struct {
-	Phase Phase
-	// Name is short, unique among the steps, and safe in a file name,
-	// e.g. "add_org_id_calls".
-	Name string
-	// Table is the display name of the table the step changes, if one.
-	Table string
-	// Up and Down are the scripts without the generated-file header. Down
-	// is empty for steps with nothing to undo (checks, backfills).
-	Up, Down string
-	// NoTransaction marks a step that must not run inside a transaction
-	// block: its single statement is CREATE INDEX CONCURRENTLY or a CALL
-	// that commits.
-	NoTransaction bool
-	// DownNoTransaction likewise for Down (DROP INDEX CONCURRENTLY).
-	DownNoTransaction bool
-}
-
 var tmpl = map[string]*template.Template{}
 
 func init() {
@@ -110,10 +91,13 @@ type indexBuild struct {
 	IndexName string // quoted bare name
 	Index     string // quoted qualified name
 	IndexCols string
+	rawName   string // the index name, unquoted
 }
 
-// Steps renders every step of the migration for plan, in the order to run
-// them. The plan must have no problems.
+// Steps plans and renders every step of the migration for plan, in the
+// order to run them: the rows of stepTable, each for the whole migration,
+// every scoped table (parents first), every index build or every tenant
+// root. The plan must have no problems.
 func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	if err := plan.Err(); err != nil {
 		return nil, err
@@ -135,111 +119,133 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		tables = append(tables, d)
 	}
 	uniqueFuncs(tables)
-
-	var steps []Step
-	add := func(phase Phase, name, table, tmplName string, data any, noTx bool) error {
-		up, down, err := render(tmplName, data, funcs)
-		if err != nil {
-			return err
-		}
-		// statement_timeout bounds the files that take strong locks, so a
-		// statement that unexpectedly runs long cannot hold them; the
-		// scanning steps (validate) and the backfill are left unbounded.
-		if c.StatementTimeout != "" && tmplName != "31_validate" {
-			set := "SET lock_timeout = " + c.LockTimeout + ";"
-			up = strings.Replace(up, set, set+"\nSET statement_timeout = "+c.StatementTimeout+";", 1)
-			down = strings.Replace(down, set, set+"\nSET statement_timeout = "+c.StatementTimeout+";", 1)
-		}
-		steps = append(steps, Step{Phase: phase, Name: name, Table: table, Up: up, Down: down, NoTransaction: noTx})
-		return nil
-	}
-	slug := func(d *tableData) string { return fileSlug(d) }
-
-	if err := add(PhaseAdd, "setup", "", "00_setup", c, false); err != nil {
-		return nil, err
-	}
-	for _, d := range tables {
-		if err := add(PhaseAdd, "add_"+sanitize(c.ColName)+"_"+slug(d), d.Display, "10_add_column", d, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range tables {
-		var builds []indexBuild
-		if d.Partitioned {
-			for _, p := range d.Partitions {
-				builds = append(builds, indexBuild{ColName: c.ColName, Target: p.Display, On: p.T, IndexName: p.IndexName, Index: p.Index, IndexCols: d.IndexCols})
-			}
-		} else {
-			builds = append(builds, indexBuild{ColName: c.ColName, Target: d.Display, On: d.T, IndexName: d.IndexName, Index: d.Index, IndexCols: d.IndexCols})
-		}
-		for _, b := range builds {
-			if err := add(PhaseAdd, "index_"+sanitize(strings.Trim(b.IndexName, `"`)), d.Display, "12_index_build", b, true); err != nil {
-				return nil, err
-			}
-			steps[len(steps)-1].DownNoTransaction = true
-		}
-		if err := add(PhaseAdd, "index_verify_"+slug(d), d.Display, "13_index_verify", d, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range tables {
-		if err := add(PhaseBackfill, "fill_trigger_"+slug(d), d.Display, "20_fill_trigger", d, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range tables {
-		if err := add(PhaseBackfill, "backfill_"+slug(d), d.Display, "21_backfill", d, true); err != nil {
-			return nil, err
-		}
-	}
-	check := struct {
-		ColName string
-		Tables  []*tableData
-	}{c.ColName, tables}
-	if err := add(PhaseBackfill, "backfill_check", "", "22_backfill_check", check, false); err != nil {
-		return nil, err
-	}
-	for _, step := range []struct{ name, tmpl string }{
-		{"not_null_check_", "30_not_null_check"},
-		{"validate_", "31_validate"},
-		{"set_not_null_", "32_set_not_null"},
-	} {
-		for _, d := range tables {
-			if err := add(PhaseNotNull, step.name+slug(d), d.Display, step.tmpl, d, false); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := add(PhaseJWT, "jwt_claims", "", "40_jwt_claims", c, false); err != nil {
-		return nil, err
-	}
-	if err := add(PhaseJWT, "jwt_backfill", "", "41_jwt_backfill", c, true); err != nil {
-		return nil, err
-	}
-	for _, d := range tables {
-		if err := add(PhaseImmutable, "immutable_"+slug(d), d.Display, "50_immutable", d, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, d := range tables {
-		if err := add(PhaseRLS, "rls_"+slug(d), d.Display, "60_rls", d, false); err != nil {
-			return nil, err
-		}
-	}
+	var roots []*tenantRootData
 	for _, tp := range plan.Tables {
 		if tp.Class != classify.TenantRoot || !plan.Policy.InSchemas(tp.Table.Schema) {
 			continue
 		}
-		r := rootData(c, plan, tp)
-		if r == nil {
-			continue
-		}
-		if err := add(PhaseRLS, "rls_root_"+sanitize(tp.Table.Name), r.Display, "61_rls_tenant_root", r, false); err != nil {
-			return nil, err
+		if r := rootData(c, plan, tp); r != nil {
+			roots = append(roots, r)
 		}
 	}
-	uniqueNames(steps)
-	return steps, nil
+
+	b := stepBuilder{c: c, funcs: funcs, plan: plan}
+	for i := 0; i < len(stepTable); {
+		row := stepTable[i]
+		switch row.Scope {
+		case Once:
+			b.once(row, globalData{common: c, Tables: tables})
+			i++
+		case PerRoot:
+			for _, r := range roots {
+				b.root(row, r)
+			}
+			i++
+		default:
+			// A group of per-table rows runs table by table.
+			j := i + 1
+			for row.Group != "" && j < len(stepTable) && stepTable[j].Group == row.Group {
+				j++
+			}
+			for _, d := range tables {
+				for _, r := range stepTable[i:j] {
+					b.table(r, d)
+				}
+			}
+			i = j
+		}
+		if b.err != nil {
+			return nil, b.err
+		}
+	}
+	uniqueNames(b.steps)
+	return b.steps, nil
+}
+
+// globalData is what the templates of once-steps see: the policy, and the
+// scoped tables for the steps that check them all.
+type globalData struct {
+	common
+	Tables []*tableData
+}
+
+// stepBuilder renders the steps of the step table, in order, and keeps the
+// first error.
+type stepBuilder struct {
+	c     common
+	funcs template.FuncMap
+	plan  *classify.Plan
+	steps []Step
+	err   error
+}
+
+// add renders row's template with data and appends the step s, its
+// rendered scripts and transaction needs filled in.
+func (b *stepBuilder) add(row StepKind, s Step, data any) {
+	if b.err != nil {
+		return
+	}
+	up, down, err := render(row.Template, data, b.funcs)
+	if err != nil {
+		b.err = err
+		return
+	}
+	// statement_timeout bounds the files that take strong locks, so a
+	// statement that unexpectedly runs long cannot hold them; the
+	// scanning steps (validate) and the backfill are left unbounded.
+	if b.c.StatementTimeout != "" && !row.Unbounded {
+		set := "SET lock_timeout = " + b.c.LockTimeout + ";"
+		up = strings.Replace(up, set, set+"\nSET statement_timeout = "+b.c.StatementTimeout+";", 1)
+		down = strings.Replace(down, set, set+"\nSET statement_timeout = "+b.c.StatementTimeout+";", 1)
+	}
+	s.Kind, s.Phase, s.Up, s.Down = row.Kind, row.Phase, up, down
+	s.NoTransaction, s.DownNoTransaction = row.NoTxUp, row.NoTxDown
+	b.steps = append(b.steps, s)
+}
+
+func (b *stepBuilder) once(row StepKind, data globalData) {
+	b.add(row, Step{Name: row.stepName(b.c.ColName, ""), Partition: -1, Objects: onceObjects(row.Kind)}, data)
+}
+
+func (b *stepBuilder) root(row StepKind, r *tenantRootData) {
+	name := row.stepName(b.c.ColName, sanitize(r.tp.Table.Name))
+	b.add(row, Step{Name: name, Table: r.Display, TablePlan: r.tp, Partition: -1,
+		Objects: Objects{Policies: rootPolicies(r)}}, r)
+}
+
+func (b *stepBuilder) table(row StepKind, d *tableData) {
+	n := Names(b.plan, d.tp)
+	if row.Scope == PerIndex {
+		for i, ib := range indexBuilds(d) {
+			part := i
+			if !d.Partitioned {
+				part = -1
+			}
+			b.add(row, Step{Name: row.stepName(b.c.ColName, sanitize(strings.Trim(ib.IndexName, `"`))), Table: d.Display, TablePlan: d.tp,
+				Partition: part, Objects: Objects{Indexes: []string{ib.rawName}}}, ib)
+		}
+		return
+	}
+	s := Step{Name: row.stepName(b.c.ColName, fileSlug(d)), Table: d.Display, TablePlan: d.tp, Partition: -1,
+		Objects: tableObjects(row.Kind, d, n)}
+	if row.Kind == KindBackfill {
+		s.Backfill = &BackfillCall{Key: d.T, BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
+	}
+	b.add(row, s, d)
+}
+
+// indexBuilds are the concurrent index builds of d: one on the table, or
+// one per partition of a partitioned table (the parent's index is then
+// attached from them by the index-verify step).
+func indexBuilds(d *tableData) []indexBuild {
+	if !d.Partitioned {
+		return []indexBuild{{ColName: d.ColName, Target: d.Display, On: d.T, IndexName: d.IndexName, Index: d.Index, IndexCols: d.IndexCols, rawName: d.indexRaw}}
+	}
+	var out []indexBuild
+	for _, p := range d.Partitions {
+		out = append(out, indexBuild{ColName: d.ColName, Target: p.Display, On: p.T, IndexName: p.IndexName, Index: p.Index, IndexCols: d.IndexCols, rawName: p.indexRaw})
+	}
+	return out
 }
 
 // uniqueNames keeps Step.Name unique, as file names and the status report
@@ -268,6 +274,7 @@ type tenantRootData struct {
 	Lit           string
 	Key           string // quoted column holding the org id
 	AddPermissive bool
+	tp            *classify.TablePlan
 }
 
 // rootData describes the tenant table (keyed by its org id) or the
@@ -288,8 +295,20 @@ func rootData(c common, plan *classify.Plan, tp *classify.TablePlan) *tenantRoot
 	q := ident.Qualified(tp.Table.Schema, tp.Table.Name)
 	return &tenantRootData{
 		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(q), Key: ident.Quote(key),
-		AddPermissive: AddsPermissivePolicy(tp),
+		AddPermissive: AddsPermissivePolicy(tp), tp: tp,
 	}
+}
+
+// rootPolicies are the policies the RLS step of a tenant root creates.
+func rootPolicies(r *tenantRootData) []string {
+	var out []string
+	for _, cmd := range []string{"select", "insert", "update", "delete"} {
+		out = append(out, policyPrefix+cmd)
+	}
+	if r.AddPermissive {
+		out = append(out, policyPrefix+"access")
+	}
+	return out
 }
 
 // fileSlug is a table's name as it appears in file names: lower case ASCII

@@ -113,10 +113,11 @@ func TestRunners(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
 			e := loadExample(t, 500)
-			files, err := Layout(e.steps, rn.format, e.pol.Migrations.Version)
+			laid, err := Layout(e.steps, rn.format, e.pol.Migrations.Version)
 			if err != nil {
 				t.Fatal(err)
 			}
+			files := laid.Set
 			var base uint
 			if _, err := fmt.Sscan(e.pol.Migrations.Version, &base); err != nil {
 				t.Fatal(err)

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
@@ -66,13 +65,9 @@ type Target struct {
 	Column, Relation string
 }
 
-// callRe matches the CALL of a backfill step: the procedure's first three
-// arguments are string literals.
-var callRe = regexp.MustCompile(`(?s)CALL\s+\S+\.backfill\(\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'\s*,\s*'((?:[^']|'')*)'`)
-
 // Targets returns the backfill of every scoped table of plan, parents
-// first (plan.Scoped order). The function names and progress keys are read
-// from the rendered migration steps, not derived again, so they are the
+// first (plan.Scoped order). The function names and progress keys are the
+// backfill steps' own (migrations.Step.Backfill), so they are the
 // migration's by construction.
 func Targets(plan *classify.Plan, db *introspect.Database) ([]Target, error) {
 	steps, err := migrations.Steps(plan, db)
@@ -83,33 +78,27 @@ func Targets(plan *classify.Plan, db *introspect.Database) ([]Target, error) {
 	fill := map[string]string{}
 	setup := ""
 	for _, s := range steps {
-		switch {
-		case s.Name == "setup":
+		switch s.Kind {
+		case migrations.KindSetup:
 			setup = files[s.Name]
-		case strings.HasPrefix(s.Name, "fill_trigger_"):
+		case migrations.KindFillTrigger:
 			fill[s.Table] = files[s.Name]
 		}
-	}
-	byName := map[string]*classify.TablePlan{}
-	for _, tp := range plan.Scoped {
-		byName[tp.Name()] = tp
 	}
 	col := ident.Quote(plan.Policy.Tenant.Column)
 	var out []Target
 	for _, s := range steps {
-		if s.Phase != migrations.PhaseBackfill || !strings.HasPrefix(s.Name, "backfill_") || s.Name == "backfill_check" {
+		if s.Kind != migrations.KindBackfill {
 			continue
 		}
-		m := callRe.FindStringSubmatch(s.Up)
-		tp := byName[s.Table]
-		if m == nil || tp == nil {
-			return nil, fmt.Errorf("backfill: step %s: no CALL warden.backfill(...) for a scoped table in:\n%s", s.Name, s.Up)
+		if s.Backfill == nil || s.TablePlan == nil {
+			return nil, fmt.Errorf("backfill: step %s has no backfill call or table", s.Name)
 		}
-		unq := func(lit string) string { return strings.ReplaceAll(lit, "''", "'") }
+		t := s.TablePlan.Table
 		out = append(out, Target{
-			Table: s.Table, Key: unq(m[1]), BatchFunc: unq(m[2]), UpperFunc: unq(m[3]),
+			Table: s.Table, Key: s.Backfill.Key, BatchFunc: s.Backfill.BatchFunc, UpperFunc: s.Backfill.UpperFunc,
 			File: files[s.Name], FillFile: fill[s.Table], SetupFile: setup,
-			Column: col, Relation: ident.Qualified(tp.Table.Schema, tp.Table.Name),
+			Column: col, Relation: ident.Qualified(t.Schema, t.Name),
 		})
 	}
 	if len(out) != len(plan.Scoped) {

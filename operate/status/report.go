@@ -272,16 +272,10 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 	phaseSteps := map[migrations.Phase][]migrations.Step{}
 	phaseAllDone := map[migrations.Phase]bool{}
 	undone := map[migrations.Phase][]migrations.Step{}
-	builds := map[string]int{} // index build steps seen per table
 	for _, s := range steps {
 		ts := byName[s.Table]
-		isRoot := kindOf(s) == kindRLSRoot
-		nth := 0
-		if kindOf(s) == kindIndexBuild {
-			nth = builds[s.Table]
-			builds[s.Table]++
-		}
-		done := stepDone(s, ts, nth, r)
+		isRoot := s.Kind == migrations.KindRLSRoot
+		done := stepDone(s, ts, r)
 		phaseSteps[s.Phase] = append(phaseSteps[s.Phase], s)
 		if _, ok := phaseAllDone[s.Phase]; !ok {
 			phaseAllDone[s.Phase] = true
@@ -388,7 +382,7 @@ func nextAction(ph migrations.Phase, undone []migrations.Step, files map[string]
 		return ""
 	}
 	first := undone[0]
-	if ph == migrations.PhaseBackfill && kindOf(first) == kindBackfill {
+	if ph == migrations.PhaseBackfill && first.Kind == migrations.KindBackfill {
 		return "run `warden backfill` (or apply " + files[first.Name] + " and the backfill files after it)"
 	}
 	more := ""

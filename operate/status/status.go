@@ -53,11 +53,11 @@ type Options struct {
 // 00_setup). The status tests apply the real steps, so a rename there fails
 // them.
 const (
-	claimTrigger   = "warden_set_org_claim"
+	claimTrigger   = migrations.ClaimTrigger
 	metaColumn     = "raw_app_meta_data"
 	backfillProc   = "warden.backfill(text, text, text, integer, interval)"
 	progressTable  = "warden.backfill_progress"
-	authOrgIDFunc  = "public.auth_org_id()"
+	authOrgIDFunc  = migrations.AuthOrgIDFunc + "()"
 	wardenPrefixed = "warden_org_"
 )
 
@@ -160,13 +160,8 @@ type relRef struct {
 func rootsOf(plan *classify.Plan, steps []migrations.Step) []*classify.TablePlan {
 	var out []*classify.TablePlan
 	for _, s := range steps {
-		if kindOf(s) != kindRLSRoot {
-			continue
-		}
-		for _, tp := range plan.Tables {
-			if tp.Name() == s.Table {
-				out = append(out, tp)
-			}
+		if s.Kind == migrations.KindRLSRoot {
+			out = append(out, s.TablePlan)
 		}
 	}
 	return out

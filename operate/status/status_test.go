@@ -271,14 +271,23 @@ func TestNextActions(t *testing.T) {
 	check("run `warden backfill`")
 }
 
-// TestEveryStepHasAKind: status can tell for every generated step whether
-// it ran, and every step has a file.
-func TestEveryStepHasAKind(t *testing.T) {
+// TestEveryStepKindHasACheck: status can tell for every kind of step in
+// the step table whether a step of it ran, and every generated step has a
+// file.
+func TestEveryStepKindHasACheck(t *testing.T) {
+	for _, k := range migrations.Kinds() {
+		if doneChecks[k.Kind] == nil {
+			t.Errorf("step kind %s: no check in doneChecks", k.ID)
+		}
+	}
+	if len(doneChecks) != len(migrations.Kinds()) {
+		t.Errorf("%d checks for %d step kinds", len(doneChecks), len(migrations.Kinds()))
+	}
 	e := statustest.Load(t, policyPath, rows)
 	files := Files(e.Plan, e.Steps)
 	for _, s := range e.Steps {
-		if kindOf(s) == kindUnknown {
-			t.Errorf("step %s: unknown kind", s.Name)
+		if doneChecks[s.Kind] == nil {
+			t.Errorf("step %s: kind %v has no check", s.Name, s.Kind)
 		}
 		if !strings.HasPrefix(files[s.Name], "supabase/migrations/") {
 			t.Errorf("step %s: file %q", s.Name, files[s.Name])
@@ -295,10 +304,11 @@ func TestFilesEveryFormat(t *testing.T) {
 		pol := *plan.Policy
 		pol.Migrations.Format = format
 		plan.Policy = &pol
-		set, err := migrations.Layout(e.Steps, format, pol.Migrations.Version)
+		laid, err := migrations.Layout(e.Steps, format, pol.Migrations.Version)
 		if err != nil {
 			t.Fatal(err)
 		}
+		set := laid.Set
 		files := Files(&plan, e.Steps)
 		seen := map[string]bool{}
 		for _, s := range e.Steps {

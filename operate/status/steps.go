@@ -1,131 +1,82 @@
 package status
 
 import (
-	"path"
-	"strings"
+	"slices"
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 )
 
-// stepKind is what a migration step does, from its name (migrations.Steps
-// names them "<kind>_<table>"). TestEveryStepHasAKind keeps this list and
-// the generator's in step.
-type stepKind int
-
-const (
-	kindUnknown stepKind = iota
-	kindSetup
-	kindAdd
-	kindIndexBuild
-	kindIndexVerify
-	kindFillTrigger
-	kindBackfill
-	kindBackfillCheck
-	kindNotNullCheck
-	kindValidate
-	kindSetNotNull
-	kindJWTClaims
-	kindJWTBackfill
-	kindImmutable
-	kindRLS
-	kindRLSRoot
-)
-
-// stepPrefixes map name prefixes to kinds; longer prefixes that share a
-// start with a shorter one ("index_verify_", "index_") come first.
-var stepPrefixes = []struct {
-	prefix string
-	kind   stepKind
-}{
-	{"setup", kindSetup},
-	{"add_", kindAdd},
-	{"index_verify_", kindIndexVerify},
-	{"index_", kindIndexBuild},
-	{"fill_trigger_", kindFillTrigger},
-	{"backfill_check", kindBackfillCheck},
-	{"backfill_", kindBackfill},
-	{"not_null_check_", kindNotNullCheck},
-	{"validate_", kindValidate},
-	{"set_not_null_", kindSetNotNull},
-	{"jwt_claims", kindJWTClaims},
-	{"jwt_backfill", kindJWTBackfill},
-	{"immutable_", kindImmutable},
-	{"rls_root_", kindRLSRoot},
-	{"rls_", kindRLS},
-}
-
-func kindOf(s migrations.Step) stepKind {
-	for _, p := range stepPrefixes {
-		if strings.HasPrefix(s.Name, p.prefix) {
-			return p.kind
+// doneChecks say, per step kind, whether a step's effect is in the
+// database, from the measured facts. Every kind of migrations.Kinds() has
+// one (TestEveryStepKindHasACheck); a step kind added there without a check
+// here fails that test.
+var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r *Report) bool{
+	migrations.KindSetup: func(_ migrations.Step, _ *TableStatus, r *Report) bool { return r.Global.Setup },
+	migrations.KindAddColumn: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
+		return ts.Column.Exists && ts.Column.Type == "uuid" && fkPresent(ts)
+	},
+	migrations.KindIndexBuild: func(s migrations.Step, ts *TableStatus, _ *Report) bool {
+		if ts.Index.Present && ts.Index.Valid {
+			return true
 		}
-	}
-	return kindUnknown
-}
-
-// stepDone reports whether the effect of step s is in the database. ts is
-// the step's table (nil for global steps); nth counts the table's index
-// build steps before this one (a partitioned table has one per partition,
-// in partition order).
-func stepDone(s migrations.Step, ts *TableStatus, nth int, r *Report) bool {
-	g := r.Global
-	switch kindOf(s) {
-	case kindSetup:
-		return g.Setup
-	case kindBackfillCheck:
+		if s.Partition >= 0 && s.Partition < len(ts.Partitions) {
+			ix := ts.Partitions[s.Partition].Index
+			return ix.Present && ix.Valid
+		}
+		return false
+	},
+	migrations.KindIndexVerify: func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return ts.Index.Present && ts.Index.Valid },
+	migrations.KindFillTrigger: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
+		return ts.FillTrigger.Present && ts.FillTrigger.Enabled != "disabled"
+	},
+	migrations.KindBackfill: func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return filled(ts) },
+	migrations.KindBackfillCheck: func(_ migrations.Step, _ *TableStatus, r *Report) bool {
 		for _, t := range r.Tables {
 			if !filled(t) {
 				return false
 			}
 		}
 		return true
-	case kindJWTClaims:
-		return g.ClaimTrigger && g.AuthOrgID
-	case kindJWTBackfill:
-		return g.UsersWithoutClaim == 0
-	case kindRLSRoot:
+	},
+	migrations.KindNotNullCheck: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
+		return ts.Column.NotNull || ts.NotNullCheck.Present
+	},
+	migrations.KindValidate: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
+		return (ts.Column.NotNull || ts.NotNullCheck.Validated) && fkValidated(ts)
+	},
+	migrations.KindSetNotNull: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
+		return ts.Column.NotNull && !ts.NotNullCheck.Present && ts.ForeignKey.Present
+	},
+	migrations.KindJWTClaims: func(_ migrations.Step, _ *TableStatus, r *Report) bool {
+		return r.Global.ClaimTrigger && r.Global.AuthOrgID
+	},
+	migrations.KindJWTBackfill: func(_ migrations.Step, _ *TableStatus, r *Report) bool { return r.Global.UsersWithoutClaim == 0 },
+	migrations.KindImmutable: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
+		return ts.ImmutableTrigger.Present && ts.ImmutableTrigger.Enabled == "always"
+	},
+	migrations.KindRLS: func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return rlsDone(ts.RLS) },
+	migrations.KindRLSRoot: func(s migrations.Step, _ *TableStatus, r *Report) bool {
 		for _, rs := range r.Roots {
 			if rs.Table == s.Table {
 				return rs.Exists && rlsDone(rs.RLS)
 			}
 		}
 		return false
-	}
-	if ts == nil || !ts.Exists {
+	},
+}
+
+// stepDone reports whether the effect of step s is in the database. ts is
+// the step's scoped table (nil for the other steps).
+func stepDone(s migrations.Step, ts *TableStatus, r *Report) bool {
+	check := doneChecks[s.Kind]
+	if check == nil {
 		return false
 	}
-	c := ts.Column
-	switch kindOf(s) {
-	case kindAdd:
-		return c.Exists && c.Type == "uuid" && fkPresent(ts)
-	case kindIndexBuild:
-		if ts.Index.Present && ts.Index.Valid {
-			return true
-		}
-		if nth < len(ts.Partitions) {
-			ix := ts.Partitions[nth].Index
-			return ix.Present && ix.Valid
-		}
+	if s.TablePlan != nil && s.Kind != migrations.KindRLSRoot && (ts == nil || !ts.Exists) {
 		return false
-	case kindIndexVerify:
-		return ts.Index.Present && ts.Index.Valid
-	case kindFillTrigger:
-		return ts.FillTrigger.Present && ts.FillTrigger.Enabled != "disabled"
-	case kindBackfill:
-		return filled(ts)
-	case kindNotNullCheck:
-		return c.NotNull || ts.NotNullCheck.Present
-	case kindValidate:
-		return (c.NotNull || ts.NotNullCheck.Validated) && fkValidated(ts)
-	case kindSetNotNull:
-		return c.NotNull && !ts.NotNullCheck.Present && ts.ForeignKey.Present
-	case kindImmutable:
-		return ts.ImmutableTrigger.Present && ts.ImmutableTrigger.Enabled == "always"
-	case kindRLS:
-		return rlsDone(ts.RLS)
 	}
-	return false
+	return check(s, ts, r)
 }
 
 // rlsDone: RLS is on and every one of warden's policies is there, of the
@@ -135,7 +86,7 @@ func rlsDone(st RLSState) bool {
 		return false
 	}
 	for _, p := range st.Expected {
-		if !contains(st.Present, p) {
+		if !slices.Contains(st.Present, p) {
 			return false
 		}
 	}
@@ -180,52 +131,21 @@ func fkValidated(ts *TableStatus) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // Files maps each step's name to the path of the file that applies it, as
-// `warden generate` lays the steps out in the policy's migrations.format:
-// supabase/migrations/<version>_warden_<name>.sql, migrations/<version>_warden_<name>.sql
-// (goose), migrations/<version>_warden_<name>.up.sql (golang-migrate) or
-// psql/NNNN_<name>.sql. Next actions name these files. A step whose file
-// cannot be found (a layout error) is named by its step name.
+// `warden generate` lays the steps out in the policy's migrations.format.
+// Next actions name these files. A step whose file cannot be found (a
+// layout error) is named by its step name.
 func Files(plan *classify.Plan, steps []migrations.Step) map[string]string {
 	out := map[string]string{}
 	for _, s := range steps {
 		out[s.Name] = s.Name
 	}
-	set, err := migrations.Layout(steps, plan.Policy.Migrations.Format, plan.Policy.Migrations.Version)
+	laid, err := migrations.Layout(steps, plan.Policy.Migrations.Format, plan.Policy.Migrations.Version)
 	if err != nil {
 		return out
 	}
-	for p := range set {
-		if name, ok := stepOfFile(p); ok {
-			if _, isStep := out[name]; isStep {
-				out[name] = p
-			}
-		}
+	for name, p := range laid.Up {
+		out[name] = p
 	}
 	return out
-}
-
-// stepOfFile returns the step name of an up migration file, false for
-// undo files and other files (REPORT.md, psql's up.psql).
-func stepOfFile(p string) (string, bool) {
-	if strings.HasPrefix(p, "rollback/") || strings.Contains(p, "/undo/") || strings.HasSuffix(p, ".down.sql") || !strings.HasSuffix(p, ".sql") {
-		return "", false
-	}
-	base := path.Base(p)
-	base = strings.TrimSuffix(strings.TrimSuffix(base, ".sql"), ".up")
-	// <version or position>_[warden_]<step name>
-	i := strings.IndexByte(base, '_')
-	if i <= 0 || strings.Trim(base[:i], "0123456789") != "" {
-		return "", false
-	}
-	return strings.TrimPrefix(base[i+1:], "warden_"), true
 }

@@ -1,0 +1,257 @@
+package migrations
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/internal/ident"
+)
+
+// Kind is what a migration step does. Every kind is one row of stepTable;
+// the consumers of the plan (status, backfill, the report) switch on it
+// instead of reading it back from a step's name or SQL.
+type Kind int
+
+// The step kinds, in the order the migration runs them.
+const (
+	KindSetup Kind = iota + 1
+	KindAddColumn
+	KindIndexBuild
+	KindIndexVerify
+	KindFillTrigger
+	KindBackfill
+	KindBackfillCheck
+	KindNotNullCheck
+	KindValidate
+	KindSetNotNull
+	KindJWTClaims
+	KindJWTBackfill
+	KindImmutable
+	KindRLS
+	KindRLSRoot
+)
+
+// String is the kind's row name in stepTable, e.g. "index_build".
+func (k Kind) String() string {
+	for _, r := range stepTable {
+		if r.Kind == k {
+			return r.ID
+		}
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Scope says what a step kind is emitted for.
+type Scope int
+
+const (
+	// Once: one step for the whole migration.
+	Once Scope = iota
+	// PerTable: one step per scoped table, parents first.
+	PerTable
+	// PerIndex: one step per index build of a scoped table: the table's
+	// own, or one per partition of a partitioned table.
+	PerIndex
+	// PerRoot: one step per tenant root that holds an org id (the tenant
+	// table and the membership table).
+	PerRoot
+)
+
+// StepKind is one row of the step table: everything warden knows about a
+// kind of step before it renders one.
+type StepKind struct {
+	Kind Kind
+	// ID names the kind in messages and in Kind.String.
+	ID    string
+	Phase Phase
+	// Template is the file in templates/ (without .sql.tmpl) that renders
+	// the step's up and down scripts.
+	Template string
+	Scope    Scope
+	// Name is the step's name for Once steps and its prefix otherwise
+	// (the table's file slug follows; PerIndex steps take the index name).
+	// "{col}" stands for the tenant column.
+	Name string
+	// Group joins consecutive PerTable/PerIndex rows that are emitted table
+	// by table (all of the group's steps for one table, then the next
+	// table) rather than row by row.
+	Group string
+	// NoTxUp and NoTxDown mark a direction that must run outside a
+	// transaction block (CREATE INDEX CONCURRENTLY, a CALL that commits).
+	NoTxUp, NoTxDown bool
+	// Unbounded leaves statement_timeout off: the step scans under a lock
+	// that lets reads and writes go on (VALIDATE), so a long run is fine.
+	Unbounded bool
+	// Status names the measured fact that shows the step done, as the
+	// status report calls it.
+	Status string
+}
+
+// stepTable lists every kind of step, in the order the migration runs them.
+// Adding a step is a row here, a template in templates/ and its check in
+// operate/status.
+var stepTable = []StepKind{
+	{Kind: KindSetup, ID: "setup", Phase: PhaseAdd, Template: "00_setup", Scope: Once, Name: "setup",
+		Status: "global.setup"},
+	{Kind: KindAddColumn, ID: "add_column", Phase: PhaseAdd, Template: "10_add_column", Scope: PerTable, Name: "add_{col}_",
+		Status: "column, foreign_key"},
+	{Kind: KindIndexBuild, ID: "index_build", Phase: PhaseAdd, Template: "12_index_build", Scope: PerIndex, Name: "index_",
+		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)"},
+	{Kind: KindIndexVerify, ID: "index_verify", Phase: PhaseAdd, Template: "13_index_verify", Scope: PerTable, Name: "index_verify_",
+		Group: "index", Status: "index.valid"},
+	{Kind: KindFillTrigger, ID: "fill_trigger", Phase: PhaseBackfill, Template: "20_fill_trigger", Scope: PerTable, Name: "fill_trigger_",
+		Status: "fill_trigger"},
+	{Kind: KindBackfill, ID: "backfill", Phase: PhaseBackfill, Template: "21_backfill", Scope: PerTable, Name: "backfill_",
+		NoTxUp: true, Status: "null_rows"},
+	{Kind: KindBackfillCheck, ID: "backfill_check", Phase: PhaseBackfill, Template: "22_backfill_check", Scope: Once, Name: "backfill_check",
+		Status: "null_rows of every table"},
+	{Kind: KindNotNullCheck, ID: "not_null_check", Phase: PhaseNotNull, Template: "30_not_null_check", Scope: PerTable, Name: "not_null_check_",
+		Status: "not_null_check"},
+	{Kind: KindValidate, ID: "validate", Phase: PhaseNotNull, Template: "31_validate", Scope: PerTable, Name: "validate_",
+		Unbounded: true, Status: "not_null_check.validated, foreign_key.validated"},
+	{Kind: KindSetNotNull, ID: "set_not_null", Phase: PhaseNotNull, Template: "32_set_not_null", Scope: PerTable, Name: "set_not_null_",
+		Status: "column.not_null"},
+	{Kind: KindJWTClaims, ID: "jwt_claims", Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
+		Status: "global.claim_trigger, global.auth_org_id"},
+	{Kind: KindJWTBackfill, ID: "jwt_backfill", Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
+		NoTxUp: true, Status: "global.users_without_claim"},
+	{Kind: KindImmutable, ID: "immutable", Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
+		Status: "immutable_trigger"},
+	{Kind: KindRLS, ID: "rls", Phase: PhaseRLS, Template: "60_rls", Scope: PerTable, Name: "rls_",
+		Status: "rls"},
+	{Kind: KindRLSRoot, ID: "rls_root", Phase: PhaseRLS, Template: "61_rls_tenant_root", Scope: PerRoot, Name: "rls_root_",
+		Status: "roots[].rls"},
+}
+
+// Kinds returns the step table, in the order the migration runs the kinds.
+func Kinds() []StepKind { return append([]StepKind(nil), stepTable...) }
+
+// KindInfo returns the step table's row for k.
+func KindInfo(k Kind) (StepKind, bool) {
+	for _, r := range stepTable {
+		if r.Kind == k {
+			return r, true
+		}
+	}
+	return StepKind{}, false
+}
+
+// Step is one planned migration step: what it does, as typed fields, and
+// its rendered up and down scripts.
+type Step struct {
+	Kind  Kind
+	Phase Phase
+	// Name is short, unique among the steps, and safe in a file name,
+	// e.g. "add_org_id_calls".
+	Name string
+	// Table is the display name of the table the step changes, "" for a
+	// step of the whole migration; TablePlan is its plan.
+	Table     string
+	TablePlan *classify.TablePlan
+	// Partition is the index into TablePlan.Table.Partitions of the
+	// partition an index build is for, -1 when the step is the table's.
+	Partition int
+	// Objects are the database objects the step creates or checks.
+	Objects Objects
+	// Backfill is set on KindBackfill steps: what its CALL passes.
+	Backfill *BackfillCall
+	// Up and Down are the scripts without the generated-file header. Down
+	// is empty for steps with nothing to undo (checks, backfills).
+	Up, Down string
+	// NoTransaction marks a step that must not run inside a transaction
+	// block: its single statement is CREATE INDEX CONCURRENTLY or a CALL
+	// that commits.
+	NoTransaction bool
+	// DownNoTransaction likewise for Down (DROP INDEX CONCURRENTLY).
+	DownNoTransaction bool
+}
+
+// Objects are the names of the database objects a step creates or checks.
+// Columns, constraints, indexes, triggers and policies are raw (unquoted)
+// names on the step's table (indexes in its schema); functions are quoted
+// and schema-qualified, as the SQL calls them.
+type Objects struct {
+	Columns     []string `json:"columns,omitempty"`
+	Constraints []string `json:"constraints,omitempty"`
+	Indexes     []string `json:"indexes,omitempty"`
+	Triggers    []string `json:"triggers,omitempty"`
+	Functions   []string `json:"functions,omitempty"`
+	Policies    []string `json:"policies,omitempty"`
+}
+
+// BackfillCall is what a backfill step's CALL warden.backfill(...) passes:
+// the table's key in warden.backfill_progress and the batch and upper-bound
+// functions the phase 3 fill-trigger step creates.
+type BackfillCall struct {
+	// Key is the quoted, qualified table, the progress row's key.
+	Key string
+	// BatchFunc and UpperFunc are quoted, qualified function names.
+	BatchFunc, UpperFunc string
+}
+
+// stepName is the name of one step of row r.
+func (r StepKind) stepName(col, suffix string) string {
+	name := strings.ReplaceAll(r.Name, "{col}", sanitize(col))
+	if r.Scope == Once {
+		return name
+	}
+	return name + suffix
+}
+
+// tableObjects are the objects a per-table step of kind k creates or
+// checks on the table of d.
+func tableObjects(k Kind, d *tableData, n ObjectNames) Objects {
+	switch k {
+	case KindAddColumn:
+		cons := []string{n.ForeignKey}
+		for _, p := range d.Partitions {
+			cons = append(cons, p.fkRaw)
+		}
+		return Objects{Columns: []string{n.Column}, Constraints: cons}
+	case KindIndexVerify:
+		return Objects{Indexes: []string{n.Index}}
+	case KindFillTrigger:
+		return Objects{Triggers: []string{n.FillTrigger}, Functions: []string{d.FillFunc, d.BackfillFunc, d.UpperFunc}}
+	case KindBackfill:
+		return Objects{Columns: []string{n.Column}, Functions: []string{d.BackfillFunc, d.UpperFunc}}
+	case KindNotNullCheck:
+		return Objects{Constraints: []string{n.NotNullCheck}}
+	case KindValidate:
+		return Objects{Constraints: []string{n.NotNullCheck, n.ForeignKey}}
+	case KindSetNotNull:
+		return Objects{Columns: []string{n.Column}, Constraints: []string{n.NotNullCheck, n.ForeignKey}}
+	case KindImmutable:
+		return Objects{Triggers: []string{n.ImmutableTrigger}, Functions: []string{ident.Qualified(wardenSchema, "tenant_column_immutable")}}
+	case KindRLS:
+		pols := append([]string(nil), n.Policies...)
+		if d.AddPermissive {
+			pols = append(pols, n.PermissivePolicy)
+		}
+		return Objects{Policies: pols}
+	}
+	return Objects{}
+}
+
+// Names of the objects the once-steps create, beside the per-table ones.
+const (
+	// ClaimTrigger gives new and changed users their org claim (phase 5).
+	ClaimTrigger = "warden_set_org_claim"
+	// MemberClaimTrigger keeps the claim in step with memberships.
+	MemberClaimTrigger = "warden_sync_org_claim"
+	// AuthOrgIDFunc is the caller's org, read by every RLS policy.
+	AuthOrgIDFunc = "public.auth_org_id"
+)
+
+// onceObjects are the objects a step of the whole migration creates.
+func onceObjects(k Kind) Objects {
+	w := func(name string) string { return ident.Qualified(wardenSchema, name) }
+	switch k {
+	case KindSetup:
+		return Objects{Functions: []string{AuthOrgIDFunc, w("user_org"), w("backfill"), w("tenant_column_immutable")}}
+	case KindJWTClaims:
+		return Objects{Triggers: []string{ClaimTrigger, MemberClaimTrigger},
+			Functions: []string{w("user_claim_org"), w("set_user_org_claim"), w("sync_member_org_claim"), w("backfill_user_claims")}}
+	}
+	return Objects{}
+}
