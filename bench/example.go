@@ -7,11 +7,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/warden-sql/warden/exampleapp/exampledata"
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/exampleapp/exampledata"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // LoadExample loads the policy's schema files into an empty database and

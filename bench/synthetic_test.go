@@ -11,8 +11,8 @@ import (
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

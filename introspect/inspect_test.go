@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,10 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/internal/pgtest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
@@ -48,19 +46,7 @@ func TestInspectGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "schema.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./introspect -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("snapshot differs from %s (-want +got):\n%s", golden, diff)
-	}
+	golden.File(t, filepath.Join("testdata", "schema.golden.json"), got)
 
 	// A second run over the same schema gives the same bytes.
 	again, err := Inspect(context.Background(), conn, []string{"app"})

@@ -5,8 +5,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/generator/output"
 )
 
 // TestApplyTwice applies every step twice in a row (a runner retrying a

@@ -10,9 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/warden-sql/warden/exampleapp/exampledata"
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/exampleapp/exampledata"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/policy"
 )

@@ -20,8 +20,8 @@ import (
 
 	"github.com/warden-sql/warden/internal/pgtemp"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 var (

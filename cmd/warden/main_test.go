@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/warden-sql/warden/internal/dbsource"
 	"github.com/warden-sql/warden/exampleapp/exampledb"
+	"github.com/warden-sql/warden/internal/dbsource"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/policy"
 )

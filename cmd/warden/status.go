@@ -9,9 +9,9 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/dbsource"
-	"github.com/warden-sql/warden/policy"
-	"github.com/warden-sql/warden/operate/status"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/operate/status"
+	"github.com/warden-sql/warden/policy"
 )
 
 func statusCommand() *cli.Command {

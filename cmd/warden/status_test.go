@@ -2,15 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/operate/status/statustest"
 )
 
@@ -20,31 +17,6 @@ const repoPolicy = "../../policy.yaml"
 
 // exampleRows sizes the example data of the status and backfill tests.
 const exampleRows = 200
-
-// updateGolden rewrites the golden files of testdata/status/.
-var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/status/")
-
-// goldenFile compares got with testdata/<name>, rewriting it under -update.
-func goldenFile(t *testing.T, name string, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
-}
 
 // TestStatusNeedsLiveDatabase: without a database warden status does not
 // start the throwaway server (it would always report nothing done) and
@@ -79,13 +51,13 @@ func TestStatusCommand(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("status: exit %d\n%s", r.code, r.stderr)
 	}
-	goldenFile(t, "status/phase3.txt", r.stdout)
+	golden.File(t, filepath.Join("testdata", "status/phase3.txt"), []byte(r.stdout))
 
 	r = warden(t, "status", "--json", "--policy", repoPolicy, "--database-url", partial.URL)
 	if r.code != exitOK {
 		t.Fatalf("status --json: exit %d\n%s", r.code, r.stderr)
 	}
-	goldenFile(t, "status/phase3.json", r.stdout)
+	golden.File(t, filepath.Join("testdata", "status/phase3.json"), []byte(r.stdout))
 	var doc struct {
 		Complete bool `json:"complete"`
 		Phases   []struct {

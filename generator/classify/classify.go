@@ -12,8 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Class is what warden does with a table.

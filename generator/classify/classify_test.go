@@ -8,8 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // classPrelude is the part of every case's schema that the policy needs:

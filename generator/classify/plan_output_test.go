@@ -3,39 +3,12 @@ package classify
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/introspect"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites the file under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
-}
 
 // renderPlan renders both outputs of `warden plan`.
 func renderPlan(t *testing.T, p *Plan, stats *introspect.Stats) (text, js []byte) {
@@ -64,8 +37,8 @@ var exampleStats = &introspect.Stats{Tables: map[string]introspect.TableStats{
 func TestPlanOutputExample(t *testing.T) {
 	plan, _ := examplePlan(t)
 	text, js := renderPlan(t, plan, exampleStats)
-	golden(t, "plan/example.txt", text)
-	golden(t, "plan/example.json", js)
+	golden.File(t, filepath.Join("testdata", "plan/example.txt"), text)
+	golden.File(t, filepath.Join("testdata", "plan/example.json"), js)
 
 	// Same schema, classified again from a fresh database: same bytes.
 	again, _ := examplePlan(t)
@@ -110,8 +83,8 @@ create table app_settings (id int primary key, org_id uuid references organizati
 	pol := "ownership:\n  - column: user_id\n  - column: owner_id\nscope: [campaigns, leads, campaign_leads, lead_notes, ghost]\ncritical: [leads]\n"
 	plan, _ := classifySQL(t, schema, pol, nil)
 	text, js := renderPlan(t, plan, nil)
-	golden(t, "plan/problems.txt", text)
-	golden(t, "plan/problems.json", js)
+	golden.File(t, filepath.Join("testdata", "plan/problems.txt"), text)
+	golden.File(t, filepath.Join("testdata", "plan/problems.json"), js)
 	if plan.Err() == nil {
 		t.Error("no problems")
 	}

@@ -3,9 +3,6 @@ package migrations
 import (
 	"bytes"
 	"context"
-	"flag"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -17,12 +14,11 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/fileset"
+	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // formats are every value of migrations.format.
 var formats = []string{policy.FormatSupabase, policy.FormatGoose, policy.FormatGolangMigrate, policy.FormatPsql}
@@ -73,51 +69,6 @@ func twoTableSteps(t *testing.T) []Step {
 	return steps
 }
 
-// goldenDir compares files with the tree under testdata/dir (every file,
-// no more, no fewer), or rewrites the tree under -update.
-func goldenDir(t *testing.T, dir string, files fileset.Set) {
-	t.Helper()
-	root := filepath.Join("testdata", dir)
-	if *update {
-		if err := os.RemoveAll(root); err != nil {
-			t.Fatal(err)
-		}
-		for name, data := range files {
-			path := filepath.Join(root, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	got := map[string]string{}
-	for name, data := range files {
-		got[name] = string(data)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", root, diff)
-	}
-}
-
 // TestLayoutGolden is the full output of every format for the small plan.
 func TestLayoutGolden(t *testing.T) {
 	steps := twoTableSteps(t)
@@ -138,7 +89,7 @@ func TestLayoutGolden(t *testing.T) {
 					t.Errorf("step %s: down file %q is not in the layout", s.Name, down)
 				}
 			}
-			goldenDir(t, filepath.Join("formats", format), files)
+			golden.Dir(t, filepath.Join("testdata", filepath.Join("formats"), format), files)
 			checkLayout(t, format, steps, files)
 		})
 	}

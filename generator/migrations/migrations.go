@@ -20,8 +20,8 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/templates"
 )
 

@@ -7,13 +7,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

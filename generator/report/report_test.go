@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,37 +10,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/exampleapp/exampledb"
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/internal/fileset"
+	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
-}
 
 // inspect loads the policy's schema files (or sql, when given) into a
 // fresh database and reads it back.
@@ -91,10 +69,10 @@ func TestExampleReport(t *testing.T) {
 	}
 	db := inspect(t, rel, "")
 	out := render(t, classify.Classify(db, rel))
-	golden(t, "example.md", out)
+	golden.File(t, filepath.Join("testdata", "example.md"), out)
 
-	if first, _, _ := strings.Cut(string(out), "\n"); first != Header {
-		t.Errorf("first line %q, want %q", first, Header)
+	if first, _, _ := strings.Cut(string(out), "\n"); first != fileset.HeaderMarkdown {
+		t.Errorf("first line %q, want %q", first, fileset.HeaderMarkdown)
 	}
 	if again := render(t, classify.Classify(db, rel)); !bytes.Equal(out, again) {
 		t.Error("two renders of the same plan differ")
@@ -184,7 +162,7 @@ func TestSmallReport(t *testing.T) {
 	}
 	plan := classify.Classify(inspect(t, pol, smallSchema), pol)
 	out := render(t, plan)
-	golden(t, "small.md", out)
+	golden.File(t, filepath.Join("testdata", "small.md"), out)
 	if strings.Contains(string(out), dir) {
 		t.Errorf("report contains the policy's directory %s", dir)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,10 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-sql/warden/internal/golden"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const (
 	sqlHead = HeaderSQL + "\n"
@@ -696,26 +695,8 @@ func TestFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "format.golden", text.Bytes())
-	golden(t, "drift.json.golden", append(js, '\n'))
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
-	}
+	golden.File(t, filepath.Join("testdata", "format.golden"), text.Bytes())
+	golden.File(t, filepath.Join("testdata", "drift.json.golden"), append(js, '\n'))
 }
 
 func TestLeftoverStagingRemovedAndIgnored(t *testing.T) {

@@ -30,8 +30,8 @@ import (
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/operate/status"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/operate/status"
 )
 
 // Defaults for Options fields left zero.

@@ -3,8 +3,6 @@ package status
 import (
 	"bytes"
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -14,41 +12,18 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/operate/status/statustest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
 // rows sizes the example data: small enough to load fast, large enough
 // that every table has rows and the backfill needs several batches.
 const rows = 200
 
 const policyPath = "../../policy.yaml"
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", path, diff)
-	}
-}
 
 // measure classifies the live database and measures it, as warden status
 // does.
@@ -241,12 +216,12 @@ func TestStatusAfterEachPhase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, st.name+".json", js)
+			golden.File(t, filepath.Join("testdata", st.name+".json"), js)
 			var text bytes.Buffer
 			if err := r.WriteText(&text); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, st.name+".txt", text.Bytes())
+			golden.File(t, filepath.Join("testdata", st.name+".txt"), text.Bytes())
 		})
 	}
 }

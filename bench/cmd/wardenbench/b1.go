@@ -17,8 +17,8 @@ import (
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/fileset"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Run is one timed subprocess.

@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warden-sql/warden/bench"
-	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/policy"
 )
 

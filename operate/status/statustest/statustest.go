@@ -15,12 +15,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
-	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/internal/pgtest"
-	"github.com/warden-sql/warden/policy"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Example is one test's copy of the example application.
