@@ -2,13 +2,12 @@ package introspect
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Querier is what Inspect needs of a connection: *pgx.Conn, *pgxpool.Pool
@@ -244,7 +243,7 @@ func checkSchemas(ctx context.Context, q Querier, schemas []string) error {
 	}
 	var missing []string
 	for _, s := range schemas {
-		if !contains(found, s) {
+		if !slices.Contains(found, s) {
 			missing = append(missing, s)
 		}
 	}
@@ -252,13 +251,6 @@ func checkSchemas(ctx context.Context, q Querier, schemas []string) error {
 		return &SchemaNotFoundError{Schemas: missing}
 	}
 	return nil
-}
-
-// IsConnectionError reports whether err came from reaching or logging in to
-// the server rather than from a query.
-func IsConnectionError(err error) bool {
-	var ce *pgconn.ConnectError
-	return err != nil && errors.As(err, &ce)
 }
 
 func fkAction(c string) string {
@@ -349,15 +341,6 @@ func sortedUnique(in []string) []string {
 		}
 	}
 	return out[:j]
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The catalog queries. Each takes the schema list as $1 and covers every

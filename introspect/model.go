@@ -11,10 +11,6 @@
 package introspect
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-
 	"github.com/warden-sql/warden/internal/ident"
 )
 
@@ -173,48 +169,6 @@ func (d *Database) Table(schema, name string) *Table {
 		}
 	}
 	return nil
-}
-
-// MarshalIndent returns the canonical JSON snapshot: two-space indented,
-// newline terminated. The same Database always gives the same bytes.
-func (d *Database) MarshalIndent() ([]byte, error) {
-	b, err := json.MarshalIndent(d, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
-// ReadSnapshot decodes a JSON snapshot written by MarshalIndent, so that
-// generation can run without a database. Errors say what is wrong in the
-// file's terms (a byte offset, a field), not in Go's.
-func ReadSnapshot(data []byte) (*Database, error) {
-	var d Database
-	if err := json.Unmarshal(data, &d); err != nil {
-		return nil, fmt.Errorf("reading snapshot: %s; it should be the JSON written by warden inspect --out FILE", snapshotReason(err))
-	}
-	if d.Tables == nil && d.Schemas == nil {
-		return nil, fmt.Errorf("reading snapshot: no schemas and no tables; it should be the JSON written by warden inspect --out FILE")
-	}
-	return &d, nil
-}
-
-// snapshotReason describes a JSON decoding error without Go type names.
-func snapshotReason(err error) string {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return fmt.Sprintf("not valid JSON at byte %d (%v)", syntax.Offset, syntax)
-	case errors.As(err, &typ):
-		if typ.Field == "" {
-			return fmt.Sprintf("the file holds a JSON %s where an object with \"schemas\" and \"tables\" belongs", typ.Value)
-		}
-		return fmt.Sprintf("field %q holds a JSON %s, which is not what inspect writes there", typ.Field, typ.Value)
-	case err.Error() == "unexpected end of JSON input":
-		return "the file is empty or cut short (unexpected end of JSON input)"
-	}
-	return err.Error()
 }
 
 // Stats are the volatile facts about tables: they change with the data, not

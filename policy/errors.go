@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"strconv"
 )
 
@@ -54,10 +53,4 @@ func (e *Error) Error() string {
 		s += e.Key + ": "
 	}
 	return s + e.Msg
-}
-
-// Errorf returns an *Error at pos for the policy key path key (which may be
-// empty). value is not set: include the offending value in the message.
-func Errorf(pos Pos, key, format string, args ...any) *Error {
-	return &Error{Pos: pos, Key: key, Msg: fmt.Sprintf(format, args...)}
 }

@@ -194,9 +194,9 @@ func TestErrorHelpers(t *testing.T) {
 	if e.Value != `public."Lead Scores"` {
 		t.Errorf("Value = %q", e.Value)
 	}
-	e = Errorf(Pos{File: "policy.yaml", Line: 3}, "", "boom %d", 1)
+	e = &Error{Pos: Pos{File: "policy.yaml", Line: 3}, Msg: "boom 1"}
 	if got, want := e.Error(), "policy.yaml:3: boom 1"; got != want {
-		t.Errorf("Errorf: got %q, want %q", got, want)
+		t.Errorf("Error without key: got %q, want %q", got, want)
 	}
 	if got := (Pos{File: "x.yaml"}).String(); got != "x.yaml" {
 		t.Errorf("Pos without line: %q", got)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -82,18 +83,9 @@ func (m *migration) generate(t testing.TB) {
 	}
 	m.db, m.plan, m.steps = db, plan, steps
 	m.schemas = append([]string(nil), m.pol.Schemas...)
-	if u := m.pol.Users.Table.Schema; !contains(m.schemas, u) {
+	if u := m.pol.Users.Table.Schema; !slices.Contains(m.schemas, u) {
 		m.schemas = append(m.schemas, u)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // applyStep runs one step's script on conn as one simple-protocol batch, the

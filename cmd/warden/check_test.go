@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -67,7 +68,7 @@ func TestGenerateAndCheck(t *testing.T) {
 	}
 	files := listFiles(t, gen)
 	for _, want := range []string{"REPORT.md", "supabase/migrations/20250110000000_warden_setup.sql"} {
-		if !contains(files, want) {
+		if !slices.Contains(files, want) {
 			t.Errorf("generate did not write %s", want)
 		}
 	}
@@ -206,13 +207,4 @@ func TestPlanCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("plan --json: %v", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -62,7 +61,7 @@ func runInspect(c *cli.Context) error {
 	if opts.Stats && s.Stats == nil {
 		fmt.Fprintf(c.App.ErrWriter, "warden: note: %s has no stats; printing the model without them\n", s.Source)
 	}
-	data, err := marshalSnapshot(s.DB, s.Stats)
+	data, err := introspect.MarshalSnapshot(s.DB, s.Stats)
 	if err != nil {
 		return err
 	}
@@ -75,23 +74,4 @@ func runInspect(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "wrote %s: %d tables of %s, from %s\n", out, len(s.DB.Tables), strings.Join(s.DB.Schemas, ", "), s.Source)
 	return nil
-}
-
-// marshalSnapshot is the JSON inspect prints: the model exactly as
-// Database.MarshalIndent gives it, plus, only when stats are given, a
-// "stats" key beside it. Keeping the volatile numbers under their own key
-// (and out by default) means a committed snapshot changes only when the
-// schema does, and ReadSnapshot still reads the file either way.
-func marshalSnapshot(db *introspect.Database, stats *introspect.Stats) ([]byte, error) {
-	if stats == nil {
-		return db.MarshalIndent()
-	}
-	b, err := json.MarshalIndent(struct {
-		*introspect.Database
-		Stats *introspect.Stats `json:"stats"`
-	}{db, stats}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
 }

@@ -14,7 +14,7 @@ func planCommand() *cli.Command {
 		Description: "Classifies every table of the policy's schemas: its class (tenant root, direct, inherited,\n" +
 			"excluded, global, already scoped, unclassified), the reason (the ownership column, or the\n" +
 			"foreign-key path hop by hop), the row estimate and the critical flag, then a summary in the\n" +
-			"seed's terms. Exit 1 when a table is unclassified or ambiguous, naming what the policy must say.",
+			"terms of a migration report. Exit 1 when a table is unclassified or ambiguous, naming what the policy must say.",
 		Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the plan as JSON"}},
 		Action: runPlan,
 	}

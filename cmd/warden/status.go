@@ -22,7 +22,7 @@ func statusCommand() *cli.Command {
 		Description: "Reads the live database (--database-url, DATABASE_URL or the PG* variables; never a throwaway\n" +
 			"server, which would have nothing migrated) and reports, for every table the policy scopes, the\n" +
 			"tenant column, its NULL count, the FK (validated?), the index (valid?), the fill trigger, NOT NULL,\n" +
-			"the immutability trigger and row-level security; then the seed's OVERALL PROGRESS table: each\n" +
+			"the immutability trigger and row-level security; then the OVERALL PROGRESS table: each\n" +
 			"phase's status, tables done, what blocks it and the next file or command to run.\n\n" +
 			"Read-only: one READ ONLY transaction with a short lock_timeout. NULL counts are exact (a scan of\n" +
 			"each table); --estimate reads them from the planner statistics instead, for huge tables.\n" +

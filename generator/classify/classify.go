@@ -19,7 +19,7 @@ import (
 // Class is what warden does with a table.
 type Class string
 
-// The classes of SPEC §2. Every table of the governed schemas gets one.
+// The classes of a table. Every table of the governed schemas gets one.
 const (
 	// TenantRoot is the tenant table itself, the membership table and,
 	// when it lives in a governed schema, the users table: the tables the
@@ -687,30 +687,59 @@ func (c *classifier) order() {
 // ConfigErr returns the problems that are configuration errors (the
 // policy names tables the database does not have) as one error, or nil.
 func (p *Plan) ConfigErr() error {
-	var msgs []string
+	var config []Problem
 	for _, pr := range p.Problems {
 		if pr.Config {
-			msgs = append(msgs, pr.Error())
+			config = append(config, pr)
 		}
 	}
-	switch len(msgs) {
-	case 0:
+	if len(config) == 0 {
 		return nil
-	case 1:
-		return fmt.Errorf("%s", msgs[0])
 	}
-	return fmt.Errorf("%d errors in the policy:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
+	return &ProblemsError{Problems: config, config: true}
 }
 
-// Err returns the plan's problems as one error, or nil.
+// Err returns the plan's problems as one error, or nil. Each Problem is
+// reachable with errors.As.
 func (p *Plan) Err() error {
 	if len(p.Problems) == 0 {
 		return nil
 	}
+	return &ProblemsError{Problems: p.Problems}
+}
+
+// ProblemsError is a plan's problems as one error: the problems, joined.
+type ProblemsError struct {
+	Problems []Problem
+	config   bool // only configuration errors, worded as policy errors
+}
+
+// Error lists the problems, one per line.
+func (e *ProblemsError) Error() string {
+	if e.config {
+		if len(e.Problems) == 1 {
+			return e.Problems[0].Error()
+		}
+		var msgs []string
+		for _, pr := range e.Problems {
+			msgs = append(msgs, pr.Error())
+		}
+		return fmt.Sprintf("%d errors in the policy:\n  %s", len(msgs), strings.Join(msgs, "\n  "))
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d problem(s) in the classification:", len(p.Problems))
-	for _, pr := range p.Problems {
+	fmt.Fprintf(&b, "%d problem(s) in the classification:", len(e.Problems))
+	for _, pr := range e.Problems {
 		b.WriteString("\n  " + pr.Error())
 	}
-	return fmt.Errorf("%s", b.String())
+	return b.String()
+}
+
+// Unwrap returns the problems, so errors.Is and errors.As see each one
+// (the multi-error form errors.Join uses).
+func (e *ProblemsError) Unwrap() []error {
+	errs := make([]error, len(e.Problems))
+	for i, pr := range e.Problems {
+		errs[i] = pr
+	}
+	return errs
 }

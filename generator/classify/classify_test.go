@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -537,5 +538,29 @@ func checkPlanInvariants(t *testing.T, p *Plan) {
 				t.Errorf("%s: path ends at %s (%s) after %d hops, depth %d", tp.Name(), last.Name(), last.Class, len(path)-1, tp.Depth)
 			}
 		}
+	}
+}
+
+// TestPlanErrIsTyped: the plan's error holds each problem, reachable with
+// errors.As, and a plan without problems has no error.
+func TestPlanErrIsTyped(t *testing.T) {
+	p := &Plan{Problems: []Problem{{Table: "public.a", Msg: "unclassified"}, {Msg: "x.yaml:3:5: no table b", Config: true}}}
+	err := p.Err()
+	var pe *ProblemsError
+	if !errors.As(err, &pe) || len(pe.Problems) != 2 {
+		t.Fatalf("Err() = %v, want a *ProblemsError with 2 problems", err)
+	}
+	var one Problem
+	if !errors.As(err, &one) || one.Table != "public.a" {
+		t.Errorf("errors.As(Problem) = %+v", one)
+	}
+	if got, want := err.Error(), "2 problem(s) in the classification:\n  public.a: unclassified\n  x.yaml:3:5: no table b"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if got, want := p.ConfigErr().Error(), "x.yaml:3:5: no table b"; got != want {
+		t.Errorf("ConfigErr() = %q, want %q", got, want)
+	}
+	if err := (&Plan{}).Err(); err != nil {
+		t.Errorf("a plan without problems: %v", err)
 	}
 }

@@ -40,7 +40,7 @@ func examplePlan(t testing.TB) (*Plan, *introspect.Database) {
 	return Classify(db, pol), db
 }
 
-// TestExamplePlan checks that the example app's plan reproduces the seed's
+// TestExamplePlan checks that the example app's plan reproduces the migration report's
 // discovery: 43 tables require org_id, the user tables stay excluded.
 func TestExamplePlan(t *testing.T) {
 	plan, _ := examplePlan(t)
@@ -56,7 +56,7 @@ func TestExamplePlan(t *testing.T) {
 		byClass[tp.Class] = append(byClass[tp.Class], tp.Name())
 	}
 	if n := len(plan.Scoped); n != 43 {
-		t.Errorf("%d scoped tables, the seed has 43", n)
+		t.Errorf("%d scoped tables, the example app has 43", n)
 	}
 	if d, i := len(byClass[Direct]), len(byClass[Inherited]); d != 30 || i != 13 {
 		t.Errorf("%d direct and %d inherited, want 30 and 13", d, i)
@@ -126,7 +126,7 @@ func planShape(p *Plan) []string {
 
 // TestExamplePlanFixedPoint classifies the example schema, applies the
 // gist of Phase 2 (org_id referencing organizations on every scoped table)
-// and classifies again: the seed's database already had Phase 2 applied,
+// and classifies again: a database may already have Phase 2 applied,
 // and regenerating against it must give the same plan.
 func TestExamplePlanFixedPoint(t *testing.T) {
 	url, pol := exampleDB(t)

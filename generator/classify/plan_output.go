@@ -64,7 +64,7 @@ func (t *TablePlan) Root() *TablePlan {
 
 // ShortName is a table's name as the policy would write it: bare when the
 // table is in the policy's first schema (the one bare names default to),
-// schema-qualified otherwise. Summaries use it to read like the seed.
+// schema-qualified otherwise. Summaries use it to read like a hand-written discovery.
 func (p *Plan) ShortName(t *TablePlan) string {
 	if p.Policy != nil && len(p.Policy.Schemas) > 0 && t.Table.Schema == p.Policy.Schemas[0] {
 		return ident.QuoteIfNeeded(t.Table.Name)
@@ -72,14 +72,14 @@ func (p *Plan) ShortName(t *TablePlan) string {
 	return t.Name()
 }
 
-// Summary counts a plan's tables by class, in the seed's terms. Table
+// Summary counts a plan's tables by class, in a migration report's terms. Table
 // lists follow the policy's order where the policy lists the tables
 // (exclude, global; the tenant roots as tenant, membership, users), then
 // table name.
 type Summary struct {
 	Tables int
 	// RequireOrgID is the number of scoped (direct + inherited) tables:
-	// the seed's "43 tables requiring org_id".
+	// a report's "43 tables requiring org_id".
 	RequireOrgID int
 	Direct       int
 	Inherited    int
@@ -168,7 +168,7 @@ func sortByDecision(p *Plan, list []*TablePlan) {
 	})
 }
 
-// Sentence renders the summary the way the seed's discovery reads, e.g.
+// Sentence renders the summary the way a hand-written discovery reads, e.g.
 // "43 tables require org_id (30 direct, 13 inherited); excluded:
 // user_credits, user_subscriptions, customers; global: subscription_plans;
 // tenant root: organizations, organization_members". Classes with no
@@ -206,7 +206,7 @@ func (s Summary) Sentence(p *Plan) string {
 }
 
 // CriticalTables returns the scoped tables on the policy's critical list,
-// in the order the policy lists them (the seed's priority order).
+// in the order the policy lists them (the priority order).
 func CriticalTables(p *Plan) []*TablePlan {
 	var out []*TablePlan
 	if p.Policy == nil {

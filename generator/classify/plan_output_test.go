@@ -47,7 +47,7 @@ func TestPlanOutputExample(t *testing.T) {
 		t.Error("plan output differs between two runs on the same schema")
 	}
 
-	// The seed's discovery, in its own words.
+	// The example's discovery, in a migration report's words.
 	want := "43 tables require org_id (30 direct, 13 inherited); excluded: user_credits, user_subscriptions, customers; " +
 		"global: subscription_plans; tenant root: organizations, organization_members"
 	if got := Summarize(plan).Sentence(plan); got != want {

@@ -162,7 +162,7 @@ func quoted(tp *classify.TablePlan) string {
 	return pgx.Identifier{tp.Table.Schema, tp.Table.Name}.Sanitize()
 }
 
-// TestMigrateEndToEnd is the seed's Phase 3 acceptance on ≥100k rows:
+// TestMigrateEndToEnd is Phase 3's acceptance on ≥100k rows:
 // every scoped row gets org_id, nothing else changes, every file can be
 // applied twice without changing the catalog, and down restores it.
 func TestMigrateEndToEnd(t *testing.T) {
@@ -270,7 +270,7 @@ func TestSetNotNullSkipsTheScan(t *testing.T) {
 	}
 }
 
-// TestSeedAcceptance checks the seed's acceptance criteria on a migrated
+// TestSeedAcceptance checks the migration's acceptance criteria on a migrated
 // database: NOT NULL with a clear error, immutability (also under
 // replication role replica), normal updates, JWT claims and auth_org_id().
 func TestSeedAcceptance(t *testing.T) {

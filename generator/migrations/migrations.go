@@ -25,7 +25,7 @@ import (
 	"github.com/warden-sql/warden/templates"
 )
 
-// Phase names a step's phase, as the seed's report numbers them.
+// Phase names a step's phase, numbered as a hand-run migration report numbers them (phase 1 is discovery, which `warden plan` does).
 type Phase string
 
 // The phases, in the order they run.

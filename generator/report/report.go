@@ -1,5 +1,5 @@
 // Package report renders generated/REPORT.md: the plan written for the
-// reviewers of a pull request, the automated form of the seed's Phase 1
+// reviewers of a pull request, the automated form of a hand-run migration's Phase 1
 // discovery.
 //
 // The report is committed and drift-checked, so it holds only what is fixed

@@ -85,7 +85,7 @@ func TestExampleReport(t *testing.T) {
 			t.Errorf("report contains %q", bad)
 		}
 	}
-	// The seed's discovery in its own terms.
+	// The discovery in a migration report's terms.
 	for _, want := range []string{
 		"43 tables require `org_id` (30 direct, 13 inherited); excluded: `user_credits`, `user_subscriptions`, `customers`",
 		"| `campaign_leads` | inherited | parent `campaigns` via `campaign_id` | yes |",

@@ -19,10 +19,10 @@ package dbsource
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -246,30 +246,22 @@ func (e *SchemaError) Error() string {
 // Unwrap returns the introspect error, if any.
 func (e *SchemaError) Unwrap() error { return e.Err }
 
-// snapshotFile is the JSON of `warden inspect --out`: the model, plus the
-// stats under their own key when --stats was given.
-type snapshotFile struct {
-	Stats *introspect.Stats `json:"stats"`
-}
-
 // loadSnapshot reads opts.Snapshot and keeps the tables of opts.Schemas.
 func loadSnapshot(opts Options) (*Schema, error) {
 	data, err := os.ReadFile(opts.Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read snapshot: %w (write one with warden inspect --out FILE)", err)
 	}
-	db, err := introspect.ReadSnapshot(data)
+	db, stats, err := introspect.ReadSnapshotStats(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Snapshot, err)
 	}
-	var extra snapshotFile
-	_ = json.Unmarshal(data, &extra) // ReadSnapshot has already vetted the JSON
 	source := "snapshot " + opts.Snapshot
 	var missing []string
 	keep := map[string]bool{}
 	for _, s := range opts.Schemas {
 		keep[s] = true
-		if !contains(db.Schemas, s) {
+		if !slices.Contains(db.Schemas, s) {
 			missing = append(missing, s)
 		}
 	}
@@ -290,22 +282,13 @@ func loadSnapshot(opts Options) (*Schema, error) {
 		}
 	}
 	s := &Schema{DB: out, Source: source}
-	if opts.Stats && extra.Stats != nil {
+	if opts.Stats && stats != nil {
 		s.Stats = &introspect.Stats{Tables: map[string]introspect.TableStats{}}
 		for _, t := range out.Tables {
-			if ts, ok := extra.Stats.Tables[t.QualifiedName()]; ok {
+			if ts, ok := stats.Tables[t.QualifiedName()]; ok {
 				s.Stats.Tables[t.QualifiedName()] = ts
 			}
 		}
 	}
 	return s, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

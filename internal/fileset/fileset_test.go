@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -463,7 +464,7 @@ func TestWriteRollback(t *testing.T) {
 	testHook = nil
 	t.Cleanup(func() { testHook = nil })
 	for _, want := range []string{"stage REPORT.md", "remove gone/only.sql", "mkdir new", "mkdir new/deeper", "remove verify", "mkdir verify", "rename verify/org_test.go"} {
-		if !contains(steps, want) {
+		if !slices.Contains(steps, want) {
 			t.Fatalf("steps %q lack %q", steps, want)
 		}
 	}
@@ -491,15 +492,6 @@ func TestWriteRollback(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestWriteCreatesDirAndRollsBackCreation(t *testing.T) {
@@ -578,7 +570,7 @@ func TestStaleFileWhereADirectoryGoes(t *testing.T) {
 	mustWrite(t, dir, Set{"verify": []byte(goHead)})
 	s := sample()
 	d := mustCheck(t, dir, s)
-	if !contains(paths(d.Stale), "verify") || !contains(paths(d.Missing), "verify/org_test.go") {
+	if !slices.Contains(paths(d.Stale), "verify") || !slices.Contains(paths(d.Missing), "verify/org_test.go") {
 		t.Errorf("Check: %+v", d)
 	}
 	res := mustWrite(t, dir, s)

@@ -23,7 +23,7 @@ type Report struct {
 	// RLS phase protects too.
 	Roots  []*RootStatus `json:"tenant_roots"`
 	Global Global        `json:"global"`
-	// Phases are the seed's phases 2–6 and zero-trust RLS, in order.
+	// Phases are phases 2–6 of the migration and zero-trust RLS, in order.
 	Phases []*PhaseStatus `json:"phases"`
 	// PhasesDone counts the phases that are done, of len(Phases).
 	PhasesDone int `json:"phases_done"`
@@ -157,7 +157,7 @@ type Global struct {
 	UsersWithoutClaim int64 `json:"users_without_claim"`
 }
 
-// State is a phase's status, in the seed's words.
+// State is a phase's status, as the progress table words it.
 type State string
 
 // The states of a phase.
@@ -170,7 +170,7 @@ const (
 	Blocked State = "blocked"
 )
 
-// PhaseStatus is one line of the seed's OVERALL PROGRESS table.
+// PhaseStatus is one line of the OVERALL PROGRESS table.
 type PhaseStatus struct {
 	Phase migrations.Phase `json:"phase"`
 	Title string           `json:"title"`
@@ -190,7 +190,7 @@ type PhaseStatus struct {
 	Next string `json:"next_action,omitempty"`
 }
 
-// Blocker renders BlockedBy as the seed does ("Phase 3", "Phases 2-4"),
+// Blocker renders BlockedBy as the progress table does ("Phase 3", "Phases 2-4"),
 // "None" when nothing blocks.
 func (p *PhaseStatus) Blocker() string {
 	if len(p.BlockedBy) == 0 {
@@ -225,7 +225,7 @@ func phaseLabel(n int) string {
 }
 
 // phaseInfo holds each phase's number, title and dependencies. The
-// dependencies follow the seed's report (phases 4 and 5 wait for the
+// dependencies follow the migration's phases (phases 4 and 5 wait for the
 // backfill, phase 6 for phases 2-4) and add RLS: its policies compare the
 // tenant column with the caller's JWT org, so every row needs the column
 // (phase 4) and every user the claim (phase 5), or rows go dark.

@@ -3,7 +3,7 @@
 // index, fill trigger, NOT NULL, immutability trigger, row-level security)
 // and how many rows still lack the tenant column; then, per phase, how many
 // tables are done, what blocks it and the next file or command to run. It is
-// the seed's hand-written progress report, measured.
+// the migration's progress report, measured instead of hand-written.
 //
 // Measure is read-only: it runs in one READ ONLY transaction (one snapshot,
 // so counts and catalog facts agree), sets a short lock_timeout first so it

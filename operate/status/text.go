@@ -22,7 +22,7 @@ func (r *Report) JSON() ([]byte, error) {
 }
 
 // WriteText writes the report for a person: one line per table, the global
-// facts, then the seed's OVERALL PROGRESS table and the next action.
+// facts, then the OVERALL PROGRESS table and the next action.
 func (r *Report) WriteText(w io.Writer) error {
 	var b bytes.Buffer
 	counts := "exact counts"
