@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/policy"
@@ -199,4 +200,53 @@ WHERE i.indrelid = $1::regclass AND h.inhparent = (SELECT c.oid FROM pg_class c 
 // way format('%I') quotes it.
 func mentions(msg, name string) bool {
 	return strings.Contains(msg, name) || strings.Contains(msg, ident.Quote(name))
+}
+
+// TestHostileNamesApplyWithPsql applies the generated files of the
+// hostile_names case with psql, the way an operator would, up and then
+// down: names built to escape a comment (a newline and a DROP) or to end a
+// dollar-quoted body early ($do$, $fn$, $$) change nothing but what the
+// migration means to change, so public.victim and its row survive both
+// directions.
+func TestHostileNamesApplyWithPsql(t *testing.T) {
+	const payload = "drop table if exists public.victim; --"
+	next := func(text string, i int) int {
+		j := strings.Index(text[i+1:], payload)
+		if j < 0 {
+			return -1
+		}
+		return i + 1 + j
+	}
+	dir := filepath.Join("testdata", "odd", "hostile_names")
+	m := oddSchema(t, dir)
+	files, err := output.Render(m.plan, m.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		if !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		// The payload may appear only inside the quoted column name
+		// ("p<newline>drop ...") or, escaped, in a comment (p\ndrop ...).
+		text := string(data)
+		for i := strings.Index(text, payload); i >= 0; i = next(text, i) {
+			if !strings.HasSuffix(text[:i], "\"p\n") && !strings.HasSuffix(text[:i], `p\n`) {
+				t.Errorf("%s: the payload is outside a quoted name or a comment: %q", name, text[max(0, i-40):i+len(payload)])
+			}
+		}
+	}
+	up, down := writeFiles(t, t.TempDir(), files)
+	psqlFiles(t, m.url, up)
+	victim := func(when string) {
+		t.Helper()
+		if n := m.scalar(t, "SELECT count(*) FROM public.victim"); n != 1 {
+			t.Fatalf("after %s: public.victim has %d rows, want 1", when, n)
+		}
+	}
+	victim("up")
+	m.assertNoNulls(t)
+	m.assertInheritedConsistent(t)
+	psqlFiles(t, m.url, down)
+	victim("down")
 }

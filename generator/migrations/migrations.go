@@ -12,6 +12,7 @@ package migrations
 
 import (
 	"bytes"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -48,6 +49,8 @@ func init() {
 	for _, e := range entries {
 		t := template.New(e.Name()).Option("missingkey=error").Funcs(template.FuncMap{
 			"userOrg": func(ref string) string { return "" },
+			"comment": ident.Comment,
+			"tag":     func(string) string { return "" },
 		})
 		src, err := templates.FS.ReadFile(e.Name())
 		if err != nil {
@@ -106,7 +109,14 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"userOrg": func(ref string) string { return strings.ReplaceAll(c.UserOrg, "$USER", ref) }}
+	tags, err := dollarTags(plan, db)
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"userOrg": func(ref string) string { return strings.ReplaceAll(c.UserOrg, "$USER", ref) },
+		"tag":     func(base string) string { return tags[base] },
+	}
 	var tables []*tableData
 	for _, tp := range plan.Scoped {
 		d, err := newTableData(c, tp, plan.Policy)
@@ -160,6 +170,25 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	}
 	uniqueNames(b.steps)
 	return b.steps, nil
+}
+
+// dollarTags chooses the dollar-quote tags of the templates' DO blocks and
+// function bodies ("do", "fn"): $do$ and $fn$, unless a name or value of the
+// schema or the policy holds one, which would end a body early wherever it
+// is written into it; then a variant no string holds. The schema model and
+// the policy as JSON hold every string that can reach a template (JSON
+// leaves dollar signs alone).
+func dollarTags(plan *classify.Plan, db *introspect.Database) (map[string]string, error) {
+	model, err := json.Marshal(db)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := json.Marshal(plan.Policy)
+	if err != nil {
+		return nil, err
+	}
+	payload := []string{string(model), string(pol)}
+	return map[string]string{"do": ident.DollarTag("do", payload), "fn": ident.DollarTag("fn", payload)}, nil
 }
 
 // globalData is what the templates of once-steps see: the policy, and the
@@ -221,7 +250,7 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 			if !d.Partitioned {
 				part = -1
 			}
-			b.add(row, Step{Name: row.stepName(b.c.ColName, sanitize(strings.Trim(ib.IndexName, `"`))), Table: d.Display, TablePlan: d.tp,
+			b.add(row, Step{Name: row.stepName(b.c.ColName, sanitize(ib.rawName)), Table: d.Display, TablePlan: d.tp,
 				Partition: part, Objects: Objects{Indexes: []string{ib.rawName}}}, ib)
 		}
 		return
@@ -229,7 +258,7 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 	s := Step{Name: row.stepName(b.c.ColName, fileSlug(d)), Table: d.Display, TablePlan: d.tp, Partition: -1,
 		Objects: tableObjects(row.Kind, d, n)}
 	if row.Kind == KindBackfill {
-		s.Backfill = &BackfillCall{Key: d.T, BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
+		s.Backfill = &BackfillCall{Key: ident.QualifiedText(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
 	}
 	b.add(row, s, d)
 }
@@ -294,7 +323,7 @@ func rootData(c common, plan *classify.Plan, tp *classify.TablePlan) *tenantRoot
 	}
 	q := ident.Qualified(tp.Table.Schema, tp.Table.Name)
 	return &tenantRootData{
-		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(q), Key: ident.Quote(key),
+		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(ident.QualifiedText(tp.Table.Schema, tp.Table.Name)), Key: ident.Quote(key),
 		AddPermissive: AddsPermissivePolicy(tp), tp: tp,
 	}
 }
@@ -314,8 +343,7 @@ func rootPolicies(r *tenantRootData) []string {
 // fileSlug is a table's name as it appears in file names: lower case ASCII
 // letters, digits and underscores, schema-prefixed outside public.
 func fileSlug(d *tableData) string {
-	name := strings.Trim(d.Name, "'")
-	schema := strings.Trim(d.Schema, "'")
+	name, schema := d.name, d.schema
 	if schema != "public" {
 		name = schema + "_" + name
 	}

@@ -184,7 +184,7 @@ type Objects struct {
 // the table's key in warden.backfill_progress and the batch and upper-bound
 // functions the phase 3 fill-trigger step creates.
 type BackfillCall struct {
-	// Key is the quoted, qualified table, the progress row's key.
+	// Key is the progress row's key: the table as ident.QualifiedText.
 	Key string
 	// BatchFunc and UpperFunc are quoted, qualified function names.
 	BatchFunc, UpperFunc string

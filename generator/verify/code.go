@@ -53,6 +53,10 @@ func (m *model) file(pkg string) *jen.File {
 // doc renders text as // comment lines; a blank line separates paragraphs.
 func doc(lines ...string) *jen.Statement {
 	for i, l := range lines {
+		// Names from the schema reach these lines: keep each one line.
+		lines[i] = ident.Comment(l)
+	}
+	for i, l := range lines {
 		lines[i] = strings.TrimRight("// "+l, " ")
 	}
 	return jen.Comment(strings.Join(lines, "\n"))
@@ -164,9 +168,9 @@ func (m *model) tables() []jen.Code {
 			}
 			// One item per table: a separate comment item would get the
 			// list's comma appended to it.
-			item := g.Line().Comment(s.class + ": " + s.comment)
+			item := g.Line().Comment(ident.Comment(s.class + ": " + s.comment))
 			if s.noOrgNote != "" {
-				item.Line().Comment("No NoOrg: " + s.noOrgNote + ".")
+				item.Line().Comment(ident.Comment("No NoOrg: " + s.noOrgNote + "."))
 			}
 			item.Line().Values(append(fields, jen.Line())...)
 		}

@@ -6,6 +6,7 @@ package ident
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,6 +18,10 @@ const MaxLen = 63
 
 // Quote always double-quotes name, doubling embedded quotes. Generated SQL
 // quotes every identifier so reserved words, mixed case and spaces are safe.
+// A name may hold anything, a newline or a dollar sign included: inside
+// double quotes it is data to every SQL lexer (the server's, PL/pgSQL's,
+// psql's). Comments take names through Comment; dollar-quoted bodies get
+// tags no name holds (DollarTag).
 func Quote(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
@@ -26,10 +31,67 @@ func Qualified(schema, name string) string {
 	return Quote(schema) + "." + Quote(name)
 }
 
+// QualifiedText is Qualified for text that PostgreSQL reads back as a name
+// (regclass or regproc input, a progress key): write it through Literal.
+func QualifiedText(schema, name string) string {
+	return Qualified(schema, name)
+}
+
 // Literal returns s as a SQL string literal (standard_conforming_strings on,
 // the default since PostgreSQL 9.1).
 func Literal(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// DollarTag returns the dollar-quote tag $base$ when no string of payload
+// holds it, else $base_wN$ for the smallest N that none holds: a body quoted
+// with it cannot be ended early by a name or value written into it.
+func DollarTag(base string, payload []string) string {
+	tag := "$" + base + "$"
+	for n := 1; ; n++ {
+		clash := false
+		for _, p := range payload {
+			if strings.Contains(p, tag) {
+				clash = true
+				break
+			}
+		}
+		if !clash {
+			return tag
+		}
+		sep := "_"
+		if base == "" {
+			sep = ""
+		}
+		tag = fmt.Sprintf("$%s%sw%d$", base, sep, n)
+	}
+}
+
+// Comment returns s as text that is safe inside a -- comment line, also when
+// that comment is inside a dollar-quoted body: control characters (a
+// newline would end the comment and start SQL), Unicode line and paragraph
+// separators (which an editor would show as a line break), backslashes and
+// dollar signs are written as visible escapes (\n, \x24, \u2028). Every name
+// or reason that reaches a generated comment goes through it.
+func Comment(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\\' || r == '$' || r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r == 0x85 || r == 0x2028 || r == 0x2029 || r == utf8.RuneError:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // QuoteIfNeeded quotes name only when PostgreSQL would not read it back

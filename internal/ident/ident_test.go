@@ -90,3 +90,41 @@ func FuzzDerive(f *testing.F) {
 		}
 	})
 }
+
+func TestDollarTag(t *testing.T) {
+	for _, tc := range []struct {
+		base    string
+		payload []string
+		want    string
+	}{
+		{"do", []string{"calls", "user_id"}, "$do$"},
+		{"do", []string{"x$do$y"}, "$do_w1$"},
+		{"do", []string{"x$do$y", "$do_w1$"}, "$do_w2$"},
+		{"fn", []string{"x$do$y"}, "$fn$"},
+		{"", []string{"a$$b"}, "$w1$"},
+	} {
+		if got := DollarTag(tc.base, tc.payload); got != tc.want {
+			t.Errorf("DollarTag(%q, %q) = %s, want %s", tc.base, tc.payload, got, tc.want)
+		}
+	}
+}
+
+func TestComment(t *testing.T) {
+	for in, want := range map[string]string{
+		"public.calls": "public.calls",
+		"p\ndrop table if exists public.victim; --": `p\ndrop table if exists public.victim; --`,
+		"a\rb\tc\x00d\x7f":                          `a\rb\tc\x00d\x7f`,
+		"x$do$y":                                    `x\x24do\x24y`,
+		`back\slash`:                                `back\x5cslash`,
+		"line\u2028sep":                             `line\u2028sep`,
+		"café":                                      "café",
+	} {
+		got := Comment(in)
+		if got != want {
+			t.Errorf("Comment(%q) = %q, want %q", in, got, want)
+		}
+		if strings.ContainsAny(got, "\n\r$") {
+			t.Errorf("Comment(%q) = %q still holds a newline or a dollar sign", in, got)
+		}
+	}
+}

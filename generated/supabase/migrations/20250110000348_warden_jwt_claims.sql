@@ -101,7 +101,7 @@ BEGIN
     v_done := v_done + v_n;
     COMMIT;
   END LOOP;
-  RAISE NOTICE 'warden: % users given their org_id claim', v_done;
+  RAISE NOTICE 'warden: % users given their % claim', v_done, 'org_id';
 END
 $fn$;
 REVOKE EXECUTE ON PROCEDURE "warden".backfill_user_claims(integer) FROM PUBLIC;
