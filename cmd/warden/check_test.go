@@ -92,7 +92,7 @@ func TestGenerateAndCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("hand-edited file", func(t *testing.T) {
-		edited := strings.Replace(string(original), "SET lock_timeout = '2s';", "SET lock_timeout = '1h';", 1)
+		edited := strings.Replace(string(original), "SET LOCAL lock_timeout = '2s';", "SET LOCAL lock_timeout = '1h';", 1)
 		if err := os.WriteFile(migration, []byte(edited), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestGenerateAndCheck(t *testing.T) {
 		if r.code != 1 {
 			t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		for _, want := range []string{"20250110000000_warden_setup.sql", "-SET lock_timeout = '1h';", "+SET lock_timeout = '2s';", "@@"} {
+		for _, want := range []string{"20250110000000_warden_setup.sql", "-SET LOCAL lock_timeout = '1h';", "+SET LOCAL lock_timeout = '2s';", "@@"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("drift report lacks %q:\n%s", want, r.stdout)
 			}

@@ -2,7 +2,7 @@
 -- Undo: drop warden's policies on public.usage_events and its partitions; RLS is
 -- switched off again only where no other policy is left (the app had none
 -- of its own).
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."usage_events";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."usage_events";
 DROP POLICY IF EXISTS "warden_org_update" ON "public"."usage_events";

@@ -381,3 +381,26 @@ func TestGooseMixedTransaction(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestSettingsNeverOutliveTheirFile: psql, goose and golang-migrate run
+// every file in one session, so a plain SET in one file would bind the
+// next: a lock_timeout of 2 s left behind fails the next concurrent index
+// build behind any older transaction. Every setting a step makes is SET
+// LOCAL, ended with the step's transaction; the steps that run outside a
+// transaction make none.
+func TestSettingsNeverOutliveTheirFile(t *testing.T) {
+	plain := regexp.MustCompile(`(?im)^\s*SET\s+(?:SESSION\s+)?(lock_timeout|statement_timeout|search_path|role|session_replication_role)\b[^\n]*;[ \t]*$`)
+	for _, s := range twoTableSteps(t) {
+		for dir, sql := range map[string]string{"up": s.Up, "down": s.Down} {
+			if m := plain.FindString(sql); m != "" {
+				t.Errorf("step %s (%s) sets %q for the session; use SET LOCAL", s.Name, dir, strings.TrimSpace(m))
+			}
+		}
+		if s.NoTransaction && strings.Contains(s.Up, "SET LOCAL") {
+			t.Errorf("step %s runs outside a transaction, where SET LOCAL does nothing", s.Name)
+		}
+	}
+	if !plain.MatchString("-- x\nSET lock_timeout = '2s';\n") {
+		t.Error("the check misses a plain SET")
+	}
+}

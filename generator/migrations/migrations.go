@@ -159,6 +159,9 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 			}
 			for _, d := range tables {
 				for _, r := range stepTable[i:j] {
+					if r.PartitionedOnly && !d.Partitioned {
+						continue
+					}
 					b.table(r, d)
 				}
 			}
@@ -223,9 +226,9 @@ func (b *stepBuilder) add(row StepKind, s Step, data any) {
 	// statement that unexpectedly runs long cannot hold them; the
 	// scanning steps (validate) and the backfill are left unbounded.
 	if b.c.StatementTimeout != "" && !row.Unbounded {
-		set := "SET lock_timeout = " + b.c.LockTimeout + ";"
-		up = strings.Replace(up, set, set+"\nSET statement_timeout = "+b.c.StatementTimeout+";", 1)
-		down = strings.Replace(down, set, set+"\nSET statement_timeout = "+b.c.StatementTimeout+";", 1)
+		set := "SET LOCAL lock_timeout = " + b.c.LockTimeout + ";"
+		up = strings.Replace(up, set, set+"\nSET LOCAL statement_timeout = "+b.c.StatementTimeout+";", 1)
+		down = strings.Replace(down, set, set+"\nSET LOCAL statement_timeout = "+b.c.StatementTimeout+";", 1)
 	}
 	s.Kind, s.Phase, s.Up, s.Down = row.Kind, row.Phase, up, down
 	s.NoTransaction, s.DownNoTransaction = row.NoTxUp, row.NoTxDown

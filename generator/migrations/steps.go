@@ -25,6 +25,7 @@ const (
 	KindNotNullCheck
 	KindValidate
 	KindSetNotNull
+	KindParentFK
 	KindJWTClaims
 	KindJWTBackfill
 	KindImmutable
@@ -80,6 +81,8 @@ type StepKind struct {
 	// NoTxUp and NoTxDown mark a direction that must run outside a
 	// transaction block (CREATE INDEX CONCURRENTLY, a CALL that commits).
 	NoTxUp, NoTxDown bool
+	// PartitionedOnly: a PerTable row emitted only for partitioned tables.
+	PartitionedOnly bool
 	// Unbounded leaves statement_timeout off: the step scans under a lock
 	// that lets reads and writes go on (VALIDATE), so a long run is fine.
 	Unbounded bool
@@ -112,6 +115,8 @@ var stepTable = []StepKind{
 		Unbounded: true, Status: "not_null_check.validated, foreign_key.validated"},
 	{Kind: KindSetNotNull, ID: "set_not_null", Phase: PhaseNotNull, Template: "32_set_not_null", Scope: PerTable, Name: "set_not_null_",
 		Status: "column.not_null"},
+	{Kind: KindParentFK, ID: "parent_fk", Phase: PhaseNotNull, Template: "33_parent_fk", Scope: PerTable, Name: "parent_fk_",
+		PartitionedOnly: true, Status: "foreign_key"},
 	{Kind: KindJWTClaims, ID: "jwt_claims", Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
 		Status: "global.claim_trigger, global.auth_org_id"},
 	{Kind: KindJWTBackfill, ID: "jwt_backfill", Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
@@ -220,7 +225,9 @@ func tableObjects(k Kind, d *tableData, n ObjectNames) Objects {
 	case KindValidate:
 		return Objects{Constraints: []string{n.NotNullCheck, n.ForeignKey}}
 	case KindSetNotNull:
-		return Objects{Columns: []string{n.Column}, Constraints: []string{n.NotNullCheck, n.ForeignKey}}
+		return Objects{Columns: []string{n.Column}, Constraints: []string{n.NotNullCheck}}
+	case KindParentFK:
+		return Objects{Constraints: []string{n.ForeignKey}}
 	case KindImmutable:
 		return Objects{Triggers: []string{n.ImmutableTrigger}, Functions: []string{ident.Qualified(wardenSchema, "tenant_column_immutable")}}
 	case KindRLS:

@@ -46,8 +46,9 @@ var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r 
 		return (ts.Column.NotNull || ts.NotNullCheck.Validated) && fkValidated(ts)
 	},
 	migrations.KindSetNotNull: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
-		return ts.Column.NotNull && !ts.NotNullCheck.Present && ts.ForeignKey.Present
+		return ts.Column.NotNull && !ts.NotNullCheck.Present
 	},
+	migrations.KindParentFK: func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return ts.ForeignKey.Present },
 	migrations.KindJWTClaims: func(_ migrations.Step, _ *TableStatus, r *Report) bool {
 		return r.Global.ClaimTrigger && r.Global.AuthOrgID
 	},

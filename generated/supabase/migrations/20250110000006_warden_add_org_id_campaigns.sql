@@ -2,7 +2,7 @@
 -- Phase 2 · add org_id to public.campaigns (direct: ownership column user_id → auth.users).
 -- Metadata only: no default and no inline constraint, so no table rewrite
 -- or scan runs under the ACCESS EXCLUSIVE lock, which lock_timeout bounds.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 ALTER TABLE "public"."campaigns" ADD COLUMN IF NOT EXISTS "org_id" uuid;
 

@@ -2,7 +2,7 @@
 -- Phase 2 · add org_id to public.voicemail_audit_log (inherited: foreign-key path public.voicemail_audit_log(call_id) → public.calls(user_id) (nullable: rows with a NULL foreign key get the default org)).
 -- Metadata only: no default and no inline constraint, so no table rewrite
 -- or scan runs under the ACCESS EXCLUSIVE lock, which lock_timeout bounds.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 ALTER TABLE "public"."voicemail_audit_log" ADD COLUMN IF NOT EXISTS "org_id" uuid;
 

@@ -2,7 +2,7 @@
 -- Phase 2 · add org_id to public.knowledge_base_chunks (inherited: foreign-key path public.knowledge_base_chunks(document_id) → public.knowledge_base_documents(kb_id) → public.knowledge_base(user_id)).
 -- Metadata only: no default and no inline constraint, so no table rewrite
 -- or scan runs under the ACCESS EXCLUSIVE lock, which lock_timeout bounds.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 ALTER TABLE "public"."knowledge_base_chunks" ADD COLUMN IF NOT EXISTS "org_id" uuid;
 

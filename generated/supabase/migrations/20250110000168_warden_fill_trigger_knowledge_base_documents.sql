@@ -4,7 +4,7 @@
 -- row (the caller's JWT org when there is no parent). It never guesses
 -- the default org: a row with nothing to derive from keeps NULL and, after
 -- phase 4, fails with a NOT NULL error.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called

@@ -2,7 +2,7 @@
 -- Phase 4 · step 1 of 3 for public.user_phone_numbers: CHECK (org_id IS NOT NULL) NOT VALID.
 -- Enforced for new writes at once; existing rows are not scanned here, so
 -- the ACCESS EXCLUSIVE lock is held only for the catalog change.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute

@@ -2,6 +2,6 @@
 -- Phase 4 · step 3 of 3 for public.telephony_audit_log: SET NOT NULL. The validated check
 -- proves there are no NULLs, so PostgreSQL skips the scan under the
 -- ACCESS EXCLUSIVE lock; the check is then redundant and dropped.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."telephony_audit_log" ALTER COLUMN "org_id" SET NOT NULL;
 ALTER TABLE "public"."telephony_audit_log" DROP CONSTRAINT IF EXISTS "telephony_audit_log_org_id_not_null";

@@ -2,16 +2,6 @@
 -- Phase 4 · step 3 of 3 for public.usage_events: SET NOT NULL. The validated check
 -- proves there are no NULLs, so PostgreSQL skips the scan under the
 -- ACCESS EXCLUSIVE lock; the check is then redundant and dropped.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."usage_events" ALTER COLUMN "org_id" SET NOT NULL;
 ALTER TABLE "public"."usage_events" DROP CONSTRAINT IF EXISTS "usage_events_org_id_not_null";
--- The parent's FK adopts the partitions' validated FKs: no scan.
-DO $do$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
-                 WHERE conrelid = '"public"."usage_events"'::regclass AND conname = 'usage_events_org_id_fkey') THEN
-    ALTER TABLE "public"."usage_events" ADD CONSTRAINT "usage_events_org_id_fkey" FOREIGN KEY ("org_id")
-      REFERENCES "public"."organizations" ("id") ON DELETE CASCADE;
-  END IF;
-END
-$do$;

@@ -14,7 +14,7 @@ BEGIN
     v_bad := v_bad || pg_catalog.format(E'\n  %s: %s rows', '"public"."call_logs"', v_nulls);
   END IF;
   IF v_bad <> '' THEN
-    RAISE EXCEPTION 'warden: rows without org_id remain after the backfill:%', v_bad
+    RAISE EXCEPTION 'warden: rows without % remain after the backfill:%', 'org_id', v_bad
       USING HINT = 'Rows written during the backfill with no owner, parent or JWT org cannot be derived. Assign them an org by hand (or delete them), then re-run this file.';
   END IF;
 END

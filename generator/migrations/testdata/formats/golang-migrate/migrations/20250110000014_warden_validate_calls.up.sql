@@ -2,7 +2,7 @@
 -- Phase 4 · step 2 of 3 for public.calls: validate the check and the FK.
 -- VALIDATE takes SHARE UPDATE EXCLUSIVE: it scans the table while reads
 -- and writes go on.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DO $do$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint

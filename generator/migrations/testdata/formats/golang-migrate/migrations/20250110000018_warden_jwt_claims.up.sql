@@ -5,7 +5,7 @@
 -- New and changed users get it from triggers rather than Supabase's custom
 -- access token hook: triggers work on any PostgreSQL (tests included), keep
 -- the claim in the row an admin can inspect, and need no dashboard setting.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 -- The org a user's claim should carry: the policy's mapping, else the
 -- default org (a user without a membership is an orphan).
@@ -73,7 +73,7 @@ BEGIN
     v_done := v_done + v_n;
     COMMIT;
   END LOOP;
-  RAISE NOTICE 'warden: % users given their org_id claim', v_done;
+  RAISE NOTICE 'warden: % users given their % claim', v_done, 'org_id';
 END
 $fn$;
 REVOKE EXECUTE ON PROCEDURE "warden".backfill_user_claims(integer) FROM PUBLIC;

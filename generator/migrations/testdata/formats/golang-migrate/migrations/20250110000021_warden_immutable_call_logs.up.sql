@@ -4,7 +4,7 @@
 -- change the column unseen), named to fire after all others, and enabled
 -- ALWAYS so session_replication_role = replica cannot switch it off.
 -- Changing it raises SQLSTATE 23W01; other updates pass.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 CREATE OR REPLACE TRIGGER "zz_warden_org_id_immutable"
   BEFORE UPDATE ON "public"."call_logs"
   FOR EACH ROW

@@ -8,7 +8,7 @@
 -- The table had no permissive policy of its own, and restrictive policies
 -- grant nothing alone, so a permissive org policy keeps it readable by org
 -- members instead of dark for everyone.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."call_logs" ENABLE ROW LEVEL SECURITY;
 DO $do$
 BEGIN

@@ -2,7 +2,7 @@
 -- +goose Up
 -- Phase 2 · setup: warden's private schema, the default org, the JWT org
 -- lookup and the batched-backfill driver every later file uses.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 -- Not exposed through the API (PostgREST serves public only): the
 -- SECURITY DEFINER helpers below live here.
@@ -164,6 +164,6 @@ REVOKE EXECUTE ON FUNCTION "warden".tenant_column_immutable() FROM PUBLIC;
 -- +goose Down
 -- Undo phase 2 setup. The default org row stays: rows of other tables may
 -- reference it, and deleting an org is a product decision.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP FUNCTION IF EXISTS public.auth_org_id();
 DROP SCHEMA IF EXISTS "warden" CASCADE;

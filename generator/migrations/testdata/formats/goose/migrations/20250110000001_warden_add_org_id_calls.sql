@@ -3,7 +3,7 @@
 -- Phase 2 · add org_id to public.calls (direct: ownership column user_id → auth.users).
 -- Metadata only: no default and no inline constraint, so no table rewrite
 -- or scan runs under the ACCESS EXCLUSIVE lock, which lock_timeout bounds.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 ALTER TABLE "public"."calls" ADD COLUMN IF NOT EXISTS "org_id" uuid;
 
@@ -43,5 +43,5 @@ $do$;
 
 -- +goose Down
 -- Undo: drop org_id from public.calls (its FK goes with it).
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."calls" DROP COLUMN IF EXISTS "org_id";

@@ -5,7 +5,7 @@
 -- (on INSERT the caller's JWT org comes first, since the caller acts in it). It never guesses
 -- the default org: a row with nothing to derive from keeps NULL and, after
 -- phase 4, fails with a NOT NULL error.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called
@@ -94,7 +94,7 @@ REVOKE EXECUTE ON FUNCTION "warden"."calls_backfill_upper"() FROM PUBLIC;
 
 -- +goose Down
 -- Undo: remove the fill trigger and backfill functions of public.calls.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP TRIGGER IF EXISTS "warden_fill_org_id" ON "public"."calls";
 DROP FUNCTION IF EXISTS "warden"."calls_fill_org_id"();
 DROP FUNCTION IF EXISTS "warden"."calls_backfill_batch"(jsonb, jsonb, integer);

@@ -5,7 +5,7 @@
 -- row (the caller's JWT org when there is no parent). It never guesses
 -- the default org: a row with nothing to derive from keeps NULL and, after
 -- phase 4, fails with a NOT NULL error.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called
@@ -90,7 +90,7 @@ REVOKE EXECUTE ON FUNCTION "warden"."call_logs_backfill_upper"() FROM PUBLIC;
 
 -- +goose Down
 -- Undo: remove the fill trigger and backfill functions of public.call_logs.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP TRIGGER IF EXISTS "warden_fill_org_id" ON "public"."call_logs";
 DROP FUNCTION IF EXISTS "warden"."call_logs_fill_org_id"();
 DROP FUNCTION IF EXISTS "warden"."call_logs_backfill_batch"(jsonb, jsonb, integer);

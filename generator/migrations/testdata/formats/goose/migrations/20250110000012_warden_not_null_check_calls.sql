@@ -3,7 +3,7 @@
 -- Phase 4 · step 1 of 3 for public.calls: CHECK (org_id IS NOT NULL) NOT VALID.
 -- Enforced for new writes at once; existing rows are not scanned here, so
 -- the ACCESS EXCLUSIVE lock is held only for the catalog change.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 -- +goose StatementBegin
 DO $do$
 BEGIN
@@ -19,5 +19,5 @@ $do$;
 
 -- +goose Down
 -- Undo: drop the NOT NULL check of public.calls if it is still there.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."calls" DROP CONSTRAINT IF EXISTS "calls_org_id_not_null";

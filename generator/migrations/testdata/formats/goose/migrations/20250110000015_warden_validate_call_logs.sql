@@ -3,7 +3,7 @@
 -- Phase 4 · step 2 of 3 for public.call_logs: validate the check and the FK.
 -- VALIDATE takes SHARE UPDATE EXCLUSIVE: it scans the table while reads
 -- and writes go on.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 -- +goose StatementBegin
 DO $do$
 BEGIN

@@ -6,7 +6,7 @@
 -- New and changed users get it from triggers rather than Supabase's custom
 -- access token hook: triggers work on any PostgreSQL (tests included), keep
 -- the claim in the row an admin can inspect, and need no dashboard setting.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 
 -- The org a user's claim should carry: the policy's mapping, else the
 -- default org (a user without a membership is an orphan).
@@ -77,7 +77,7 @@ BEGIN
     v_done := v_done + v_n;
     COMMIT;
   END LOOP;
-  RAISE NOTICE 'warden: % users given their org_id claim', v_done;
+  RAISE NOTICE 'warden: % users given their % claim', v_done, 'org_id';
 END
 $fn$;
 -- +goose StatementEnd
@@ -85,7 +85,7 @@ REVOKE EXECUTE ON PROCEDURE "warden".backfill_user_claims(integer) FROM PUBLIC;
 
 -- +goose Down
 -- Undo: stop maintaining the claim (existing claims stay in app_metadata).
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP TRIGGER IF EXISTS "warden_set_org_claim" ON "auth"."users";
 DROP FUNCTION IF EXISTS "warden".set_user_org_claim();
 DROP PROCEDURE IF EXISTS "warden".backfill_user_claims(integer);

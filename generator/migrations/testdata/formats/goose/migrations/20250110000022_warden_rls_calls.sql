@@ -9,7 +9,7 @@
 -- The table had no permissive policy of its own, and restrictive policies
 -- grant nothing alone, so a permissive org policy keeps it readable by org
 -- members instead of dark for everyone.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."calls" ENABLE ROW LEVEL SECURITY;
 -- +goose StatementBegin
 DO $do$
@@ -48,7 +48,7 @@ $do$;
 -- +goose Down
 -- Undo: drop warden's policies on public.calls; RLS is switched off again
 -- only when no other policy is left (the app had none of its own).
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."calls";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."calls";
 DROP POLICY IF EXISTS "warden_org_update" ON "public"."calls";

@@ -6,7 +6,7 @@
 -- get its JWT claim) or delete another org with everything that cascades
 -- from it. Org and membership changes go through the server (service_role
 -- bypasses RLS) or SECURITY DEFINER functions of the app.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."orgs" ENABLE ROW LEVEL SECURITY;
 -- +goose StatementBegin
 DO $do$
@@ -45,7 +45,7 @@ $do$;
 -- +goose Down
 -- Undo: drop warden's policies on public.orgs; RLS is switched off again
 -- only when no other policy is left.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_update" ON "public"."orgs";

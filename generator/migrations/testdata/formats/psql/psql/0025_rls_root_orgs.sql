@@ -5,7 +5,7 @@
 -- get its JWT claim) or delete another org with everything that cascades
 -- from it. Org and membership changes go through the server (service_role
 -- bypasses RLS) or SECURITY DEFINER functions of the app.
-SET lock_timeout = '2s';
+SET LOCAL lock_timeout = '2s';
 ALTER TABLE "public"."orgs" ENABLE ROW LEVEL SECURITY;
 DO $do$
 BEGIN
