@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/generator/history"
+	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/policy"
@@ -25,7 +30,7 @@ func formatFlag() cli.Flag {
 	return &cli.StringFlag{Name: "format", Usage: "migration `FORMAT`: supabase, goose, golang-migrate or psql (default: the policy's migrations.format)"}
 }
 
-var formats = []string{policy.FormatSupabase, policy.FormatGoose, policy.FormatGolangMigrate, policy.FormatPsql}
+var formats = migrations.RunnerNames()
 
 // outDir is --out, else generated/ in the policy file's directory, so the
 // command works from any working directory.
@@ -45,7 +50,9 @@ func generateCommand() *cli.Command {
 			"all or nothing: every file is rendered in memory first, and the output directory changes only\n" +
 			"when all of them succeeded. Files warden generated before and no longer generates are removed;\n" +
 			"files that are not warden's are never touched. Exit 1 when tables are unclassified or ambiguous.",
-		Flags:  []cli.Flag{outFlag(), formatFlag()},
+		Flags: []cli.Flag{outFlag(), formatFlag(),
+			&cli.BoolFlag{Name: "rewrite", Usage: "rewrite recorded migrations that changed or are no longer planned, instead of refusing: only when they were never applied anywhere"},
+		},
 		Action: runGenerate,
 	}
 }
@@ -70,11 +77,38 @@ func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
 	if err := planVerdict(plan); err != nil {
 		return nil, nil, err
 	}
-	files, err := output.Render(plan, s.DB)
+	h, err := readHistory(outDir(c, pol))
+	if err != nil {
+		return nil, nil, err
+	}
+	h.Rewrite = c.Bool("rewrite")
+	files, err := output.RenderHistory(plan, s.DB, h)
+	var he *history.Error
+	if errors.As(err, &he) {
+		return nil, nil, failed(err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return pol, files, nil
+}
+
+// readHistory reads the ledger of the output directory dir, if it has one,
+// and gives the renderer read access to the files it records.
+func readHistory(dir string) (output.History, error) {
+	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) }
+	data, err := read(history.FileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return output.History{Read: read}, nil
+	}
+	if err != nil {
+		return output.History{}, err
+	}
+	prior, err := history.Parse(data)
+	if err != nil {
+		return output.History{}, failed(fmt.Errorf("%s: %w", dir, err))
+	}
+	return output.History{Prior: prior, Read: read}, nil
 }
 
 func runGenerate(c *cli.Context) error {

@@ -1,7 +1,9 @@
 package migrations
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -50,9 +52,42 @@ import (
 //     must not run in a transaction block, because psql itself would send
 //     a file's statements one by one, each committed on its own.
 func Layout(steps []Step, format, baseVersion string) (*Files, error) {
+	versions, err := Versions(baseVersion, len(steps))
+	if err != nil {
+		return nil, err
+	}
+	return LayoutVersions(steps, format, versions, nil)
+}
+
+// Versions returns base, base+1, ... one per step: the versions of a first
+// generation, before any history is recorded.
+func Versions(baseVersion string, n int) ([]int64, error) {
 	base, err := strconv.ParseInt(baseVersion, 10, 64)
 	if err != nil || len(baseVersion) != 14 {
 		return nil, fmt.Errorf("migrations: base version %q is not 14 digits", baseVersion)
+	}
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = base + int64(i)
+	}
+	return out, nil
+}
+
+// Kept is a migration emitted earlier and kept as it is on disk (an older
+// version of a step that was re-emitted): LayoutVersions does not render
+// it, but lists it in the runner scripts that name every file (psql).
+type Kept struct {
+	Version          int64
+	Up, Down         string // paths; Down is "" when the step had nothing to undo
+	UpNoTx, DownNoTx bool
+}
+
+// LayoutVersions is Layout with each step's version given (versions[i] is
+// steps[i]'s; they must be distinct) and the kept files of earlier versions
+// to list beside them.
+func LayoutVersions(steps []Step, format string, versions []int64, kept []Kept) (*Files, error) {
+	if len(versions) != len(steps) {
+		return nil, fmt.Errorf("migrations: %d versions for %d steps", len(versions), len(steps))
 	}
 	for _, s := range steps {
 		if err := checkAlone(s); err != nil {
@@ -64,9 +99,12 @@ func Layout(steps []Step, format, baseVersion string) (*Files, error) {
 		return nil, fmt.Errorf("migrations: unknown format %q (want %s)", format, strings.Join(RunnerNames(), ", "))
 	}
 	out := &Files{Set: fileset.Set{}, Up: map[string]string{}, Down: map[string]string{}}
-	version := func(i int) string { return strconv.FormatInt(base+int64(i), 10) }
+	version := func(i int) string { return strconv.FormatInt(versions[i], 10) }
 	if err := r.layout(out, steps, version); err != nil {
 		return nil, err
+	}
+	if r.scripts != nil {
+		r.scripts(out, steps, versions, kept)
 	}
 	return out, nil
 }
@@ -78,7 +116,8 @@ type Files struct {
 	// contents, header included.
 	Set fileset.Set
 	// Up maps a step's name to the file that applies it; Down to the file
-	// that undoes it, for the steps that have one in this format.
+	// that undoes it, for the steps that have one in this format (the same
+	// file as Up in goose; every step in golang-migrate, which pairs them).
 	Up, Down map[string]string
 }
 
@@ -103,6 +142,9 @@ type Runner struct {
 	Dir string
 	// layout places the steps into out, the i-th step at version(i).
 	layout func(out *Files, steps []Step, version func(int) string) error
+	// scripts, where the format has them, writes the runner scripts that
+	// name every migration file, kept ones included, in version order.
+	scripts func(out *Files, steps []Step, versions []int64, kept []Kept)
 }
 
 // runners is the registry of formats, the default first.
@@ -110,7 +152,7 @@ var registry = []Runner{
 	{Name: policy.FormatSupabase, Dir: "supabase/migrations", layout: layoutSupabase},
 	{Name: policy.FormatGoose, Dir: "migrations", layout: layoutGoose},
 	{Name: policy.FormatGolangMigrate, Dir: "migrations", layout: layoutGolangMigrate},
-	{Name: policy.FormatPsql, Dir: "psql", layout: layoutPsql},
+	{Name: policy.FormatPsql, Dir: "psql", layout: layoutPsql, scripts: psqlScripts},
 }
 
 // RunnerOf returns the runner of a format name; "" is the default.
@@ -162,14 +204,12 @@ func layoutSupabase(out *Files, steps []Step, version func(int) string) error {
 		out.put(fmt.Sprintf("supabase/migrations/%s_warden_%s.sql", version(i), s.Name), sqlFile(s.Up), s.Name, "")
 	}
 	// The Supabase CLI has no down migrations: the rollback scripts are
-	// plain files, numbered in the order to run them (last step first).
-	n := 0
-	for i := len(steps) - 1; i >= 0; i-- {
-		if steps[i].Down == "" {
+	// plain files named by the version they undo, run newest first.
+	for i, s := range steps {
+		if s.Down == "" {
 			continue
 		}
-		n++
-		out.put(fmt.Sprintf("rollback/%04d_undo_%s.sql", n, steps[i].Name), sqlFile(steps[i].Down+"\n"), "", steps[i].Name)
+		out.put(fmt.Sprintf("rollback/%s_undo_%s.sql", version(i), s.Name), sqlFile(s.Down+"\n"), "", s.Name)
 	}
 	return nil
 }
@@ -224,25 +264,49 @@ func layoutGolangMigrate(out *Files, steps []Step, version func(int) string) err
 	for i, s := range steps {
 		name := fmt.Sprintf("migrations/%s_warden_%s", version(i), s.Name)
 		out.put(name+".up.sql", sqlFile(s.Up), s.Name, "")
-		down, undo := nothingToUndo, ""
+		down := nothingToUndo
 		if s.Down != "" {
-			down, undo = s.Down+"\n", s.Name
+			down = s.Down + "\n"
 		}
-		out.put(name+".down.sql", sqlFile(down), "", undo)
+		// Every version has its pair, so the down file is the step's even
+		// when it undoes nothing.
+		out.put(name+".down.sql", sqlFile(down), "", s.Name)
 	}
 	return nil
 }
 
-func layoutPsql(out *Files, steps []Step, _ func(int) string) error {
-	// Positions are zero-padded to one width, so the files sort in the
-	// order to run them.
-	width := max(4, len(strconv.Itoa(len(steps))))
-	file := func(i int, s Step) string { return fmt.Sprintf("%0*d_%s.sql", width, i+1, s.Name) }
+func layoutPsql(out *Files, steps []Step, version func(int) string) error {
+	for i, s := range steps {
+		out.put(fmt.Sprintf("psql/%s_%s.sql", version(i), s.Name), sqlFile(s.Up), s.Name, "")
+		if s.Down != "" {
+			out.put(fmt.Sprintf("psql/undo/%s_%s.sql", version(i), s.Name), sqlFile(s.Down+"\n"), "", s.Name)
+		}
+	}
+	return nil
+}
+
+// psqlScripts writes psql/up.psql and psql/down.psql: every migration file,
+// kept ones included, in version order (down: newest first).
+func psqlScripts(out *Files, steps []Step, versions []int64, kept []Kept) {
+	type entry struct {
+		version          int64
+		up, down         string
+		upNoTx, downNoTx bool
+	}
+	var all []entry
+	for i, s := range steps {
+		all = append(all, entry{versions[i], out.Up[s.Name], out.Down[s.Name], s.NoTransaction, s.DownNoTransaction})
+	}
+	for _, k := range kept {
+		all = append(all, entry{k.Version, k.Up, k.Down, k.UpNoTx, k.DownNoTx})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.version, b.version) })
 	include := func(b *strings.Builder, path string, noTx bool) {
+		rel := strings.TrimPrefix(path, "psql/")
 		if noTx {
-			fmt.Fprintf(b, "\\ir %s\n", path)
+			fmt.Fprintf(b, "\\ir %s\n", rel)
 		} else {
-			fmt.Fprintf(b, "BEGIN;\n\\ir %s\nCOMMIT;\n", path)
+			fmt.Fprintf(b, "BEGIN;\n\\ir %s\nCOMMIT;\n", rel)
 		}
 	}
 	const preamble = "-- Each file runs in its own transaction, except the ones that must not run\n" +
@@ -256,21 +320,16 @@ func layoutPsql(out *Files, steps []Step, _ func(int) string) error {
 		"--   psql -X -v ON_ERROR_STOP=1 -f psql/up.psql \"$DATABASE_URL\"\n" + preamble)
 	down.WriteString("-- Undoes every migration, last first:\n" +
 		"--   psql -X -v ON_ERROR_STOP=1 -f psql/down.psql \"$DATABASE_URL\"\n" + preamble)
-	for i, s := range steps {
-		out.put("psql/"+file(i, s), sqlFile(s.Up), s.Name, "")
-		include(&up, file(i, s), s.NoTransaction)
+	for _, e := range all {
+		include(&up, e.up, e.upNoTx)
 	}
-	for i := len(steps) - 1; i >= 0; i-- {
-		s := steps[i]
-		if s.Down == "" {
-			continue
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].down != "" {
+			include(&down, all[i].down, all[i].downNoTx)
 		}
-		out.put("psql/undo/"+file(i, s), sqlFile(s.Down+"\n"), "", s.Name)
-		include(&down, "undo/"+file(i, s), s.DownNoTransaction)
 	}
 	out.put("psql/up.psql", sqlFile(up.String()), "", "")
 	out.put("psql/down.psql", sqlFile(down.String()), "", "")
-	return nil
 }
 
 func sqlFile(body string) []byte {

@@ -83,7 +83,7 @@ func TestLayoutGolden(t *testing.T) {
 				if _, ok := files[laid.Up[s.Name]]; !ok {
 					t.Errorf("step %s: up file %q is not in the layout", s.Name, laid.Up[s.Name])
 				}
-				if down, ok := laid.Down[s.Name]; ok != (s.Down != "") {
+				if down, ok := laid.Down[s.Name]; ok != (s.Down != "" || format == policy.FormatGolangMigrate) {
 					t.Errorf("step %s: down file %q, but the step's down script is %q", s.Name, down, s.Down)
 				} else if _, in := files[down]; ok && !in {
 					t.Errorf("step %s: down file %q is not in the layout", s.Name, down)
@@ -164,7 +164,7 @@ func checkLayout(t *testing.T, format string, steps []Step, files fileset.Set) {
 	case policy.FormatSupabase, policy.FormatGoose, policy.FormatGolangMigrate:
 		for name, data := range files {
 			if rest, ok := strings.CutPrefix(name, "rollback/"); ok {
-				// Supabase's undo scripts, NNNN_undo_<step>.sql.
+				// Supabase's undo scripts, <version>_undo_<step>.sql.
 				_, rest, _ = strings.Cut(strings.TrimSuffix(rest, ".sql"), "_undo_")
 				if i, ok := index[rest]; !ok {
 					t.Errorf("%s: no step %s", name, rest)
@@ -234,10 +234,10 @@ func checkLayout(t *testing.T, format string, steps []Step, files fileset.Set) {
 					continue
 				}
 				pos, name, _ := strings.Cut(strings.TrimSuffix(filepath.Base(path), ".sql"), "_")
-				n, _ := strconv.Atoi(pos)
+				n, _ := strconv.ParseInt(pos, 10, 64)
 				i, ok := index[name]
-				if !ok || i != n-1 {
-					t.Errorf("%s: position %s is not the position of step %s", path, pos, name)
+				if !ok || int64(i) != n-base {
+					t.Errorf("%s: version %s is not the base version + the position of step %s", path, pos, name)
 					continue
 				}
 				order = append(order, i)

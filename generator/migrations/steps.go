@@ -81,6 +81,12 @@ type StepKind struct {
 	// NoTxUp and NoTxDown mark a direction that must run outside a
 	// transaction block (CREATE INDEX CONCURRENTLY, a CALL that commits).
 	NoTxUp, NoTxDown bool
+	// Reemit: when a recorded step of this kind would change, applying the
+	// new version after the old one gives the new state (CREATE OR REPLACE
+	// of functions and triggers, read-only checks, a procedure that only
+	// does what is left), so the change is appended as a new version. Any
+	// other change to a recorded step needs a person (generator/history).
+	Reemit bool
 	// PartitionedOnly: a PerTable row emitted only for partitioned tables.
 	PartitionedOnly bool
 	// Unbounded leaves statement_timeout off: the step scans under a lock
@@ -95,19 +101,19 @@ type StepKind struct {
 // Adding a step is a row here, a template in templates/ and its check in
 // operate/status.
 var stepTable = []StepKind{
-	{Kind: KindSetup, ID: "setup", Phase: PhaseAdd, Template: "00_setup", Scope: Once, Name: "setup",
+	{Kind: KindSetup, ID: "setup", Reemit: true, Phase: PhaseAdd, Template: "00_setup", Scope: Once, Name: "setup",
 		Status: "global.setup"},
 	{Kind: KindAddColumn, ID: "add_column", Phase: PhaseAdd, Template: "10_add_column", Scope: PerTable, Name: "add_{col}_",
 		Status: "column, foreign_key"},
 	{Kind: KindIndexBuild, ID: "index_build", Phase: PhaseAdd, Template: "12_index_build", Scope: PerIndex, Name: "index_",
 		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)"},
-	{Kind: KindIndexVerify, ID: "index_verify", Phase: PhaseAdd, Template: "13_index_verify", Scope: PerTable, Name: "index_verify_",
+	{Kind: KindIndexVerify, ID: "index_verify", Reemit: true, Phase: PhaseAdd, Template: "13_index_verify", Scope: PerTable, Name: "index_verify_",
 		Group: "index", Status: "index.valid"},
-	{Kind: KindFillTrigger, ID: "fill_trigger", Phase: PhaseBackfill, Template: "20_fill_trigger", Scope: PerTable, Name: "fill_trigger_",
+	{Kind: KindFillTrigger, ID: "fill_trigger", Reemit: true, Phase: PhaseBackfill, Template: "20_fill_trigger", Scope: PerTable, Name: "fill_trigger_",
 		Status: "fill_trigger"},
 	{Kind: KindBackfill, ID: "backfill", Phase: PhaseBackfill, Template: "21_backfill", Scope: PerTable, Name: "backfill_",
 		NoTxUp: true, Status: "null_rows"},
-	{Kind: KindBackfillCheck, ID: "backfill_check", Phase: PhaseBackfill, Template: "22_backfill_check", Scope: Once, Name: "backfill_check",
+	{Kind: KindBackfillCheck, ID: "backfill_check", Reemit: true, Phase: PhaseBackfill, Template: "22_backfill_check", Scope: Once, Name: "backfill_check",
 		Status: "null_rows of every table"},
 	{Kind: KindNotNullCheck, ID: "not_null_check", Phase: PhaseNotNull, Template: "30_not_null_check", Scope: PerTable, Name: "not_null_check_",
 		Status: "not_null_check"},
@@ -117,11 +123,11 @@ var stepTable = []StepKind{
 		Status: "column.not_null"},
 	{Kind: KindParentFK, ID: "parent_fk", Phase: PhaseNotNull, Template: "33_parent_fk", Scope: PerTable, Name: "parent_fk_",
 		PartitionedOnly: true, Status: "foreign_key"},
-	{Kind: KindJWTClaims, ID: "jwt_claims", Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
+	{Kind: KindJWTClaims, ID: "jwt_claims", Reemit: true, Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
 		Status: "global.claim_trigger, global.auth_org_id"},
-	{Kind: KindJWTBackfill, ID: "jwt_backfill", Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
+	{Kind: KindJWTBackfill, ID: "jwt_backfill", Reemit: true, Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
 		NoTxUp: true, Status: "global.users_without_claim"},
-	{Kind: KindImmutable, ID: "immutable", Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
+	{Kind: KindImmutable, ID: "immutable", Reemit: true, Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
 		Status: "immutable_trigger"},
 	{Kind: KindRLS, ID: "rls", Phase: PhaseRLS, Template: "60_rls", Scope: PerTable, Name: "rls_",
 		Status: "rls"},

@@ -6,8 +6,10 @@ package output
 
 import (
 	"fmt"
+	"io/fs"
 
 	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/generator/history"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/generator/report"
 	"github.com/warden-sql/warden/generator/verify"
@@ -19,7 +21,30 @@ import (
 // file. It fails, naming the tables, when the plan has problems
 // (unclassified or ambiguous tables): nothing is generated from a plan that
 // has not been decided.
+//
+// With no history (a first generation), versions count up from the
+// policy's base version; see RenderHistory for later ones.
 func Render(plan *classify.Plan, db *introspect.Database) (fileset.Set, error) {
+	return RenderHistory(plan, db, History{})
+}
+
+// History is what an output directory already holds: the ledger of the
+// migrations emitted into it, and a way to read its recorded files.
+type History struct {
+	// Prior is the ledger on disk; nil when there is none yet.
+	Prior *history.Ledger
+	// Read reads a file of the output directory (the recorded files that
+	// are kept as they are).
+	Read history.ReadFile
+	// Rewrite says the recorded migrations were never applied: changed
+	// steps are rewritten in place (history.Options.Rewrite).
+	Rewrite bool
+}
+
+// RenderHistory is Render against the history of an output directory:
+// recorded migrations keep their versions and bytes, new ones are appended
+// (generator/history).
+func RenderHistory(plan *classify.Plan, db *introspect.Database, h History) (fileset.Set, error) {
 	if err := plan.Err(); err != nil {
 		return nil, &PlanError{Plan: plan}
 	}
@@ -28,7 +53,11 @@ func Render(plan *classify.Plan, db *introspect.Database) (fileset.Set, error) {
 		return nil, err
 	}
 	pol := plan.Policy
-	laid, err := migrations.Layout(steps, pol.Migrations.Format, pol.Migrations.Version)
+	read := h.Read
+	if read == nil {
+		read = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
+	}
+	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, read, history.Options{Rewrite: h.Rewrite})
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,7 @@ var Of = map[string]Tier{
 	"generator/classify": Plan,
 
 	"generator/migrations": Renderers,
+	"generator/history":    Renderers,
 	"generator/report":     Renderers,
 	"generator/verify":     Renderers,
 	"generator/verify/kit": Renderers,

@@ -1,0 +1,410 @@
+// Package history keeps the migration history stable across regenerations.
+//
+// Migration runners (the Supabase CLI, goose, golang-migrate) track what
+// they applied by version, and never look at a file again once applied. So
+// a regeneration after a schema or policy change must keep every version,
+// name and byte warden emitted before, and only append. The ledger,
+// warden.sum beside the output, records every migration warden emitted: its
+// version, its step, its files and their checksums, and a seal over all of
+// it so a hand edit of the ledger is seen.
+//
+// Reconcile lays the current steps out against the ledger:
+//   - a recorded step keeps its version and must render the same bytes;
+//   - a new step gets a version after the highest recorded, in step order
+//     (the dependency order);
+//   - a recorded step whose bytes would change is appended under a new
+//     version when its kind can be applied again over the old one
+//     (migrations.StepKind.Reemit: CREATE OR REPLACE functions and
+//     triggers, read-only checks); any other change, and a step that is no
+//     longer planned (a table leaving scope), is refused with the ways out,
+//     unless Options.Rewrite says the recorded set was never applied;
+//   - the files of older versions are carried over from disk unchanged,
+//     after their checksums are checked: an edited or deleted recorded file
+//     is refused too.
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/fileset"
+)
+
+// FileName is the ledger's path in the output directory.
+const FileName = "warden.sum"
+
+// Ledger is the record of every migration warden emitted into one output
+// directory.
+type Ledger struct {
+	// Format is the runner format the files were laid out in.
+	Format  string
+	Entries []Entry
+}
+
+// Entry is one emitted migration: a version of a step.
+type Entry struct {
+	Version int64
+	Step    string
+	// Up is the file that applies it; Down the file that undoes it, the
+	// zero FileSum when the format has none for it.
+	Up, Down         FileSum
+	UpNoTx, DownNoTx bool
+}
+
+// FileSum is a file's path in the output directory and the SHA-256 of its
+// bytes, in hex.
+type FileSum struct{ Path, Sum string }
+
+// Sum returns the SHA-256 of data in hex.
+func Sum(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// Bytes renders the ledger: a header, one line per entry in version order,
+// and a seal line over everything before it.
+func (l *Ledger) Bytes() []byte {
+	var b bytes.Buffer
+	b.WriteString(fileset.HeaderSQL + "\n")
+	b.WriteString("-- The migrations warden has emitted: version, step, files and SHA-256.\n")
+	b.WriteString("-- Regenerating keeps every recorded version and byte and only appends;\n")
+	b.WriteString("-- warden check fails when a recorded file or this ledger was edited.\n")
+	fmt.Fprintf(&b, "format %s\n", l.Format)
+	for _, e := range l.Entries {
+		fmt.Fprintf(&b, "%d %s up=%s:%s", e.Version, e.Step, e.Up.Path, e.Up.Sum)
+		if e.Down.Path != "" {
+			fmt.Fprintf(&b, " down=%s:%s", e.Down.Path, e.Down.Sum)
+		}
+		var notx []string
+		if e.UpNoTx {
+			notx = append(notx, "up")
+		}
+		if e.DownNoTx {
+			notx = append(notx, "down")
+		}
+		if len(notx) > 0 {
+			fmt.Fprintf(&b, " notx=%s", strings.Join(notx, ","))
+		}
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "seal %s\n", Sum(b.Bytes()))
+	return b.Bytes()
+}
+
+// Parse reads a ledger written by Bytes. It fails, naming the line, on
+// anything else, and when the seal does not match: the ledger was edited.
+func Parse(data []byte) (*Ledger, error) {
+	i := bytes.LastIndex(bytes.TrimSuffix(data, []byte("\n")), []byte("\nseal "))
+	if i < 0 {
+		return nil, fmt.Errorf("%s: no seal line; the ledger was cut short or written by hand", FileName)
+	}
+	body, seal := data[:i+1], strings.TrimSpace(string(data[i+len("\nseal "):]))
+	if seal != Sum(body) {
+		return nil, fmt.Errorf("%s: the seal does not match its contents: the ledger was edited by hand; restore it from version control (git checkout -- %s)", FileName, FileName)
+	}
+	l := &Ledger{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.HasPrefix(line, "--") || line == "" {
+			continue
+		}
+		if f, ok := strings.CutPrefix(line, "format "); ok {
+			l.Format = f
+			continue
+		}
+		e, err := parseEntry(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", FileName, n, err)
+		}
+		if len(l.Entries) > 0 && e.Version <= l.Entries[len(l.Entries)-1].Version {
+			return nil, fmt.Errorf("%s:%d: version %d is not after the previous line's", FileName, n, e.Version)
+		}
+		l.Entries = append(l.Entries, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", FileName, err)
+	}
+	if l.Format == "" {
+		return nil, fmt.Errorf("%s: no format line", FileName)
+	}
+	return l, nil
+}
+
+func parseEntry(line string) (Entry, error) {
+	fields := strings.Fields(line)
+	if len(fields) < 3 {
+		return Entry{}, fmt.Errorf("%q is not <version> <step> up=<path>:<sha256> ...", line)
+	}
+	v, err := strconv.ParseInt(fields[0], 10, 64)
+	if err != nil {
+		return Entry{}, fmt.Errorf("version %q is not a number", fields[0])
+	}
+	e := Entry{Version: v, Step: fields[1]}
+	for _, f := range fields[2:] {
+		key, val, _ := strings.Cut(f, "=")
+		switch key {
+		case "up", "down":
+			i := strings.LastIndexByte(val, ':')
+			if i < 0 || len(val)-i-1 != 64 {
+				return Entry{}, fmt.Errorf("%s=%q: want <path>:<sha256>", key, val)
+			}
+			fs := FileSum{Path: val[:i], Sum: val[i+1:]}
+			if key == "up" {
+				e.Up = fs
+			} else {
+				e.Down = fs
+			}
+		case "notx":
+			for _, d := range strings.Split(val, ",") {
+				switch d {
+				case "up":
+					e.UpNoTx = true
+				case "down":
+					e.DownNoTx = true
+				default:
+					return Entry{}, fmt.Errorf("notx=%q: want up, down or up,down", val)
+				}
+			}
+		default:
+			return Entry{}, fmt.Errorf("unknown field %q", f)
+		}
+	}
+	if e.Up.Path == "" {
+		return Entry{}, fmt.Errorf("%q has no up file", line)
+	}
+	return e, nil
+}
+
+// Options tune Reconcile.
+type Options struct {
+	// Rewrite says the recorded migrations were never applied anywhere:
+	// changed steps are rewritten in place and steps no longer planned are
+	// dropped, instead of being refused.
+	Rewrite bool
+}
+
+// ReadFile reads a file of the output directory by its slash path; it
+// returns an error satisfying errors.Is(err, fs.ErrNotExist) when there is
+// none.
+type ReadFile func(path string) ([]byte, error)
+
+// Error lists why the recorded history cannot be kept as it is. It is a
+// verdict (the schema or policy changed in a way a human must decide), not
+// a malfunction.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("the recorded migration history (%s) cannot be kept:\n  %s", FileName, strings.Join(e.Problems, "\n  "))
+}
+
+// Reconcile lays steps out in format against the prior ledger (nil: no
+// history yet, versions count up from baseVersion) and returns the files
+// (kept older versions and the new ledger included) and the new ledger.
+func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledger, read ReadFile, opts Options) (*migrations.Files, *Ledger, error) {
+	if format == "" {
+		format = migrations.RunnerNames()[0]
+	}
+	if prior == nil {
+		prior = &Ledger{Format: format}
+	}
+	if prior.Format != format {
+		return nil, nil, &Error{Problems: []string{fmt.Sprintf(
+			"the recorded migrations are in the %s format, not %s: generate with --format %s, or move %s and the files aside to start a new history in %s",
+			prior.Format, format, prior.Format, FileName, format)}}
+	}
+	latest := map[string]Entry{} // the newest recorded version of each step
+	next, err := migrations.Versions(baseVersion, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	nextVersion := next[0]
+	for _, e := range prior.Entries {
+		latest[e.Step] = e
+		nextVersion = max(nextVersion, e.Version+1)
+	}
+	kinds := map[migrations.Kind]migrations.StepKind{}
+	for _, k := range migrations.Kinds() {
+		kinds[k.Kind] = k
+	}
+
+	// Lay every step out once at its recorded version (or a placeholder
+	// for new ones) to compare bytes: the version is in the file names
+	// only, never in the contents.
+	versions := make([]int64, len(steps))
+	for i, s := range steps {
+		if e, ok := latest[s.Name]; ok {
+			versions[i] = e.Version
+		} else {
+			versions[i] = -1 - int64(i)
+		}
+	}
+	probe, err := migrations.LayoutVersions(steps, format, versions, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var problems []string
+	planned := map[string]bool{}
+	for i, s := range steps {
+		planned[s.Name] = true
+		e, recorded := latest[s.Name]
+		if !recorded {
+			continue
+		}
+		if sameBytes(probe, s.Name, e) {
+			continue
+		}
+		switch {
+		case opts.Rewrite:
+			// Rewritten in place at its version.
+		case kinds[s.Kind].Reemit:
+			versions[i] = 0 // a new version below; the recorded one is kept
+		default:
+			problems = append(problems, fmt.Sprintf(
+				"step %s (version %d, %s) would change. If it was applied anywhere, keep it: undo the change to the schema or policy, or write the change as a migration of your own after it; if the recorded migrations were never applied, regenerate with --rewrite",
+				s.Name, e.Version, e.Up.Path))
+		}
+	}
+	for _, e := range latestOrder(prior) {
+		if !planned[e.Step] && !opts.Rewrite {
+			problems = append(problems, fmt.Sprintf(
+				"step %s (version %d, %s) is no longer planned (its table left scope, or was renamed). warden never deletes an applied migration: put the table back in scope, undo it with its down file and regenerate with --rewrite, or, if the recorded migrations were never applied, regenerate with --rewrite",
+				e.Step, e.Version, e.Up.Path))
+		}
+	}
+	for i := range steps {
+		if versions[i] <= 0 {
+			versions[i] = nextVersion
+			nextVersion++
+		}
+	}
+
+	// Every entry not current any more keeps its files exactly.
+	current := map[string]int64{}
+	for i, s := range steps {
+		current[s.Name] = versions[i]
+	}
+	var kept []migrations.Kept
+	var keptEntries []Entry
+	keptFiles := fileset.Set{}
+	for _, e := range prior.Entries {
+		if v, ok := current[e.Step]; ok && v == e.Version {
+			continue // laid out again below, byte for byte
+		}
+		if opts.Rewrite {
+			continue // dropped: the recorded set was never applied
+		}
+		for _, f := range []FileSum{e.Up, e.Down} {
+			if f.Path == "" {
+				continue
+			}
+			data, err := read(f.Path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was deleted: restore it from version control", f.Path, e.Step, e.Version))
+			case err != nil:
+				return nil, nil, err
+			case Sum(data) != f.Sum:
+				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was edited: restore it from version control; an applied migration is never changed", f.Path, e.Step, e.Version))
+			default:
+				keptFiles[f.Path] = data
+			}
+		}
+		kept = append(kept, migrations.Kept{Version: e.Version, Up: e.Up.Path, Down: e.Down.Path, UpNoTx: e.UpNoTx, DownNoTx: e.DownNoTx})
+		keptEntries = append(keptEntries, e)
+	}
+	if len(problems) > 0 {
+		return nil, nil, &Error{Problems: problems}
+	}
+
+	laid, err := migrations.LayoutVersions(steps, format, versions, kept)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Files of recorded versions laid out again must still match the
+	// ledger (the comparison above), and also what is on disk.
+	for i, s := range steps {
+		e, ok := latest[s.Name]
+		if !ok || e.Version != versions[i] || opts.Rewrite {
+			continue
+		}
+		for _, f := range []FileSum{e.Up, e.Down} {
+			if f.Path == "" {
+				continue
+			}
+			data, err := read(f.Path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was deleted: restore it from version control, or regenerate to write it again if it was never applied", f.Path, e.Step, e.Version))
+			case err != nil:
+				return nil, nil, err
+			case Sum(data) != f.Sum:
+				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was edited: restore it from version control; an applied migration is never changed", f.Path, e.Step, e.Version))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, nil, &Error{Problems: problems}
+	}
+	for p, data := range keptFiles {
+		if _, dup := laid.Set[p]; dup {
+			return nil, nil, fmt.Errorf("history: %s is both a kept and a new file", p)
+		}
+		laid.Set[p] = data
+	}
+
+	next2 := &Ledger{Format: format, Entries: keptEntries}
+	for i, s := range steps {
+		e := Entry{Version: versions[i], Step: s.Name, UpNoTx: s.NoTransaction}
+		up := laid.Up[s.Name]
+		e.Up = FileSum{Path: up, Sum: Sum(laid.Set[up])}
+		if down, ok := laid.Down[s.Name]; ok && down != up {
+			e.Down = FileSum{Path: down, Sum: Sum(laid.Set[down])}
+			e.DownNoTx = s.DownNoTransaction
+		}
+		next2.Entries = append(next2.Entries, e)
+	}
+	slices.SortFunc(next2.Entries, func(a, b Entry) int { return cmp.Compare(a.Version, b.Version) })
+	laid.Set[FileName] = next2.Bytes()
+	return laid, next2, nil
+}
+
+// sameBytes reports whether step name laid out in probe has the recorded
+// entry's bytes.
+func sameBytes(probe *migrations.Files, name string, e Entry) bool {
+	up := probe.Up[name]
+	if Sum(probe.Set[up]) != e.Up.Sum {
+		return false
+	}
+	down, ok := probe.Down[name]
+	if !ok || down == up {
+		return e.Down.Path == ""
+	}
+	return e.Down.Path != "" && Sum(probe.Set[down]) == e.Down.Sum
+}
+
+// latestOrder returns the newest entry of each step, in version order.
+func latestOrder(l *Ledger) []Entry {
+	idx := map[string]int{}
+	var out []Entry
+	for _, e := range l.Entries {
+		if i, ok := idx[e.Step]; ok {
+			out[i] = e
+			continue
+		}
+		idx[e.Step] = len(out)
+		out = append(out, e)
+	}
+	return out
+}
