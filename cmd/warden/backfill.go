@@ -92,7 +92,7 @@ func runBackfill(c *cli.Context) error {
 		return err
 	}
 	defer conn.Close(c.Context)
-	targets, err := backfill.Targets(plan, db)
+	targets, err := backfill.Targets(plan, db, stepPaths(c, pol, plan, db))
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/generator/output"
 	"github.com/warden-sql/warden/internal/fileset"
+	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/policy"
 )
 
@@ -91,6 +92,26 @@ func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
 		return nil, nil, err
 	}
 	return pol, files, nil
+}
+
+// stepPaths maps each step to its file as the output directory's recorded
+// history lays it out, so status and backfill name the files that are
+// really there after appends; nil (the first generation's layout) when the
+// directory has no ledger or does not match the schema any more.
+func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *introspect.Database) map[string]string {
+	h, err := readHistory(outDir(c, pol))
+	if err != nil || h.Prior == nil {
+		return nil
+	}
+	steps, err := migrations.Steps(plan, db)
+	if err != nil {
+		return nil
+	}
+	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, h.Read, history.Options{})
+	if err != nil {
+		return nil
+	}
+	return laid.Up
 }
 
 // readHistory reads the ledger of the output directory dir, if it has one,

@@ -50,7 +50,7 @@ func runStatus(c *cli.Context) error {
 		return err
 	}
 	defer conn.Close(c.Context)
-	r, err := status.Measure(c.Context, conn.Conn, plan, status.Options{Estimate: c.Bool("estimate"), DB: db})
+	r, err := status.Measure(c.Context, conn.Conn, plan, status.Options{Estimate: c.Bool("estimate"), DB: db, Paths: stepPaths(c, pol, plan, db)})
 	if err != nil {
 		return err
 	}

@@ -69,12 +69,18 @@ type Target struct {
 // first (plan.Scoped order). The function names and progress keys are the
 // backfill steps' own (migrations.Step.Backfill), so they are the
 // migration's by construction.
-func Targets(plan *classify.Plan, db *introspect.Database) ([]Target, error) {
+//
+// paths maps step names to their files in the output directory (see
+// status.Options.Paths); nil for the first generation's layout.
+func Targets(plan *classify.Plan, db *introspect.Database, paths map[string]string) ([]Target, error) {
 	steps, err := migrations.Steps(plan, db)
 	if err != nil {
 		return nil, err
 	}
-	files := status.Files(plan, steps)
+	files := paths
+	if files == nil {
+		files = status.Files(plan, steps)
+	}
 	fill := map[string]string{}
 	setup := ""
 	for _, s := range steps {

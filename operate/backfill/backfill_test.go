@@ -45,7 +45,7 @@ func load(t *testing.T) (*statustest.Example, []Target) {
 func targets(t *testing.T, e *statustest.Example) []Target {
 	t.Helper()
 	db, plan := e.Live(t)
-	ts, err := Targets(plan, db)
+	ts, err := Targets(plan, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func assertNoNulls(t *testing.T, e *statustest.Example) {
 // functions and files the migration's own CALLs use.
 func TestTargets(t *testing.T) {
 	e := statustest.Load(t, policyPath, rows)
-	ts, err := Targets(e.Plan, e.DB)
+	ts, err := Targets(e.Plan, e.DB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

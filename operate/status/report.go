@@ -261,7 +261,10 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 	for _, ts := range m.tables {
 		byName[ts.Table] = ts
 	}
-	files := Files(plan, steps)
+	files := m.opts.Paths
+	if files == nil {
+		files = Files(plan, steps)
+	}
 
 	// Which steps are done, and per table per phase whether all are.
 	type key struct {

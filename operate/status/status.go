@@ -41,6 +41,10 @@ type Options struct {
 	Estimate bool
 	// LockTimeout is set before any query; DefaultLockTimeout when zero.
 	LockTimeout time.Duration
+	// Paths maps each step's name to its file in the output directory, as
+	// the recorded history laid it out (versions after appends); nil: the
+	// first generation's layout (Files).
+	Paths map[string]string
 	// DB is the schema model the plan was classified from. It is used to
 	// render the migration steps, so next actions can name their files;
 	// when nil, the model is rebuilt from the plan's tables.

@@ -1,0 +1,275 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
+	"github.com/pressly/goose/v3"
+
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/fileset"
+	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const dayOnePolicy = `version: 1
+schemas: [public]
+tenant:
+  table: orgs
+  default_org: a0000000-0000-0000-0000-000000000001
+  default_org_name: Default organization
+scope: [calls, call_logs]
+migrations:
+  version: "20250110000000"
+`
+
+const dayOneSchema = `
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (id uuid PRIMARY KEY, raw_app_meta_data jsonb NOT NULL DEFAULT '{}');
+INSERT INTO auth.users (id) VALUES ('00000000-0000-0000-0000-0000000000a1');
+CREATE TABLE public.orgs (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE public.calls (id uuid PRIMARY KEY, user_id uuid REFERENCES auth.users, status text);
+INSERT INTO public.calls VALUES ('c0000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-0000000000a1', 'x');
+CREATE TABLE public.call_logs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  call_id uuid NOT NULL REFERENCES public.calls, event text);
+INSERT INTO public.call_logs (call_id, event) VALUES ('c0000000-0000-0000-0000-000000000001', 'e');
+`
+
+// The second day: a table the app added, now in scope.
+const dayTwoSchema = `
+CREATE TABLE public.tags (id int PRIMARY KEY, user_id uuid REFERENCES auth.users, tag text);
+INSERT INTO public.tags VALUES (1, '00000000-0000-0000-0000-0000000000a1', 't'), (2, NULL, 'ownerless');
+`
+
+// stepsOf reads the catalog of url and plans the steps for policy text.
+func stepsOf(t *testing.T, url, text string) []migrations.Step {
+	t.Helper()
+	pol, err := policy.Parse("policy.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := introspect.Inspect(context.Background(), pgtest.Connect(t, url), pol.Schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := classify.Classify(db, pol)
+	steps, err := migrations.Steps(plan, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return steps
+}
+
+func readDir(dir string) ReadFile {
+	return func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) }
+}
+
+// applied is what a runner applied in one run: the versions.
+type historyRunner struct {
+	format string
+	// up applies what the runner has not applied yet and returns the
+	// versions it applied.
+	up func(t *testing.T, dir, url string) []int64
+}
+
+var historyRunners = []historyRunner{
+	{migrations.RunnerNames()[1], gooseUp},         // goose
+	{migrations.RunnerNames()[2], golangMigrateUp}, // golang-migrate
+}
+
+// TestRunnersApplyOnlyTheAppendedFiles: day one is generated and applied
+// with the real runner; a table then enters scope and the set is
+// regenerated against the ledger. No file of day one changes, and the
+// runner, which tracks versions, applies exactly the appended versions,
+// after which the new table is migrated like the others.
+func TestRunnersApplyOnlyTheAppendedFiles(t *testing.T) {
+	for _, rn := range historyRunners {
+		t.Run(rn.format, func(t *testing.T) {
+			t.Parallel()
+			url := pgtest.NewDB(t)
+			conn := pgtest.Connect(t, url)
+			pgtest.Exec(t, conn, dayOneSchema)
+			dir := t.TempDir()
+
+			steps1 := stepsOf(t, url, dayOnePolicy)
+			laid1, ledger1, err := Reconcile(steps1, rn.format, "20250110000000", nil, readDir(dir), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fileset.Write(dir, laid1.Set); err != nil {
+				t.Fatal(err)
+			}
+			if got := rn.up(t, dir, url); len(got) != len(steps1) {
+				t.Fatalf("day one: applied %d versions for %d steps", len(got), len(steps1))
+			}
+
+			pgtest.Exec(t, conn, dayTwoSchema)
+			steps2 := stepsOf(t, url, strings.Replace(dayOnePolicy, "scope: [calls, call_logs]", "scope: [calls, call_logs, tags]", 1))
+			prior, err := Parse(ledger1.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			laid2, ledger2, err := Reconcile(steps2, rn.format, "20250110000000", prior, readDir(dir), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p, data := range laid1.Set {
+				if p == FileName {
+					continue
+				}
+				if string(laid2.Set[p]) != string(data) {
+					t.Errorf("day two changed or dropped %s", p)
+				}
+			}
+			if _, err := fileset.Write(dir, laid2.Set); err != nil {
+				t.Fatal(err)
+			}
+			last := ledger1.Entries[len(ledger1.Entries)-1].Version
+			want := map[int64]bool{}
+			for _, e := range ledger2.Entries {
+				if e.Version > last {
+					want[e.Version] = true
+				}
+			}
+			got := rn.up(t, dir, url)
+			if len(got) != len(want) {
+				t.Errorf("day two: applied %v, want the %d appended versions", got, len(want))
+			}
+			for _, v := range got {
+				if !want[v] {
+					t.Errorf("day two: applied version %d, which is not appended", v)
+				}
+			}
+			var nulls int
+			var notNull bool
+			if err := conn.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM public.tags WHERE org_id IS NULL),
+				(SELECT attnotnull FROM pg_attribute WHERE attrelid = 'public.tags'::regclass AND attname = 'org_id')`).Scan(&nulls, &notNull); err != nil {
+				t.Fatal(err)
+			}
+			if nulls != 0 || !notNull {
+				t.Errorf("public.tags after day two: %d rows without org_id, NOT NULL %v", nulls, notNull)
+			}
+		})
+	}
+}
+
+// TestParseRefusesAnEditedLedger: the seal catches any edit, and a ledger
+// that is not one is named as such.
+func TestParseRefusesAnEditedLedger(t *testing.T) {
+	l := &Ledger{Format: "goose", Entries: []Entry{{Version: 20250110000000, Step: "setup",
+		Up: FileSum{Path: "migrations/20250110000000_warden_setup.sql", Sum: Sum([]byte("x"))}, UpNoTx: true}}}
+	data := l.Bytes()
+	back, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back.Bytes()) != string(data) {
+		t.Errorf("round trip changed the ledger:\n%s\n%s", data, back.Bytes())
+	}
+	edited := strings.Replace(string(data), "20250110000000 setup", "20250110000001 setup", 1)
+	if _, err := Parse([]byte(edited)); err == nil || !strings.Contains(err.Error(), "edited by hand") {
+		t.Errorf("an edited ledger: %v", err)
+	}
+	if _, err := Parse([]byte("hello\n")); err == nil {
+		t.Error("a file that is no ledger was accepted")
+	}
+}
+
+func gooseUp(t *testing.T, dir, url string) []int64 {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, os.DirFS(filepath.Join(dir, "migrations")), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := p.Up(context.Background())
+	if err != nil {
+		t.Fatalf("goose up: %v", err)
+	}
+	var out []int64
+	for _, r := range results {
+		out = append(out, r.Source.Version)
+	}
+	return out
+}
+
+func golangMigrateUp(t *testing.T, dir, url string) []int64 {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := appliedVersion(t, db)
+	src, err := iofs.New(os.DirFS(dir), "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		t.Fatalf("golang-migrate up: %v", err)
+	}
+	// golang-migrate keeps only the last version: the applied ones are the
+	// files between the version before and the version after.
+	after, _, err := m.Version()
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "migrations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, e := range entries {
+		var v int64
+		if !strings.HasSuffix(e.Name(), ".up.sql") {
+			continue
+		}
+		if _, err := fmt.Sscan(strings.SplitN(e.Name(), "_", 2)[0], &v); err != nil {
+			t.Fatal(err)
+		}
+		if v > before && v <= int64(after) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// appliedVersion is golang-migrate's recorded version, -1 before any.
+func appliedVersion(t *testing.T, db *sql.DB) int64 {
+	t.Helper()
+	var v int64
+	err := db.QueryRow("SELECT version FROM schema_migrations").Scan(&v)
+	if err != nil {
+		if strings.Contains(err.Error(), "does not exist") || errors.Is(err, sql.ErrNoRows) {
+			return -1
+		}
+		t.Fatal(err)
+	}
+	return v
+}
