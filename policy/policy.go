@@ -186,36 +186,65 @@ func Parse(name string, data []byte) (*Policy, error) {
 	return p, nil
 }
 
-// InScope reports whether t is listed in scope.
-func (p *Policy) InScope(t TableRef) bool {
-	for _, r := range p.Scope {
-		if r.SameTable(t) {
-			return true
-		}
-	}
-	return false
-}
+// InScope reports whether t is listed in scope. It builds the lookup for
+// one question; a caller with many questions uses Decisions.
+func (p *Policy) InScope(t TableRef) bool { return p.Decisions().InScope(t) }
 
 // Override returns the decision the policy makes for table t, if any:
 // entries of exclude and global come back as overrides with class excluded
-// and global, so the classifier has one place to look.
-func (p *Policy) Override(t TableRef) (Override, bool) {
-	for _, r := range p.Exclude {
-		if r.SameTable(t) {
-			return Override{Table: r, Class: ClassExcluded}, true
+// and global, so the classifier has one place to look. It builds the
+// lookup for one question; a caller with many questions uses Decisions.
+func (p *Policy) Override(t TableRef) (Override, bool) { return p.Decisions().Override(t) }
+
+// tableKey identifies a table, whatever its position in the policy.
+type tableKey struct{ schema, name string }
+
+func keyOf(t TableRef) tableKey { return tableKey{t.Schema, t.Name} }
+
+// Decisions finds the policy's decisions by table in constant time, so that
+// classifying stays linear in the number of tables.
+type Decisions struct {
+	scope    map[tableKey]TableRef
+	override map[tableKey]Override
+}
+
+// Decisions indexes the policy's scope, exclude, global and tables entries.
+// Build it once per classification: it is not updated when p changes.
+func (p *Policy) Decisions() *Decisions {
+	d := &Decisions{scope: map[tableKey]TableRef{}, override: map[tableKey]Override{}}
+	for _, r := range p.Scope {
+		if _, dup := d.scope[keyOf(r)]; !dup {
+			d.scope[keyOf(r)] = r
 		}
+	}
+	// The first decision wins, in the order exclude, global, tables.
+	add := func(k tableKey, o Override) {
+		if _, dup := d.override[k]; !dup {
+			d.override[k] = o
+		}
+	}
+	for _, r := range p.Exclude {
+		add(keyOf(r), Override{Table: r, Class: ClassExcluded})
 	}
 	for _, r := range p.Global {
-		if r.SameTable(t) {
-			return Override{Table: r, Class: ClassGlobal}, true
-		}
+		add(keyOf(r), Override{Table: r, Class: ClassGlobal})
 	}
 	for _, o := range p.Tables {
-		if o.Table.SameTable(t) {
-			return o, true
-		}
+		add(keyOf(o.Table), o)
 	}
-	return Override{}, false
+	return d
+}
+
+// InScope reports whether t is listed in scope.
+func (d *Decisions) InScope(t TableRef) bool {
+	_, ok := d.scope[keyOf(t)]
+	return ok
+}
+
+// Override returns the decision for t, as Policy.Override.
+func (d *Decisions) Override(t TableRef) (Override, bool) {
+	o, ok := d.override[keyOf(t)]
+	return o, ok
 }
 
 // InSchemas reports whether schema is one of the governed schemas.

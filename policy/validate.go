@@ -77,70 +77,70 @@ func validate(p *Policy) {
 			governed(t, "add its schema to schemas or remove the entry")
 		}
 	}
-	unique := func(list []TableRef) {
-		for i, t := range list {
-			for _, u := range list[:i] {
-				if t.SameTable(u) {
-					failRef(t, "%s is listed twice (first at %s as %s); remove one", t, posLC(u.Pos), u.Key)
-				}
+	// Each check below looks tables up in maps: a policy may list tens of
+	// thousands of tables, and pairwise comparisons would be quadratic.
+	unique := func(list []TableRef) map[tableKey]TableRef {
+		seen := make(map[tableKey]TableRef, len(list))
+		for _, t := range list {
+			if u, ok := seen[keyOf(t)]; ok {
+				failRef(t, "%s is listed twice (first at %s as %s); remove one", t, posLC(u.Pos), u.Key)
 			}
+			seen[keyOf(t)] = t
 		}
+		return seen
 	}
+	var sets []map[tableKey]TableRef
 	for _, list := range [][]TableRef{p.Scope, p.Exclude, p.Global, p.Critical} {
 		for _, t := range list {
 			listed(t)
 		}
-		unique(list)
+		sets = append(sets, unique(list))
 	}
+	exclude, global := sets[1], sets[2]
 	for _, list := range [][]TableRef{p.Scope, p.Exclude, p.Global} {
 		for _, t := range list {
 			notRoot(t)
 		}
 	}
-	for _, s := range p.Scope {
-		for _, list := range [][]TableRef{p.Exclude, p.Global} {
-			for _, e := range list {
-				if s.SameTable(e) {
-					failRef(e, "%s is in scope (%s) and also listed under %s; a table gets one decision", e, at(s), strings.SplitN(e.Key, "[", 2)[0])
-				}
+	// Report in the order the pairwise checks did: the first scope entry
+	// that is also excluded or global, in the order of those lists.
+	for _, list := range [][]TableRef{p.Exclude, p.Global} {
+		for _, e := range list {
+			if s, ok := sets[0][keyOf(e)]; ok {
+				failRef(e, "%s is in scope (%s) and also listed under %s; a table gets one decision", e, at(s), strings.SplitN(e.Key, "[", 2)[0])
 			}
 		}
 	}
 	for _, g := range p.Global {
-		for _, e := range p.Exclude {
-			if g.SameTable(e) {
-				failRef(g, "%s is both global and excluded (%s); a table gets one decision", g, at(e))
-			}
+		if e, ok := exclude[keyOf(g)]; ok {
+			failRef(g, "%s is both global and excluded (%s); a table gets one decision", g, at(e))
 		}
 	}
 
 	// decided returns the exclude or global entry for t, if any.
 	decided := func(t TableRef) (TableRef, string, bool) {
-		for _, e := range p.Exclude {
-			if e.SameTable(t) {
-				return e, ClassExcluded, true
-			}
+		if e, ok := exclude[keyOf(t)]; ok {
+			return e, ClassExcluded, true
 		}
-		for _, g := range p.Global {
-			if g.SameTable(t) {
-				return g, ClassGlobal, true
-			}
+		if g, ok := global[keyOf(t)]; ok {
+			return g, ClassGlobal, true
 		}
 		return TableRef{}, "", false
 	}
-	for i, o := range p.Tables {
+	overrides := make(map[tableKey]TableRef, len(p.Tables))
+	for _, o := range p.Tables {
 		t := o.Table
 		listed(t)
 		notRoot(t)
-		for _, u := range p.Tables[:i] {
-			if t.SameTable(u.Table) {
-				failRef(t, "%s already has an override (%s); merge them", t, at(u.Table))
-			}
+		if u, ok := overrides[keyOf(t)]; ok {
+			failRef(t, "%s already has an override (%s); merge them", t, at(u))
 		}
+		overrides[keyOf(t)] = t
 		if e, class, ok := decided(t); ok {
 			failRef(t, "%s is already %s (%s); a table gets one decision: remove one of them", t, class, at(e))
 		}
 	}
+	decisions := p.Decisions()
 	for _, o := range p.Tables {
 		v := o.Via
 		if v == nil {
@@ -154,7 +154,7 @@ func validate(p *Policy) {
 		if e, class, ok := decided(*v); ok {
 			failRef(*v, "the parent %s is %s (%s), so it has no %s to inherit; choose a scoped parent", v, class, at(e), ident.QuoteIfNeeded(p.Tenant.Column))
 		}
-		if po, ok := p.Override(*v); ok && (po.Class == ClassExcluded || po.Class == ClassGlobal) {
+		if po, ok := decisions.Override(*v); ok && (po.Class == ClassExcluded || po.Class == ClassGlobal) {
 			failRef(*v, "the parent %s is %s (%s.class), so it has no %s to inherit; choose a scoped parent", v, po.Class, po.Table.Key, ident.QuoteIfNeeded(p.Tenant.Column))
 		}
 	}

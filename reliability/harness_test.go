@@ -279,19 +279,46 @@ func writeFiles(t testing.TB, dir string, set map[string][]byte) (up, down []str
 		}
 	}
 	sort.Strings(up)
-	sort.Strings(down)
+	// Rollback files are named by the version they undo: newest first.
+	sort.Sort(sort.Reverse(sort.StringSlice(down)))
 	return up, down
 }
 
 // psqlFiles runs files in order in one psql session, stopping at the first
-// error, as an operator applying the generated directory by hand would.
+// error, as an operator applying the generated directory by hand would:
+// each file in its own transaction (as the Supabase CLI and the SQL editor
+// run one), except the ones that must not run in a transaction block.
 func psqlFiles(t testing.TB, url string, files []string) {
 	t.Helper()
-	args := []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", url}
+	var script strings.Builder
 	for _, f := range files {
-		args = append(args, "-f", f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if noTransaction(string(data)) {
+			fmt.Fprintf(&script, "\\i %s\n", f)
+		} else {
+			fmt.Fprintf(&script, "BEGIN;\n\\i %s\nCOMMIT;\n", f)
+		}
 	}
-	if out, err := command("psql", args...); err != nil {
+	path := filepath.Join(t.TempDir(), "apply.psql")
+	if err := os.WriteFile(path, []byte(script.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", url, "-f", path); err != nil {
 		t.Fatalf("psql: %v\n%s", err, out)
 	}
+}
+
+// noTransaction reports whether a generated file must run outside a
+// transaction block: its one statement builds or drops an index
+// concurrently, or CALLs a procedure that commits.
+func noTransaction(sql string) bool {
+	for _, line := range strings.Split(sql, "\n") {
+		if strings.HasPrefix(line, "CREATE INDEX CONCURRENTLY") || strings.HasPrefix(line, "DROP INDEX CONCURRENTLY") || strings.HasPrefix(line, "CALL ") {
+			return true
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -119,7 +120,9 @@ func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *intr
 func readHistory(dir string) (output.History, error) {
 	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p))) }
 	data, err := read(history.FileName)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		// No history yet; an output path that is not a directory is
+		// reported by the write or the check, in their words.
 		return output.History{Read: read}, nil
 	}
 	if err != nil {

@@ -104,6 +104,27 @@ func TestHistoryAppendsNeverRewrites(t *testing.T) {
 		}
 	}
 	wantOK(t, warden(t, "check", "--policy", pol))
+
+	// The older version of a re-emitted step is kept as it was: an edit to
+	// it is refused by both commands, which name it and write nothing.
+	oldCheck := ""
+	for p := range first {
+		if strings.HasSuffix(p, "_warden_backfill_check.sql") {
+			oldCheck = p
+		}
+	}
+	if oldCheck == "" || second[oldCheck] != first[oldCheck] {
+		t.Fatalf("the first backfill_check (%q) was not kept", oldCheck)
+	}
+	appendToFile(t, filepath.Join(gen, filepath.FromSlash(oldCheck)), "-- tweak\n")
+	for _, cmd := range []string{"check", "generate"} {
+		r := warden(t, cmd, "--policy", pol)
+		if r.code != 1 || !strings.Contains(r.stderr, oldCheck) || !strings.Contains(r.stderr, "was edited") {
+			t.Errorf("%s after an edit of a kept file: exit %d\n%s%s", cmd, r.code, r.stdout, r.stderr)
+		}
+	}
+	os.WriteFile(filepath.Join(gen, filepath.FromSlash(oldCheck)), []byte(first[oldCheck]), 0o644)
+
 	// The same schema, policy and ledger give the same bytes.
 	wantOK(t, warden(t, "generate", "--policy", pol))
 	if diff := diffTrees(second, readTree(t, gen)); diff != "" {
@@ -127,10 +148,10 @@ func diffTrees(a, b map[string]string) string {
 	return strings.Join(out, ", ")
 }
 
-// TestHistoryRefusals: what the history never does silently. A recorded
-// migration edited or deleted by hand, a ledger edited by hand, a recorded
-// step that would change, a table leaving scope: check and generate exit 1
-// naming the file or step, and generate writes nothing.
+// TestHistoryRefusals: what the history never does silently. A ledger
+// edited by hand, a recorded step that would change, a table leaving scope:
+// check and generate exit 1 naming the file or step, and generate writes
+// nothing. (A hand edit of a current file is drift that generate repairs.)
 func TestHistoryRefusals(t *testing.T) {
 	cleanEnv(t)
 	dir := repoCopy(t)
@@ -138,6 +159,9 @@ func TestHistoryRefusals(t *testing.T) {
 	gen := filepath.Join(dir, "generated")
 	wantOK(t, warden(t, "generate", "--policy", pol))
 	setup := filepath.Join(gen, "supabase/migrations/20250110000000_warden_setup.sql")
+	if _, err := os.Stat(setup); err != nil {
+		t.Fatal(err)
+	}
 	rls := "supabase/migrations/20250110000438_warden_rls_root_organizations.sql"
 	ledger := filepath.Join(gen, "warden.sum")
 
@@ -160,19 +184,32 @@ func TestHistoryRefusals(t *testing.T) {
 		}
 	}
 
-	t.Run("edited recorded file", func(t *testing.T) {
-		appendToFile(t, setup, "-- tweak\n")
-		refused(t, "20250110000000_warden_setup.sql")
-	})
-	t.Run("deleted recorded file", func(t *testing.T) {
-		path := filepath.Join(gen, filepath.FromSlash(rls))
-		data, err := os.ReadFile(path)
+	t.Run("edited or deleted current file", func(t *testing.T) {
+		// A recorded file of the current version is rendered again with
+		// its recorded bytes: check shows the edit, generate restores it.
+		original, err := os.ReadFile(setup)
 		if err != nil {
 			t.Fatal(err)
 		}
+		appendToFile(t, setup, "-- tweak\n")
+		r := warden(t, "check", "--policy", pol)
+		if r.code != 1 || !strings.Contains(r.stdout, "20250110000000_warden_setup.sql") || !strings.Contains(r.stdout, "-- tweak") {
+			t.Errorf("check after an edit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		wantOK(t, warden(t, "generate", "--policy", pol))
+		if got, _ := os.ReadFile(setup); string(got) != string(original) {
+			t.Error("generate did not restore the recorded bytes")
+		}
+		path := filepath.Join(gen, filepath.FromSlash(rls))
 		os.Remove(path)
-		t.Cleanup(func() { os.WriteFile(path, data, 0o644) })
-		refused(t, "20250110000438_warden_rls_root_organizations.sql")
+		r = warden(t, "check", "--policy", pol)
+		if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "20250110000438_warden_rls_root_organizations.sql") {
+			t.Errorf("check after a delete: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		wantOK(t, warden(t, "generate", "--policy", pol))
+		if _, err := os.Stat(path); err != nil {
+			t.Error("generate did not restore the deleted file")
+		}
 	})
 	t.Run("edited ledger", func(t *testing.T) {
 		data, err := os.ReadFile(ledger)

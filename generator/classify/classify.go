@@ -175,6 +175,7 @@ func Classify(db *introspect.Database, pol *policy.Policy) *Plan {
 	c := &classifier{
 		db:        db,
 		pol:       pol,
+		decisions: pol.Decisions(),
 		plan:      &Plan{Policy: pol},
 		byKey:     map[string]*TablePlan{},
 		scope:     map[*TablePlan]*policy.TableRef{},
@@ -185,10 +186,12 @@ func Classify(db *introspect.Database, pol *policy.Policy) *Plan {
 }
 
 type classifier struct {
-	db    *introspect.Database
-	pol   *policy.Policy
-	plan  *Plan
-	byKey map[string]*TablePlan // schema + "\x00" + name
+	db  *introspect.Database
+	pol *policy.Policy
+	// decisions finds the policy's entry for a table without a scan.
+	decisions *policy.Decisions
+	plan      *Plan
+	byKey     map[string]*TablePlan // schema + "\x00" + name
 	// scope maps each table the policy moves to org ownership to the
 	// policy entry that put it there.
 	scope map[*TablePlan]*policy.TableRef
@@ -351,7 +354,7 @@ func (c *classifier) markScope() {
 }
 
 func (c *classifier) override(tp *TablePlan) (policy.Override, bool) {
-	return c.pol.Override(refOf(tp))
+	return c.decisions.Override(refOf(tp))
 }
 
 func (c *classifier) forced(tp *TablePlan) string {

@@ -19,8 +19,9 @@
 //     longer planned (a table leaving scope), is refused with the ways out,
 //     unless Options.Rewrite says the recorded set was never applied;
 //   - the files of older versions are carried over from disk unchanged,
-//     after their checksums are checked: an edited or deleted recorded file
-//     is refused too.
+//     after their checksums are checked: an edited or deleted one is
+//     refused too. (A current version is rendered again with its recorded
+//     bytes, so generate restores a hand edit and check shows it as a diff.)
 package history
 
 import (
@@ -332,31 +333,10 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	if err != nil {
 		return nil, nil, err
 	}
-	// Files of recorded versions laid out again must still match the
-	// ledger (the comparison above), and also what is on disk.
-	for i, s := range steps {
-		e, ok := latest[s.Name]
-		if !ok || e.Version != versions[i] || opts.Rewrite {
-			continue
-		}
-		for _, f := range []FileSum{e.Up, e.Down} {
-			if f.Path == "" {
-				continue
-			}
-			data, err := read(f.Path)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was deleted: restore it from version control, or regenerate to write it again if it was never applied", f.Path, e.Step, e.Version))
-			case err != nil:
-				return nil, nil, err
-			case Sum(data) != f.Sum:
-				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was edited: restore it from version control; an applied migration is never changed", f.Path, e.Step, e.Version))
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return nil, nil, &Error{Problems: problems}
-	}
+	// The recorded versions laid out again have their recorded bytes (the
+	// comparison above): generate writes them back over a hand edit, and
+	// check shows the edit as a diff. Only the kept files, which are not
+	// rendered any more, are checked against the disk here.
 	for p, data := range keptFiles {
 		if _, dup := laid.Set[p]; dup {
 			return nil, nil, fmt.Errorf("history: %s is both a kept and a new file", p)

@@ -455,7 +455,7 @@ func baseType(t string) string {
 // tenant column without its index or FK, and the down script would drop
 // the app's object. An object of that name that is what warden would
 // create (the tenant column's FK, index or NOT NULL check) is adopted.
-func nameClash(db *introspect.Database, tp *classify.TablePlan, col string) error {
+func nameClash(rels relations, tp *classify.TablePlan, col string) error {
 	t := tp.Table
 	isCol := func(c string) bool { return c == col || c == ident.Quote(col) }
 	fk := ident.Derive(t.Name, col+"_fkey")
@@ -473,19 +473,42 @@ func nameClash(db *introspect.Database, tp *classify.TablePlan, col string) erro
 		}
 	}
 	idx := ident.Derive(t.Name, col+"_idx")
-	for _, other := range db.Tables {
-		if other.Schema != t.Schema {
-			continue
-		}
-		if other.Name == idx {
-			return fmt.Errorf("%s: table %s has the name warden gives to the index on %s: rename it", t.QualifiedName(), other.QualifiedName(), col)
-		}
-		for _, ix := range other.Indexes {
-			if ix.Name == idx && (other != t || len(ix.Columns) == 0 || !isCol(ix.Columns[0])) {
-				return fmt.Errorf("%s: index %s already exists on %s (%s); warden gives that name to the index on %s: rename or drop the existing index",
-					t.QualifiedName(), idx, other.QualifiedName(), strings.Join(ix.Columns, ", "), col)
+	k := relKey{t.Schema, idx}
+	if other := rels.tables[k]; other != nil {
+		return fmt.Errorf("%s: table %s has the name warden gives to the index on %s: rename it", t.QualifiedName(), other.QualifiedName(), col)
+	}
+	if o := rels.indexes[k]; o.ix != nil && (o.table != t || len(o.ix.Columns) == 0 || !isCol(o.ix.Columns[0])) {
+		return fmt.Errorf("%s: index %s already exists on %s (%s); warden gives that name to the index on %s: rename or drop the existing index",
+			t.QualifiedName(), idx, o.table.QualifiedName(), strings.Join(o.ix.Columns, ", "), col)
+	}
+	return nil
+}
+
+// relKey is a relation's schema and name: tables and indexes share one
+// namespace per schema.
+type relKey struct{ schema, name string }
+
+// relations indexes the tables and indexes of a model by name, so the
+// name-clash check costs the same per table however many there are.
+type relations struct {
+	tables  map[relKey]*introspect.Table
+	indexes map[relKey]indexOn
+}
+
+type indexOn struct {
+	table *introspect.Table
+	ix    *introspect.Index
+}
+
+func relationsOf(db *introspect.Database) relations {
+	r := relations{tables: map[relKey]*introspect.Table{}, indexes: map[relKey]indexOn{}}
+	for _, t := range db.Tables {
+		r.tables[relKey{t.Schema, t.Name}] = t
+		for _, ix := range t.Indexes {
+			if _, dup := r.indexes[relKey{t.Schema, ix.Name}]; !dup {
+				r.indexes[relKey{t.Schema, ix.Name}] = indexOn{t, ix}
 			}
 		}
 	}
-	return nil
+	return r
 }

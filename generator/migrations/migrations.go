@@ -118,12 +118,13 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		"tag":     func(base string) string { return tags[base] },
 	}
 	var tables []*tableData
+	rels := relationsOf(db)
 	for _, tp := range plan.Scoped {
 		d, err := newTableData(c, tp, plan.Policy)
 		if err != nil {
 			return nil, err
 		}
-		if err := nameClash(db, tp, c.ColName); err != nil {
+		if err := nameClash(rels, tp, c.ColName); err != nil {
 			return nil, err
 		}
 		tables = append(tables, d)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -418,6 +419,10 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text N
 		}
 	}
 	sort.Strings(names)
+	if prefix == "rollback/" {
+		// Rollback files are named by the version they undo: newest first.
+		slices.Reverse(names)
+	}
 	for _, name := range names {
 		sql := string(r.files[name])
 		if !cliBatch {
