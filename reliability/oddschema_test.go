@@ -228,10 +228,11 @@ func TestHostileNamesApplyWithPsql(t *testing.T) {
 			continue
 		}
 		// The payload may appear only inside the quoted column name
-		// ("p<newline>drop ...") or, escaped, in a comment (p\ndrop ...).
+		// ("p<newline>drop ...") or a string literal naming it
+		// ('p<newline>drop ...'), or, escaped, in a comment (p\ndrop ...).
 		text := string(data)
 		for i := strings.Index(text, payload); i >= 0; i = next(text, i) {
-			if !strings.HasSuffix(text[:i], "\"p\n") && !strings.HasSuffix(text[:i], `p\n`) {
+			if !strings.HasSuffix(text[:i], "\"p\n") && !strings.HasSuffix(text[:i], "'p\n") && !strings.HasSuffix(text[:i], `p\n`) {
 				t.Errorf("%s: the payload is outside a quoted name or a comment: %q", name, text[max(0, i-40):i+len(payload)])
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/policy"
 )
@@ -327,7 +328,31 @@ func (c *classifier) checkReferences() {
 			check(*o.Via, "via table")
 		}
 	}
+	// The users table, where the schema read has it (an app's own users
+	// table in a governed schema): phase 5 keeps the org claim in its
+	// ClaimColumn, so a users table without one would fail there, after the
+	// claim triggers are in and every insert of a user fails with them.
+	if u := c.pol.Users; c.lookup(u.Table) != nil {
+		t := c.lookup(u.Table).Table
+		var missing []string
+		for _, col := range []string{u.Key, ClaimColumn} {
+			if t.Column(col) == nil {
+				missing = append(missing, ident.QuoteIfNeeded(col))
+			}
+		}
+		if len(missing) > 0 {
+			c.plan.Problems = append(c.plan.Problems, Problem{
+				Config: true,
+				Msg: u.Table.Errorf("users table %s has no column %s, which the migration reads (users.key) or keeps the JWT org claim in (%s, as Supabase's auth.users has it); name the right users table, or add the column",
+					u.Table, strings.Join(missing, ", "), ClaimColumn).Error(),
+			})
+		}
+	}
 }
+
+// ClaimColumn is the users table's jsonb column the JWT org claim is kept in
+// (app metadata), as Supabase's auth.users has it.
+const ClaimColumn = "raw_app_meta_data"
 
 // markScope records the tables the policy moves to org ownership (the
 // scope list plus tables given a via or a direct/inherited class) and the

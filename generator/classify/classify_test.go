@@ -305,13 +305,22 @@ create table tickets (id uuid primary key, user_id uuid references auth.users);`
 		{
 			name: "a bigint ownership FK to a bigint users table",
 			schema: `
-create table accounts (id bigint generated always as identity primary key, email text);
+create table accounts (id bigint generated always as identity primary key, email text, raw_app_meta_data jsonb);
 create table invoices (id bigint primary key, account_id bigint not null references accounts);`,
 			policy: "users:\n  table: accounts\nownership:\n  - column: account_id\nscope: [invoices]\n",
 			want: map[string]tableWant{
 				"public.accounts": {Class: TenantRoot, Reason: "the users table (policy users.table)"},
 				"public.invoices": {Class: Direct, Reason: "ownership column account_id → public.accounts"},
 			},
+		},
+		{
+			name: "a users table without the JWT claim column is a configuration error",
+			schema: `
+create table people (id bigint primary key, email text);
+create table invoices (id bigint primary key, person_id bigint not null references people);`,
+			policy:   "users:\n  table: people\nownership:\n  - column: person_id\nscope: [invoices]\n",
+			want:     map[string]tableWant{"public.people": {Class: TenantRoot, Reason: "the users table (policy users.table)"}, "public.invoices": {Class: Direct, Reason: "ownership column person_id → public.people"}},
+			problems: []string{"policy.yaml:9:10: users.table: users table public.people has no column raw_app_meta_data, which the migration reads (users.key) or keeps the JWT org claim in (raw_app_meta_data, as Supabase's auth.users has it); name the right users table, or add the column"},
 		},
 		{
 			name: "a name-only ownership match is rejected by the FK requirement",

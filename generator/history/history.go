@@ -225,7 +225,8 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 			"the recorded migrations are in the %s format, not %s: generate with --format %s, or move %s and the files aside to start a new history in %s",
 			prior.Format, format, prior.Format, FileName, format)}}
 	}
-	latest := map[string]Entry{} // the newest recorded version of each step
+	latest := map[string]Entry{}   // the newest recorded version of each step
+	earliest := map[string]int64{} // the first version each step was recorded under
 	next, err := migrations.Versions(baseVersion, 1)
 	if err != nil {
 		return nil, nil, err
@@ -233,6 +234,9 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	nextVersion := next[0]
 	for _, e := range prior.Entries {
 		latest[e.Step] = e
+		if _, ok := earliest[e.Step]; !ok {
+			earliest[e.Step] = e.Version
+		}
 		nextVersion = max(nextVersion, e.Version+1)
 	}
 	kinds := map[migrations.Kind]migrations.StepKind{}
@@ -268,7 +272,10 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		}
 		switch {
 		case opts.Rewrite:
-			// Rewritten in place at its version.
+			// Rewritten in place, at the version it was first recorded
+			// under: the versions appended for it since are dropped, so
+			// it runs where it first did (setup first, say).
+			versions[i] = earliest[s.Name]
 		case kinds[s.Kind].Reemit:
 			versions[i] = 0 // a new version below; the recorded one is kept
 		default:

@@ -28,6 +28,9 @@ const (
 	fillTriggerName      = "warden_fill_org_id"
 	immutableTriggerName = "zz_warden_org_id_immutable"
 	policyPrefix         = "warden_org_"
+	// metaColumn is the users table's JSON column holding the app metadata
+	// the JWT org claim is kept in.
+	metaColumn = classify.ClaimColumn
 )
 
 // common is what every template sees about the policy.
@@ -201,7 +204,7 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		Users:             ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
 		UsersKey:          ident.Quote(pol.Users.Key),
 		UsersKeyType:      usersKeyType(pol, db),
-		MetaColumn:        ident.Quote("raw_app_meta_data"),
+		MetaColumn:        ident.Quote(metaColumn),
 		ImmutableState:    ident.Literal(ImmutableSQLState),
 		ImmutableStateRaw: ImmutableSQLState,
 		W:                 ident.Quote(wardenSchema),

@@ -145,7 +145,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		row := stepTable[i]
 		switch row.Scope {
 		case Once:
-			b.once(row, globalData{common: c, Tables: tables})
+			b.once(row, globalData{common: c, Tables: tables, Requires: requirements(plan)})
 			i++
 		case PerRoot:
 			for _, r := range roots {
@@ -195,11 +195,61 @@ func dollarTags(plan *classify.Plan, db *introspect.Database) (map[string]string
 	return map[string]string{"do": ident.DollarTag("do", payload), "fn": ident.DollarTag("fn", payload)}, nil
 }
 
-// globalData is what the templates of once-steps see: the policy, and the
-// scoped tables for the steps that check them all.
+// globalData is what the templates of once-steps see: the policy, the
+// scoped tables for the steps that check them all, and what the setup's
+// preflight requires.
 type globalData struct {
 	common
-	Tables []*tableData
+	Tables   []*tableData
+	Requires []requirement
+}
+
+// requirement is a column the generated files rely on, as literals for the
+// setup's preflight: the relation (regclass text), the column, and what to
+// say when it is missing.
+type requirement struct{ Rel, Col, What string }
+
+// requirements lists every column the migration's files read or write
+// outside the tenant column they add: the tenant key, the users key and
+// claim column, the membership columns, and each scoped table's owner
+// column or foreign-key columns and its parent's key columns.
+func requirements(plan *classify.Plan) []requirement {
+	pol := plan.Policy
+	var out []requirement
+	seen := map[[2]string]bool{}
+	add := func(schema, table, col, why string) {
+		k := [2]string{ident.QualifiedText(schema, table), col}
+		if col == "" || seen[k] {
+			return
+		}
+		seen[k] = true
+		what := fmt.Sprintf("%s.%s (%s)", ident.Display(schema, table), ident.QuoteIfNeeded(col), why)
+		out = append(out, requirement{Rel: ident.Literal(k[0]), Col: ident.Literal(col), What: ident.Literal(what)})
+	}
+	tn := pol.Tenant
+	add(tn.Table.Schema, tn.Table.Name, tn.Key, "tenant.key")
+	u := pol.Users
+	add(u.Table.Schema, u.Table.Name, u.Key, "users.key")
+	add(u.Table.Schema, u.Table.Name, metaColumn, "the JWT claim column the phase 5 triggers write")
+	if m := pol.Membership; m != nil {
+		add(m.Table.Schema, m.Table.Name, m.UserColumn, "membership.user_column")
+		add(m.Table.Schema, m.Table.Name, m.OrgColumn, "membership.org_column")
+		add(m.Table.Schema, m.Table.Name, m.PrimaryColumn, "membership.primary_column")
+		add(m.Table.Schema, m.Table.Name, m.OrderColumn, "membership.order_column")
+	}
+	for _, tp := range plan.Scoped {
+		t := tp.Table
+		switch {
+		case tp.Owner != nil:
+			add(t.Schema, t.Name, tp.Owner.Name, "its ownership column")
+		case tp.ParentFK != nil:
+			for i, col := range tp.ParentFK.Columns {
+				add(t.Schema, t.Name, col, "its foreign key to "+tp.Parent.Name())
+				add(tp.Parent.Table.Schema, tp.Parent.Table.Name, tp.ParentFK.RefColumns[i], "the key "+tp.Name()+" references")
+			}
+		}
+	}
+	return out
 }
 
 // stepBuilder renders the steps of the step table, in order, and keeps the

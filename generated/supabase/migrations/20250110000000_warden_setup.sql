@@ -3,6 +3,85 @@
 -- lookup and the batched-backfill driver every later file uses.
 SET LOCAL lock_timeout = '2s';
 
+-- Preflight: before anything changes, every table and column the later
+-- files rely on must be there. A migration that stopped half-way on a
+-- missing column (say a claim trigger on a users table without the claim
+-- column) would leave the app unable to write; this stops it first.
+DO $do$
+DECLARE
+  v_missing text;
+BEGIN
+  SELECT pg_catalog.string_agg(r.what, '; ' ORDER BY r.n) INTO v_missing
+  FROM (VALUES
+    (0, '"public"."organizations"', 'id', 'public.organizations.id (tenant.key)'),
+    (1, '"auth"."users"', 'id', 'auth.users.id (users.key)'),
+    (2, '"auth"."users"', 'raw_app_meta_data', 'auth.users.raw_app_meta_data (the JWT claim column the phase 5 triggers write)'),
+    (3, '"public"."organization_members"', 'user_id', 'public.organization_members.user_id (membership.user_column)'),
+    (4, '"public"."organization_members"', 'org_id', 'public.organization_members.org_id (membership.org_column)'),
+    (5, '"public"."organization_members"', 'is_primary', 'public.organization_members.is_primary (membership.primary_column)'),
+    (6, '"public"."organization_members"', 'created_at', 'public.organization_members.created_at (membership.order_column)'),
+    (7, '"public"."agent_configurations"', 'user_id', 'public.agent_configurations.user_id (its ownership column)'),
+    (8, '"public"."appointments"', 'user_id', 'public.appointments.user_id (its ownership column)'),
+    (9, '"public"."billing_cycles"', 'user_id', 'public.billing_cycles.user_id (its ownership column)'),
+    (10, '"public"."call_lists"', 'user_id', 'public.call_lists.user_id (its ownership column)'),
+    (11, '"public"."calls"', 'user_id', 'public.calls.user_id (its ownership column)'),
+    (12, '"public"."campaigns"', 'user_id', 'public.campaigns.user_id (its ownership column)'),
+    (13, '"public"."cold_call_logs"', 'user_id', 'public.cold_call_logs.user_id (its ownership column)'),
+    (14, '"public"."compliance_audit_logs"', 'user_id', 'public.compliance_audit_logs.user_id (its ownership column)'),
+    (15, '"public"."consent_records"', 'user_id', 'public.consent_records.user_id (its ownership column)'),
+    (16, '"public"."contacts"', 'user_id', 'public.contacts.user_id (its ownership column)'),
+    (17, '"public"."credential_tokens"', 'user_id', 'public.credential_tokens.user_id (its ownership column)'),
+    (18, '"public"."credit_transactions"', 'user_id', 'public.credit_transactions.user_id (its ownership column)'),
+    (19, '"public"."customer_twilio_keys"', 'created_by', 'public.customer_twilio_keys.created_by (its ownership column)'),
+    (20, '"public"."daily_lead_uploads"', 'user_id', 'public.daily_lead_uploads.user_id (its ownership column)'),
+    (21, '"public"."dnc_list"', 'user_id', 'public.dnc_list.user_id (its ownership column)'),
+    (22, '"public"."knowledge_base"', 'user_id', 'public.knowledge_base.user_id (its ownership column)'),
+    (23, '"public"."knowledge_base_changelog"', 'user_id', 'public.knowledge_base_changelog.user_id (its ownership column)'),
+    (24, '"public"."leads"', 'user_id', 'public.leads.user_id (its ownership column)'),
+    (25, '"public"."notification_history"', 'user_id', 'public.notification_history.user_id (its ownership column)'),
+    (26, '"public"."notification_rate_limits"', 'user_id', 'public.notification_rate_limits.user_id (its ownership column)'),
+    (27, '"public"."notification_templates"', 'created_by', 'public.notification_templates.created_by (its ownership column)'),
+    (28, '"public"."onboarding_events"', 'user_id', 'public.onboarding_events.user_id (its ownership column)'),
+    (29, '"public"."payments"', 'user_id', 'public.payments.user_id (its ownership column)'),
+    (30, '"public"."phone_assistants"', 'owner_id', 'public.phone_assistants.owner_id (its ownership column)'),
+    (31, '"public"."telephony_audit_log"', 'user_id', 'public.telephony_audit_log.user_id (its ownership column)'),
+    (32, '"public"."usage_events"', 'user_id', 'public.usage_events.user_id (its ownership column)'),
+    (33, '"public"."usage_records"', 'user_id', 'public.usage_records.user_id (its ownership column)'),
+    (34, '"public"."user_active_calls"', 'user_id', 'public.user_active_calls.user_id (its ownership column)'),
+    (35, '"public"."user_phone_numbers"', 'user_id', 'public.user_phone_numbers.user_id (its ownership column)'),
+    (36, '"public"."user_twilio_subaccounts"', 'user_id', 'public.user_twilio_subaccounts.user_id (its ownership column)'),
+    (37, '"public"."call_logs"', 'call_id', 'public.call_logs.call_id (its foreign key to public.calls)'),
+    (38, '"public"."calls"', 'id', 'public.calls.id (the key public.call_logs references)'),
+    (39, '"public"."call_recordings"', 'call_id', 'public.call_recordings.call_id (its foreign key to public.calls)'),
+    (40, '"public"."campaign_leads"', 'campaign_id', 'public.campaign_leads.campaign_id (its foreign key to public.campaigns)'),
+    (41, '"public"."campaigns"', 'id', 'public.campaigns.id (the key public.campaign_leads references)'),
+    (42, '"public"."campaign_phone_numbers"', 'campaign_id', 'public.campaign_phone_numbers.campaign_id (its foreign key to public.campaigns)'),
+    (43, '"public"."campaign_summaries"', 'campaign_id', 'public.campaign_summaries.campaign_id (its foreign key to public.campaigns)'),
+    (44, '"public"."kb_sync_log"', 'kb_id', 'public.kb_sync_log.kb_id (its foreign key to public.knowledge_base)'),
+    (45, '"public"."knowledge_base"', 'id', 'public.knowledge_base.id (the key public.kb_sync_log references)'),
+    (46, '"public"."knowledge_base_documents"', 'kb_id', 'public.knowledge_base_documents.kb_id (its foreign key to public.knowledge_base)'),
+    (47, '"public"."payment_events_log"', 'payment_id', 'public.payment_events_log.payment_id (its foreign key to public.payments)'),
+    (48, '"public"."payments"', 'id', 'public.payments.id (the key public.payment_events_log references)'),
+    (49, '"public"."sentiment_analysis"', 'call_id', 'public.sentiment_analysis.call_id (its foreign key to public.calls)'),
+    (50, '"public"."voicemail_audit_log"', 'call_id', 'public.voicemail_audit_log.call_id (its foreign key to public.calls)'),
+    (51, '"public"."LeadScores"', 'campaign_id', 'public."LeadScores".campaign_id (its foreign key to public.campaign_leads)'),
+    (52, '"public"."LeadScores"', 'lead_id', 'public."LeadScores".lead_id (its foreign key to public.campaign_leads)'),
+    (53, '"public"."campaign_leads"', 'lead_id', 'public.campaign_leads.lead_id (the key public."LeadScores" references)'),
+    (54, '"public"."knowledge_base_chunks"', 'document_id', 'public.knowledge_base_chunks.document_id (its foreign key to public.knowledge_base_documents)'),
+    (55, '"public"."knowledge_base_documents"', 'id', 'public.knowledge_base_documents.id (the key public.knowledge_base_chunks references)'),
+    (56, '"public"."embeddings"', 'chunk_id', 'public.embeddings.chunk_id (its foreign key to public.knowledge_base_chunks)'),
+    (57, '"public"."knowledge_base_chunks"', 'id', 'public.knowledge_base_chunks.id (the key public.embeddings references)')
+  ) AS r(n, rel, col, what)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = pg_catalog.to_regclass(r.rel) AND a.attname = r.col
+                      AND a.attnum > 0 AND NOT a.attisdropped);
+  IF v_missing IS NOT NULL THEN
+    RAISE EXCEPTION 'warden: nothing was changed: this database lacks what the migration relies on: %', v_missing
+      USING HINT = 'Regenerate against this database (or fix the policy), then apply again.';
+  END IF;
+END
+$do$;
+
 -- Not exposed through the API (PostgREST serves public only): the
 -- SECURITY DEFINER helpers below live here.
 CREATE SCHEMA IF NOT EXISTS "warden";
