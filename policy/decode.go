@@ -194,6 +194,11 @@ func (d *decoder) check(n *yaml.Node, key string) {
 	case yaml.SequenceNode:
 		ok = t == "!!seq"
 	}
+	if !ok && n.Kind == yaml.ScalarNode && n.Tag == "!!timestamp" && n.Style == 0 {
+		// YAML reads an unquoted 2026-01-01 as a date, not the text it
+		// looks like.
+		d.fail(n, key, "%s reads as a date in YAML; quote it (%q), and note versions are 14 digits (YYYYMMDDhhmmss), e.g. \"20260101000000\"", n.Value, n.Value)
+	}
 	if !ok {
 		d.fail(n, key, "tag %s is not supported here; remove it", n.Tag)
 	}

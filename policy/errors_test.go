@@ -34,6 +34,7 @@ var errorCases = []struct {
 	{"anchor", head + tail + "exclude: &ex [public.a]\nglobal: *ex\n", `p.yaml:8:10: exclude: anchor &ex: anchors and aliases are not supported in a policy; write the value out`},
 	{"unknown alias", head + tail + "global: *ex\n", `p.yaml:8:9: alias *ex refers to no anchor; anchors and aliases are not supported in a policy: write the value out`},
 	{"custom tag", head + tail + "exclude: !tables [a]\n", `p.yaml:8:10: exclude: tag !tables is not supported here; remove it`},
+	{"date-like version", head + strings.Replace(tail, "20250110000000", "2026-01-01", 1), `p.yaml:7:12: migrations.version: 2026-01-01 reads as a date in YAML; quote it ("2026-01-01"), and note versions are 14 digits (YYYYMMDDhhmmss), e.g. "20260101000000"`},
 
 	// Keys.
 	{"unknown key typo", "version: 1\nshemas: [public]\n" + tail, `p.yaml:2:1: shemas: unknown key "shemas" (did you mean "schemas"?); allowed keys: version, schemas, schema_files, tenant, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations`},

@@ -35,6 +35,7 @@ func commands() []*cli.Command {
 		checkCommand(),
 		statusCommand(),
 		backfillCommand(),
+		versionCommand(),
 	}
 }
 
@@ -176,7 +177,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			"policy.yaml and generates the migrations and their verification tests.\n\n" +
 			"Exit codes: 0 ok, 1 drift / failed verification / unclassified tables, 2 bad usage, config,\n" +
 			"connection or missing PostgreSQL binaries, 130 interrupted.",
-		Flags:       globalFlags(true),
+		Flags:       append(globalFlags(true), &cli.BoolFlag{Name: "version", Usage: "print warden's version and exit"}),
 		Commands:    commands(),
 		Reader:      stdin,
 		Writer:      stdout,
@@ -187,7 +188,18 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				fmt.Fprintln(c.App.Writer, versionString())
+				return nil
+			}
 			if c.NArg() > 0 {
+				var names []string
+				for _, cmd := range c.App.Commands {
+					names = append(names, cmd.Name)
+				}
+				if s := suggest(c.Args().First(), names); s != "" {
+					return usageErrorf("unknown command %q: did you mean %q? (run warden --help)", c.Args().First(), s)
+				}
 				return usageErrorf("unknown command %q (run warden --help)", c.Args().First())
 			}
 			_ = cli.ShowAppHelp(c)

@@ -165,6 +165,7 @@ func checkCommand() *cli.Command {
 			outFlag(),
 			formatFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the drift report as JSON"},
+			&cli.BoolFlag{Name: "stat", Usage: "name the drifted files only (changed, missing, stale), no diffs"},
 		},
 		Action: runCheck,
 	}
@@ -183,6 +184,12 @@ func runCheck(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	fix := fixCommand(c)
+	if !c.Bool("json") && len(drift.Missing) == len(files) && len(drift.Changed) == 0 && len(drift.Stale) == 0 {
+		// Nothing generated there at all: a wrong --out or a first run.
+		// One line says so better than a diff of every file.
+		return failed(fmt.Errorf("%s holds none of the %d generated files (a wrong --out, or never generated?); run %s", dir, len(files), fix))
+	}
 	if c.Bool("json") {
 		data, err := json.MarshalIndent(drift, "", "  ")
 		if err != nil {
@@ -193,12 +200,41 @@ func runCheck(c *cli.Context) error {
 		}
 	} else if drift.Empty() {
 		fmt.Fprintf(c.App.Writer, "OK: %s is current (%d files)\n", dir, len(files))
+	} else if c.Bool("stat") {
+		for _, group := range []struct {
+			what  string
+			files []fileset.FileDrift
+		}{{"changed", drift.Changed}, {"missing", drift.Missing}, {"stale", drift.Stale}} {
+			for _, f := range group.files {
+				fmt.Fprintf(c.App.Writer, "%s\t%s\n", group.what, f.Path)
+			}
+		}
 	} else if err := drift.Format(c.App.Writer); err != nil {
 		return err
 	}
 	if !drift.Empty() {
-		return failed(fmt.Errorf("%s is not current: %d changed, %d missing, %d stale; run warden generate and commit the result",
-			dir, len(drift.Changed), len(drift.Missing), len(drift.Stale)))
+		return failed(fmt.Errorf("%s is not current: %d changed, %d missing, %d stale; run %s and commit the result",
+			dir, len(drift.Changed), len(drift.Missing), len(drift.Stale), fix))
 	}
 	return nil
+}
+
+// fixCommand is the generate command that brings the output current, with
+// the flags this run was given, so it can be pasted as it is.
+func fixCommand(c *cli.Context) string {
+	cmd := "warden generate"
+	for _, name := range []string{flagPolicy, flagOut, "format", flagSnapshot} {
+		if v := globalString(c, name); v != "" && (name != flagPolicy || v != "policy.yaml") {
+			cmd += " --" + name + " " + shellQuote(v)
+		}
+	}
+	return "`" + cmd + "`"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

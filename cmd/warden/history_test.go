@@ -247,3 +247,29 @@ func TestHistoryRefusals(t *testing.T) {
 	})
 	wantOK(t, warden(t, "check", "--policy", pol))
 }
+
+// TestCheckIsQuietAndPrecise: a missing output directory is one line, not
+// a diff of every file; --stat names files without diffs; the fix names
+// the flags the check was run with; a folder generated in another format
+// says which.
+func TestCheckIsQuietAndPrecise(t *testing.T) {
+	cleanEnv(t)
+	dir := repoCopy(t)
+	pol := filepath.Join(dir, "policy.yaml")
+	out := filepath.Join(dir, "elsewhere")
+	r := warden(t, "check", "--policy", pol, "--out", out)
+	if r.code != 1 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "holds none of the") || !strings.Contains(r.stderr, "--out "+out) {
+		t.Errorf("check of a missing directory: exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+	wantOK(t, warden(t, "generate", "--policy", pol, "--out", out))
+	setup := filepath.Join(out, "supabase/migrations/20250110000000_warden_setup.sql")
+	appendToFile(t, setup, "-- tweak\n")
+	r = warden(t, "check", "--policy", pol, "--out", out, "--stat")
+	if r.code != 1 || r.stdout != "changed\tsupabase/migrations/20250110000000_warden_setup.sql\n" || !strings.Contains(r.stderr, "run `warden generate --policy "+pol+" --out "+out+"`") {
+		t.Errorf("check --stat: exit %d\nstdout %q\nstderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = warden(t, "check", "--policy", pol, "--out", out, "--format", "psql")
+	if r.code != 1 || !strings.Contains(r.stderr, "in the supabase format, not psql: generate with --format supabase") {
+		t.Errorf("check in another format: exit %d\n%s", r.code, r.stderr)
+	}
+}

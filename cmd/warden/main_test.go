@@ -116,3 +116,21 @@ func wantError(t *testing.T, r result, code int, want ...string) {
 		t.Errorf("stdout not empty on error:\n%.500s", r.stdout)
 	}
 }
+
+func TestVersionAndDidYouMean(t *testing.T) {
+	cleanEnv(t)
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		r := warden(t, args...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "warden ") || strings.Count(r.stdout, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q", args, r.code, r.stdout)
+		}
+	}
+	r := warden(t, "genrate")
+	if r.code != 2 || !strings.Contains(r.stderr, `did you mean "generate"?`) {
+		t.Errorf("a misspelt command: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = warden(t, "frobnicate")
+	if r.code != 2 || strings.Contains(r.stderr, "did you mean") {
+		t.Errorf("a command like none: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

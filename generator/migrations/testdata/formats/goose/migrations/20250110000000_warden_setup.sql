@@ -4,6 +4,35 @@
 -- lookup and the batched-backfill driver every later file uses.
 SET LOCAL lock_timeout = '2s';
 
+-- Preflight: before anything changes, every table and column the later
+-- files rely on must be there. A migration that stopped half-way on a
+-- missing column (say a claim trigger on a users table without the claim
+-- column) would leave the app unable to write; this stops it first.
+-- +goose StatementBegin
+DO $do$
+DECLARE
+  v_missing text;
+BEGIN
+  SELECT pg_catalog.string_agg(r.what, '; ' ORDER BY r.n) INTO v_missing
+  FROM (VALUES
+    (0, '"public"."orgs"', 'id', 'public.orgs.id (tenant.key)'),
+    (1, '"auth"."users"', 'id', 'auth.users.id (users.key)'),
+    (2, '"auth"."users"', 'raw_app_meta_data', 'auth.users.raw_app_meta_data (the JWT claim column the phase 5 triggers write)'),
+    (3, '"public"."calls"', 'user_id', 'public.calls.user_id (its ownership column)'),
+    (4, '"public"."call_logs"', 'call_id', 'public.call_logs.call_id (its foreign key to public.calls)'),
+    (5, '"public"."calls"', 'id', 'public.calls.id (the key public.call_logs references)')
+  ) AS r(n, rel, col, what)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = pg_catalog.to_regclass(r.rel) AND a.attname = r.col
+                      AND a.attnum > 0 AND NOT a.attisdropped);
+  IF v_missing IS NOT NULL THEN
+    RAISE EXCEPTION 'warden: nothing was changed: this database lacks what the migration relies on: %', v_missing
+      USING HINT = 'Regenerate against this database (or fix the policy), then apply again.';
+  END IF;
+END
+$do$;
+-- +goose StatementEnd
+
 -- Not exposed through the API (PostgREST serves public only): the
 -- SECURITY DEFINER helpers below live here.
 CREATE SCHEMA IF NOT EXISTS "warden";
