@@ -186,6 +186,8 @@ func (s Synthetic) roots() []synTable {
 				{name: "id", typ: "uuid", notNull: true, def: "gen_random_uuid()"},
 				{name: "email", typ: "text", notNull: true},
 				ts("created_at"),
+				// The JWT org claim is kept here (as in Supabase's auth.users).
+				{name: "raw_app_meta_data", typ: "jsonb"},
 			},
 			pk: []string{"id"},
 		},
@@ -317,6 +319,20 @@ membership:
 		fmt.Fprintf(&b, "%s:\n", key)
 		for _, n := range lists[key] {
 			fmt.Fprintf(&b, "  - %s\n", n)
+		}
+	}
+	// The _e tables inherit through a nullable FK: the policy decides that
+	// rows without a parent take the default org.
+	var nullable []string
+	for _, t := range s.tables() {
+		if t.class == "scope" && strings.HasSuffix(t.name, "_e") && len(t.fks) == 1 {
+			nullable = append(nullable, t.name)
+		}
+	}
+	if len(nullable) > 0 {
+		b.WriteString("tables:\n")
+		for _, n := range nullable {
+			fmt.Fprintf(&b, "  %s:\n    null_parent: default_org\n", n)
 		}
 	}
 	b.WriteString("migrations:\n  format: supabase\n  version: 20250101000000\n  lock_timeout: 2s\n")

@@ -28,7 +28,7 @@ var sections = map[string][]string{
 	"users":       {"table", "key"},
 	"ownership[]": {"column", "require_fk"},
 	"membership":  {"table", "user_column", "org_column", "primary_column", "order_column"},
-	"tables[]":    {"via", "class"},
+	"tables[]":    {"via", "class", "null_parent"},
 	"backfill":    {"batch_size", "pause"},
 	"migrations":  {"format", "version", "lock_timeout", "statement_timeout"},
 }
@@ -731,13 +731,16 @@ func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 		seen[kn.Value] = kn
 		o := Override{Table: d.table(kn, k)}
 		d.check(v, k)
-		var viaNode, classNode *yaml.Node
+		var viaNode, classNode, nullNode *yaml.Node
 		d.mapping(v, k, "tables[]", nil, map[string]field{
 			"via": func(k string, v *yaml.Node) {
 				t := d.table(v, k)
 				o.Via, viaNode = &t, v
 			},
 			"class": func(k string, v *yaml.Node) { o.Class, classNode = d.enum(v, k, classValues), v },
+			"null_parent": func(k string, v *yaml.Node) {
+				o.NullParent, nullNode = d.enum(v, k, []string{NullParentDefaultOrg}), v
+			},
 		})
 		switch {
 		case viaNode != nil && classNode != nil:
@@ -746,8 +749,8 @@ func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 				first, second, sk = classNode, viaNode, k+".via"
 			}
 			d.fail(second, sk, "an override takes via or class, not both (the other is at %d:%d); via already implies inherited", first.Line, first.Column)
-		case viaNode == nil && classNode == nil:
-			d.fail(v, k, "an override needs via: <parent table> or class: %s", strings.Join(classValues, "|"))
+		case viaNode == nil && classNode == nil && nullNode == nil:
+			d.fail(v, k, "an override needs via: <parent table>, class: %s or null_parent: %s", strings.Join(classValues, "|"), NullParentDefaultOrg)
 		}
 		out = append(out, o)
 	}

@@ -117,7 +117,7 @@ var errorCases = []struct {
 	{"critical listed twice", head + tail + "critical: [calls, calls]\n", `p.yaml:8:19: critical[1]: public.calls is listed twice (first at 8:12 as critical[0]); remove one`},
 	{"override twice after qualifying", head + tail + "tables:\n  calls:\n    class: direct\n  public.calls:\n    class: global\n", `p.yaml:11:3: tables[public.calls]: public.calls already has an override (tables[calls] at 9:3); merge them`},
 	{"via and class", head + tail + "tables:\n  calls:\n    via: campaigns\n    class: inherited\n", `p.yaml:11:12: tables[calls].class: an override takes via or class, not both (the other is at 10:10); via already implies inherited`},
-	{"empty override", head + tail + "tables:\n  calls: {}\n", `p.yaml:9:10: tables[calls]: an override needs via: <parent table> or class: excluded|global|direct|inherited`},
+	{"empty override", head + tail + "tables:\n  calls: {}\n", `p.yaml:9:10: tables[calls]: an override needs via: <parent table>, class: excluded|global|direct|inherited or null_parent: default_org`},
 	{"bad class", head + tail + "tables:\n  calls:\n    class: exclude\n", `p.yaml:10:12: tables[calls].class: "exclude" is not one of excluded, global, direct, inherited (did you mean "excluded"?)`},
 	{"via self", head + tail + "tables:\n  calls:\n    via: public.calls\n", `p.yaml:10:10: tables[calls].via: via names the table itself; name the FK parent public.calls inherits its org from`},
 	{"via excluded parent", head + tail + "exclude: [campaigns]\ntables:\n  calls:\n    via: campaigns\n", `p.yaml:11:10: tables[calls].via: the parent public.campaigns is excluded (exclude[0] at 8:11), so it has no org_id to inherit; choose a scoped parent`},

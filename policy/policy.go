@@ -149,7 +149,15 @@ type Override struct {
 	Table TableRef
 	Via   *TableRef // the FK parent to inherit from
 	Class string    // one of the Class constants
+	// NullParent decides what a row gets when its foreign key to the
+	// parent it inherits from is NULL: NullParentDefaultOrg, or "" (not
+	// decided: a table whose own parent FK is nullable is a plan problem).
+	NullParent string
 }
+
+// NullParentDefaultOrg is the null_parent value that accepts the default
+// org for rows whose parent foreign key is NULL.
+const NullParentDefaultOrg = "default_org"
 
 // Backfill holds the batched backfill settings.
 type Backfill struct {

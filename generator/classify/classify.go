@@ -577,6 +577,15 @@ func (c *classifier) finish() {
 			if tp.NullablePath {
 				tp.Reason += " (nullable: rows with a NULL foreign key get the default org)"
 			}
+			// A NULL in the table's own FK to its parent leaves the row
+			// nothing to inherit: it would go to the default org, every
+			// org's such rows together. That is a decision, not a note.
+			if anyNullable(tp.Table, tp.ParentFK.Columns) {
+				if o, ok := c.decisions.Override(refOf(tp)); !ok || o.NullParent != policy.NullParentDefaultOrg {
+					c.problem(tp, "its org comes only through the nullable foreign key %s(%s) → %s: rows with a NULL there have no org to inherit and would all go to the default org. Decide in %s: make the column NOT NULL, choose a NOT NULL parent with tables: {%s: {via: <parent>}}, or accept the default org for them with tables: {%s: {null_parent: default_org}}",
+						tp.Name(), strings.Join(tp.ParentFK.Columns, ", "), tp.Parent.Name(), c.file(), tp.Name(), tp.Name())
+				}
+			}
 			if names := c.ambiguous[tp]; len(names) > 0 {
 				c.problem(tp, "%d parents qualify equally: %s; choose one in %s with tables: {%s: {via: <parent>}}",
 					len(names), strings.Join(names, ", "), c.file(), tp.Name())

@@ -158,6 +158,19 @@ create table voicemail_audit_log (id uuid primary key, call_id uuid references c
 				"public.voicemail_audit_log": {Class: Inherited, Depth: 1, Nullable: true,
 					Reason: "foreign-key path public.voicemail_audit_log(call_id) → public.calls(user_id)" + nullableTag},
 			},
+			problems: []string{"public.voicemail_audit_log: its org comes only through the nullable foreign key public.voicemail_audit_log(call_id) → public.calls: rows with a NULL there have no org to inherit and would all go to the default org. Decide in policy.yaml: make the column NOT NULL, choose a NOT NULL parent with tables: {public.voicemail_audit_log: {via: <parent>}}, or accept the default org for them with tables: {public.voicemail_audit_log: {null_parent: default_org}}"},
+		},
+		{
+			name: "a nullable-only path the policy decided is no problem",
+			schema: `
+create table calls (id uuid primary key, user_id uuid not null references auth.users);
+create table voicemail_audit_log (id uuid primary key, call_id uuid references calls);`,
+			policy: "scope: [calls, voicemail_audit_log]\ntables:\n  voicemail_audit_log:\n    null_parent: default_org\n",
+			want: map[string]tableWant{
+				"public.calls": {Class: Direct, Reason: "ownership column user_id" + userFK},
+				"public.voicemail_audit_log": {Class: Inherited, Depth: 1, Nullable: true,
+					Reason: "foreign-key path public.voicemail_audit_log(call_id) → public.calls(user_id)" + nullableTag},
+			},
 		},
 		{
 			name: "a NOT NULL path beats a shorter nullable one",
@@ -255,6 +268,7 @@ create table comments (id uuid primary key, reply_to uuid not null references co
 					Reason: "foreign-key path public.comments(post_id) → public.posts(user_id)" + nullableTag},
 			},
 			problems: []string{
+				"public.comments: its org comes only through the nullable foreign key public.comments(post_id) → public.posts: rows with a NULL there have no org to inherit and would all go to the default org. Decide in policy.yaml: make the column NOT NULL, choose a NOT NULL parent with tables: {public.comments: {via: <parent>}}, or accept the default org for them with tables: {public.comments: {null_parent: default_org}}",
 				"public.folders: listed in scope (policy.yaml:8:9) but has no ownership column (user_id) and no foreign-key path to a scoped table; add a via, or list it under global or exclude instead",
 			},
 		},
