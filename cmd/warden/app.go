@@ -35,6 +35,7 @@ func commands() []*cli.Command {
 		checkCommand(),
 		statusCommand(),
 		backfillCommand(),
+		initCommand(),
 		versionCommand(),
 	}
 }

@@ -59,6 +59,7 @@ var Of = map[string]Tier{
 	"generator/verify":     Renderers,
 	"generator/verify/kit": Renderers,
 	"generator/output":     Renderers,
+	"generator/starter":    Renderers,
 
 	"operate/status":            Operations,
 	"operate/status/statustest": Operations,

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInit drafts a policy for the example app from its schema files: the
+// tenant, users and membership tables are found, tables with an owner or a
+// path are scoped, and what needs a person is left open so that plan fails
+// naming exactly those. init never overwrites.
+func TestInit(t *testing.T) {
+	cleanEnv(t)
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	args := []string{"init", "--policy", pol, "--version", "20250110000000",
+		"--schema-file", abs("../../exampleapp/schema/auth.sql"), "--schema-file", abs("../../exampleapp/schema/app.sql")}
+	r := warden(t, args...)
+	wantOK(t, r)
+	data, err := os.ReadFile(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for _, want := range []string{
+		"table: public.organizations", "table: auth.users", "table: public.organization_members",
+		"primary_column: is_primary", "  - public.calls   # ownership column user_id",
+		"  - public.call_logs   # foreign-key path public.call_logs(call_id) → public.calls(user_id)",
+		"#   public.user_credits (ownership column user_id)", "  - public.subscription_plans",
+		"schema_files:", "OPEN",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the drafted policy lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(r.stdout, "13 open question(s)") {
+		t.Errorf("init said: %s", r.stdout)
+	}
+	// plan fails on the open questions, and only on them.
+	r = warden(t, "plan", "--policy", pol)
+	if r.code != 1 {
+		t.Fatalf("plan on the draft: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"public.user_credits", "public.campaign_leads: 2 parents", "public.voicemail_audit_log: its org comes only through the nullable"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("plan does not name %q", want)
+		}
+	}
+	// Never overwrites.
+	r = warden(t, args...)
+	if r.code != 2 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("init over an existing policy: exit %d, %s", r.code, r.stderr)
+	}
+	if after, _ := os.ReadFile(pol); string(after) != text {
+		t.Error("init changed an existing policy")
+	}
+	// No schema to read: one line, exit 2.
+	r = warden(t, "init", "--policy", filepath.Join(dir, "other.yaml"))
+	if r.code != 2 || !strings.Contains(r.stderr, "no schema to read") {
+		t.Errorf("init with no schema: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestInitOwnUsersTable: a Rails-style app with its own users table and an
+// accounts tenant keyed by bigint: init finds both and marks the key type
+// as open.
+func TestInitOwnUsersTable(t *testing.T) {
+	cleanEnv(t)
+	dir := t.TempDir()
+	schema := filepath.Join(dir, "schema.sql")
+	os.WriteFile(schema, []byte(`
+create table accounts (id bigserial primary key, name text not null);
+create table users (id bigserial primary key, email text not null, raw_app_meta_data jsonb);
+create table account_users (account_id bigint not null references accounts, user_id bigint not null references users, created_at timestamptz not null default now());
+create table projects (id bigserial primary key, user_id bigint not null references users, title text);
+create table tasks (id bigserial primary key, project_id bigint not null references projects);
+create table countries (code text primary key);
+`), 0o644)
+	pol := filepath.Join(dir, "policy.yaml")
+	r := warden(t, "init", "--policy", pol, "--version", "20250110000000", "--schema-file", schema)
+	wantOK(t, r)
+	data, _ := os.ReadFile(pol)
+	for _, want := range []string{"table: public.accounts", "table: public.users", "table: public.account_users", "user_column: user_id", "org_column: account_id",
+		"  - public.projects   # ownership column user_id", "  - public.tasks   # foreign-key path", "  - public.countries", "OPEN: the tenant key is bigint"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the drafted policy lacks %q:\n%s", want, data)
+		}
+	}
+}
