@@ -259,7 +259,7 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	if err != nil {
 		return nil, nil, err
 	}
-	var problems []string
+	var problems, changed []string
 	planned := map[string]bool{}
 	for i, s := range steps {
 		planned[s.Name] = true
@@ -279,17 +279,24 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		case kinds[s.Kind].Reemit:
 			versions[i] = 0 // a new version below; the recorded one is kept
 		default:
-			problems = append(problems, fmt.Sprintf(
-				"step %s (version %d, %s) would change. If it was applied anywhere, keep it: undo the change to the schema or policy, or write the change as a migration of your own after it; if the recorded migrations were never applied, regenerate with --rewrite",
-				s.Name, e.Version, e.Up.Path))
+			changed = append(changed, fmt.Sprintf("%s (%s)", s.Name, e.Up.Path))
 		}
 	}
+	if len(changed) > 0 {
+		problems = append(problems, fmt.Sprintf(
+			"%d recorded step(s) would change: %s. If they were applied anywhere, keep them: undo the change to the schema or policy, or write the change as a migration of your own after them; if the recorded migrations were never applied, regenerate with --rewrite",
+			len(changed), strings.Join(changed, ", ")))
+	}
+	var gone []string
 	for _, e := range latestOrder(prior) {
 		if !planned[e.Step] && !opts.Rewrite {
-			problems = append(problems, fmt.Sprintf(
-				"step %s (version %d, %s) is no longer planned (its table left scope, or was renamed). warden never deletes an applied migration: put the table back in scope, undo it with its down file and regenerate with --rewrite, or, if the recorded migrations were never applied, regenerate with --rewrite",
-				e.Step, e.Version, e.Up.Path))
+			gone = append(gone, fmt.Sprintf("%s (%s)", e.Step, e.Up.Path))
 		}
+	}
+	if len(gone) > 0 {
+		problems = append(problems, fmt.Sprintf(
+			"%d recorded step(s) are no longer planned (a table left scope, or was renamed): %s. warden never deletes an applied migration: put the table back in scope; or undo them with their down files and regenerate with --rewrite; or, if the recorded migrations were never applied, regenerate with --rewrite",
+			len(gone), strings.Join(gone, ", ")))
 	}
 	for i := range steps {
 		if versions[i] <= 0 {

@@ -47,20 +47,25 @@ func Names(plan *classify.Plan, tp *classify.TablePlan) ObjectNames {
 }
 
 // AddsPermissivePolicy reports whether the RLS step adds a permissive org
-// policy to tp: only when the table has no permissive policy of its own.
-// An app that never enabled RLS on a table relied on grants alone, and
-// RESTRICTIVE policies grant nothing by themselves, so without a permissive
-// policy the table would go dark for every API role. Where the app has its
-// own permissive policies, adding one would widen them, so none is added.
-// warden's own policies are ignored, so the answer is the same before and
-// after the migration (no drift).
+// policy to tp: only when the table had row-level security off and no
+// permissive policy of its own. An app that never enabled RLS on a table
+// relied on grants alone, and RESTRICTIVE policies grant nothing by
+// themselves, so without a permissive policy the table would go dark for
+// every API role. Where the app has its own permissive policies, adding one
+// would widen them; where the app enabled RLS with no policy at all, it
+// closed the table on purpose, and adding one would open it. The answer is
+// the same before and after the migration (no drift): warden's restrictive
+// policies are ignored, and RLS found on with warden's own permissive
+// policy means warden turned it on.
 func AddsPermissivePolicy(tp *classify.TablePlan) bool {
+	ownAccess := false
 	for _, p := range tp.Table.Policies {
 		if p.Permissive && !hasPolicyPrefix(p.Name) {
 			return false
 		}
+		ownAccess = ownAccess || p.Name == policyPrefix+"access"
 	}
-	return true
+	return !tp.Table.RLSEnabled || ownAccess
 }
 
 func hasPolicyPrefix(name string) bool {

@@ -6,6 +6,12 @@
 -- every role that does not bypass RLS (service_role and the table owner do).
 -- (SELECT public.auth_org_id()) is evaluated once per statement.
 SET LOCAL lock_timeout = '2s';
+-- Remember each relation's RLS state before warden, so the undo restores
+-- exactly it (enabled, forced), whatever warden finds when it runs.
+CREATE TABLE IF NOT EXISTS "warden".rls_prior (rel text PRIMARY KEY, enabled boolean NOT NULL, forced boolean NOT NULL);
+INSERT INTO "warden".rls_prior (rel, enabled, forced)
+SELECT '"public"."leads"', c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = '"public"."leads"'::regclass
+ON CONFLICT (rel) DO NOTHING;
 ALTER TABLE "public"."leads" ENABLE ROW LEVEL SECURITY;
 DO $do$
 BEGIN

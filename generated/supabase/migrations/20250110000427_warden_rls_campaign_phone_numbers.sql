@@ -5,10 +5,17 @@
 -- as "users read their own rows" can never reach across orgs. They apply to
 -- every role that does not bypass RLS (service_role and the table owner do).
 -- (SELECT public.auth_org_id()) is evaluated once per statement.
--- The table had no permissive policy of its own, and restrictive policies
--- grant nothing alone, so a permissive org policy keeps it readable by org
--- members instead of dark for everyone.
+-- The table had row-level security off and no permissive policy of its own,
+-- and restrictive policies grant nothing alone, so a permissive org policy
+-- keeps it readable by org members instead of dark for everyone. (A table
+-- the app had closed, RLS on with no policy, gets none: it stays closed.)
 SET LOCAL lock_timeout = '2s';
+-- Remember each relation's RLS state before warden, so the undo restores
+-- exactly it (enabled, forced), whatever warden finds when it runs.
+CREATE TABLE IF NOT EXISTS "warden".rls_prior (rel text PRIMARY KEY, enabled boolean NOT NULL, forced boolean NOT NULL);
+INSERT INTO "warden".rls_prior (rel, enabled, forced)
+SELECT '"public"."campaign_phone_numbers"', c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = '"public"."campaign_phone_numbers"'::regclass
+ON CONFLICT (rel) DO NOTHING;
 ALTER TABLE "public"."campaign_phone_numbers" ENABLE ROW LEVEL SECURITY;
 DO $do$
 BEGIN

@@ -6,6 +6,11 @@
 -- from it. Org and membership changes go through the server (service_role
 -- bypasses RLS) or SECURITY DEFINER functions of the app.
 SET LOCAL lock_timeout = '2s';
+-- Remember the RLS state before warden, so the undo restores exactly it.
+CREATE TABLE IF NOT EXISTS "warden".rls_prior (rel text PRIMARY KEY, enabled boolean NOT NULL, forced boolean NOT NULL);
+INSERT INTO "warden".rls_prior (rel, enabled, forced)
+SELECT '"public"."organization_members"', c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = '"public"."organization_members"'::regclass
+ON CONFLICT (rel) DO NOTHING;
 ALTER TABLE "public"."organization_members" ENABLE ROW LEVEL SECURITY;
 DO $do$
 BEGIN

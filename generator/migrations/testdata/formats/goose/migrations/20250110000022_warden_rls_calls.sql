@@ -6,10 +6,17 @@
 -- as "users read their own rows" can never reach across orgs. They apply to
 -- every role that does not bypass RLS (service_role and the table owner do).
 -- (SELECT public.auth_org_id()) is evaluated once per statement.
--- The table had no permissive policy of its own, and restrictive policies
--- grant nothing alone, so a permissive org policy keeps it readable by org
--- members instead of dark for everyone.
+-- The table had row-level security off and no permissive policy of its own,
+-- and restrictive policies grant nothing alone, so a permissive org policy
+-- keeps it readable by org members instead of dark for everyone. (A table
+-- the app had closed, RLS on with no policy, gets none: it stays closed.)
 SET LOCAL lock_timeout = '2s';
+-- Remember each relation's RLS state before warden, so the undo restores
+-- exactly it (enabled, forced), whatever warden finds when it runs.
+CREATE TABLE IF NOT EXISTS "warden".rls_prior (rel text PRIMARY KEY, enabled boolean NOT NULL, forced boolean NOT NULL);
+INSERT INTO "warden".rls_prior (rel, enabled, forced)
+SELECT '"public"."calls"', c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = '"public"."calls"'::regclass
+ON CONFLICT (rel) DO NOTHING;
 ALTER TABLE "public"."calls" ENABLE ROW LEVEL SECURITY;
 -- +goose StatementBegin
 DO $do$
@@ -46,8 +53,8 @@ $do$;
 -- +goose StatementEnd
 
 -- +goose Down
--- Undo: drop warden's policies on public.calls; RLS is switched off again
--- only when no other policy is left (the app had none of its own).
+-- Undo: drop warden's policies on public.calls, and put row-level
+-- security back as it was before warden (enabled, forced).
 SET LOCAL lock_timeout = '2s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."calls";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."calls";
@@ -57,7 +64,18 @@ DROP POLICY IF EXISTS "warden_org_access" ON "public"."calls";
 -- +goose StatementBegin
 DO $do$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."calls"'::regclass) THEN
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
+     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."calls"') THEN
+    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."calls"') THEN
+      ALTER TABLE "public"."calls" DISABLE ROW LEVEL SECURITY;
+    END IF;
+    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."calls"') THEN
+      ALTER TABLE "public"."calls" NO FORCE ROW LEVEL SECURITY;
+    END IF;
+    DELETE FROM "warden".rls_prior WHERE rel = '"public"."calls"';
+  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."calls"'::regclass) THEN
+    -- Applied before warden recorded the prior state: off again when no
+    -- other policy is left.
     ALTER TABLE "public"."calls" DISABLE ROW LEVEL SECURITY;
   END IF;
 END

@@ -7,6 +7,11 @@
 -- from it. Org and membership changes go through the server (service_role
 -- bypasses RLS) or SECURITY DEFINER functions of the app.
 SET LOCAL lock_timeout = '2s';
+-- Remember the RLS state before warden, so the undo restores exactly it.
+CREATE TABLE IF NOT EXISTS "warden".rls_prior (rel text PRIMARY KEY, enabled boolean NOT NULL, forced boolean NOT NULL);
+INSERT INTO "warden".rls_prior (rel, enabled, forced)
+SELECT '"public"."orgs"', c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = '"public"."orgs"'::regclass
+ON CONFLICT (rel) DO NOTHING;
 ALTER TABLE "public"."orgs" ENABLE ROW LEVEL SECURITY;
 -- +goose StatementBegin
 DO $do$
@@ -43,8 +48,8 @@ $do$;
 -- +goose StatementEnd
 
 -- +goose Down
--- Undo: drop warden's policies on public.orgs; RLS is switched off again
--- only when no other policy is left.
+-- Undo: drop warden's policies on public.orgs, and put row-level
+-- security back as it was before warden (enabled, forced).
 SET LOCAL lock_timeout = '2s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."orgs";
@@ -54,7 +59,18 @@ DROP POLICY IF EXISTS "warden_org_access" ON "public"."orgs";
 -- +goose StatementBegin
 DO $do$
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."orgs"'::regclass) THEN
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
+     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."orgs"') THEN
+    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."orgs"') THEN
+      ALTER TABLE "public"."orgs" DISABLE ROW LEVEL SECURITY;
+    END IF;
+    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."orgs"') THEN
+      ALTER TABLE "public"."orgs" NO FORCE ROW LEVEL SECURITY;
+    END IF;
+    DELETE FROM "warden".rls_prior WHERE rel = '"public"."orgs"';
+  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."orgs"'::regclass) THEN
+    -- Applied before warden recorded the prior state: off again when no
+    -- other policy is left.
     ALTER TABLE "public"."orgs" DISABLE ROW LEVEL SECURITY;
   END IF;
 END
