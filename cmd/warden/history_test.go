@@ -240,10 +240,10 @@ func TestHistoryRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.WriteFile(pol, data, 0o644) })
-		text := strings.Replace(string(data), "  - voicemail_audit_log\n", "", 1)
-		text = strings.Replace(text, "exclude:\n", "exclude:\n  - voicemail_audit_log\n", 1)
+		text := strings.Replace(string(data), "  - usage_records\n", "", 1)
+		text = strings.Replace(text, "exclude:\n", "exclude:\n  - usage_records\n", 1)
 		os.WriteFile(pol, []byte(text), 0o644)
-		refused(t, "rls_voicemail_audit_log", "no longer planned")
+		refused(t, "rls_usage_records", "no longer planned")
 	})
 	wantOK(t, warden(t, "check", "--policy", pol))
 }

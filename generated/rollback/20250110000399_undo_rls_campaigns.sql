@@ -8,13 +8,21 @@ DROP POLICY IF EXISTS "warden_org_update" ON "public"."campaigns";
 DROP POLICY IF EXISTS "warden_org_delete" ON "public"."campaigns";
 DROP POLICY IF EXISTS "warden_org_access" ON "public"."campaigns";
 DO $do$
+DECLARE
+  -- The relation's RLS state before warden, when the up recorded it.
+  v_found boolean;
+  v_enabled boolean;
+  v_forced boolean;
 BEGIN
-  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
-     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."campaigns"') THEN
-    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."campaigns"') THEN
+  v_found := false;
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
+    SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."campaigns"';
+  END IF;
+  IF v_found THEN
+    IF NOT v_enabled THEN
       ALTER TABLE "public"."campaigns" DISABLE ROW LEVEL SECURITY;
     END IF;
-    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."campaigns"') THEN
+    IF NOT v_forced THEN
       ALTER TABLE "public"."campaigns" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."campaigns"';

@@ -23,13 +23,21 @@ DROP POLICY IF EXISTS "warden_org_update" ON "public"."usage_events_default";
 DROP POLICY IF EXISTS "warden_org_delete" ON "public"."usage_events_default";
 DROP POLICY IF EXISTS "warden_org_access" ON "public"."usage_events_default";
 DO $do$
+DECLARE
+  -- The relation's RLS state before warden, when the up recorded it.
+  v_found boolean;
+  v_enabled boolean;
+  v_forced boolean;
 BEGIN
-  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
-     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."usage_events"') THEN
-    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."usage_events"') THEN
+  v_found := false;
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
+    SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events"';
+  END IF;
+  IF v_found THEN
+    IF NOT v_enabled THEN
       ALTER TABLE "public"."usage_events" DISABLE ROW LEVEL SECURITY;
     END IF;
-    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."usage_events"') THEN
+    IF NOT v_forced THEN
       ALTER TABLE "public"."usage_events" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events"';
@@ -38,12 +46,15 @@ BEGIN
     -- other policy is left.
     ALTER TABLE "public"."usage_events" DISABLE ROW LEVEL SECURITY;
   END IF;
-  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
-     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2024"') THEN
-    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2024"') THEN
+  v_found := false;
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
+    SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events_2024"';
+  END IF;
+  IF v_found THEN
+    IF NOT v_enabled THEN
       ALTER TABLE "public"."usage_events_2024" DISABLE ROW LEVEL SECURITY;
     END IF;
-    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2024"') THEN
+    IF NOT v_forced THEN
       ALTER TABLE "public"."usage_events_2024" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2024"';
@@ -52,12 +63,15 @@ BEGIN
     -- other policy is left.
     ALTER TABLE "public"."usage_events_2024" DISABLE ROW LEVEL SECURITY;
   END IF;
-  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
-     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2025"') THEN
-    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2025"') THEN
+  v_found := false;
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
+    SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events_2025"';
+  END IF;
+  IF v_found THEN
+    IF NOT v_enabled THEN
       ALTER TABLE "public"."usage_events_2025" DISABLE ROW LEVEL SECURITY;
     END IF;
-    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2025"') THEN
+    IF NOT v_forced THEN
       ALTER TABLE "public"."usage_events_2025" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2025"';
@@ -66,12 +80,15 @@ BEGIN
     -- other policy is left.
     ALTER TABLE "public"."usage_events_2025" DISABLE ROW LEVEL SECURITY;
   END IF;
-  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL
-     AND EXISTS (SELECT 1 FROM "warden".rls_prior WHERE rel = '"public"."usage_events_default"') THEN
-    IF NOT (SELECT enabled FROM "warden".rls_prior WHERE rel = '"public"."usage_events_default"') THEN
+  v_found := false;
+  IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
+    SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events_default"';
+  END IF;
+  IF v_found THEN
+    IF NOT v_enabled THEN
       ALTER TABLE "public"."usage_events_default" DISABLE ROW LEVEL SECURITY;
     END IF;
-    IF NOT (SELECT forced FROM "warden".rls_prior WHERE rel = '"public"."usage_events_default"') THEN
+    IF NOT v_forced THEN
       ALTER TABLE "public"."usage_events_default" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events_default"';

@@ -121,6 +121,8 @@ tables:
     class: global
   transfers:
     via: calls
+  call_notes:
+    null_parent: default_org
 critical: [calls, billing.invoices]
 unclassified: warn
 backfill:
