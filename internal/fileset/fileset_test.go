@@ -769,3 +769,25 @@ func runAsNobody(t *testing.T, name string) {
 		t.Fatalf("%s as nobody: %v\n%s", name, err, out)
 	}
 }
+
+// TestWriteIsLocked: a second Write into a directory another Write holds
+// fails at once, naming it, and leaves the directory alone.
+func TestWriteIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s := sample()
+	mustWrite(t, dir, s)
+	unlock, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, Set{}); err == nil || !strings.Contains(err.Error(), "another warden is writing "+dir) {
+		t.Errorf("a Write during another: %v", err)
+	}
+	unlock()
+	if d := mustCheck(t, dir, s); !d.Empty() {
+		t.Errorf("the refused Write changed the directory: %+v", d)
+	}
+	if _, err := Write(dir, s); err != nil {
+		t.Errorf("a Write after the lock was released: %v", err)
+	}
+}

@@ -51,10 +51,16 @@ type Result struct {
 // such a file is an error. Directories emptied by removing stale files are
 // removed too, but never dir itself.
 //
-// Write takes no lock: two concurrent Writes to the same dir may interleave,
-// and a successful Write removes the staging directories (.warden-tmp-*) that
-// a killed Write left in dir.
+// Write holds a lock on an existing dir (flock) while it works:
+// a second Write into the same dir fails at once with one clear line instead
+// of interleaving. A successful Write removes the staging directories
+// (.warden-tmp-*) that a killed Write left in dir.
 func Write(dir string, s Set) (Result, error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 	w, err := newWriter(dir, s)
 	if err != nil {
 		return Result{}, err
@@ -175,6 +181,11 @@ func (w *writer) run() error {
 	if err := w.stageAll(); err != nil {
 		return err
 	}
+	// Durable before any rename, so a crash cannot leave an empty or
+	// partial file under a final name.
+	if err := syncDir(w.tmp); err != nil {
+		return fmt.Errorf("fileset: syncing the staged files in %s: %w", w.dir, err)
+	}
 	return w.commit()
 }
 
@@ -260,7 +271,7 @@ func (w *writer) makeRoot() error {
 // it back.
 func (w *writer) stageFile(i int, f *file) error {
 	f.staged = filepath.Join(w.tmp, "new-"+strconv.Itoa(i))
-	if err := writeSynced(f.staged, f.content, 0o666); err != nil {
+	if err := writeStaged(f.staged, f.content, 0o666); err != nil {
 		return fmt.Errorf("fileset: staging %s: %w", f.path, err)
 	}
 	if f.old == nil {
@@ -270,16 +281,18 @@ func (w *writer) stageFile(i int, f *file) error {
 	// A hard link keeps the original file (inode, mode) at no cost; where the
 	// filesystem has none, a copy from the bytes already read does.
 	if err := os.Link(w.full(f.path), f.backup); err != nil {
-		if err := writeSynced(f.backup, f.old.content, f.old.mode); err != nil {
+		if err := writeStaged(f.backup, f.old.content, f.old.mode); err != nil {
 			return fmt.Errorf("fileset: keeping a copy of %s: %w", f.path, err)
 		}
 	}
 	return nil
 }
 
-// writeSynced creates name with content and fsyncs it, so that after the
-// rename a crash cannot leave an empty or partial file under the final name.
-func writeSynced(name string, content []byte, perm fs.FileMode) error {
+// writeStaged creates name with content. Where the platform cannot sync the
+// whole staging directory at once (batchSync), it fsyncs the file, so that
+// after the rename a crash cannot leave an empty or partial file under the
+// final name.
+func writeStaged(name string, content []byte, perm fs.FileMode) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
@@ -288,9 +301,11 @@ func writeSynced(name string, content []byte, perm fs.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if !batchSync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }
