@@ -520,8 +520,18 @@ func (m *measurer) estimateNulls(ctx context.Context, tx pgx.Tx) error {
 	var nullFrac *float32
 	_, err = pgx.ForEachRow(rows, []any{&i, &reltuples, &nullFrac}, func() error {
 		ts := m.tables[i-1]
+		var zero int64
+		// The backfill's own record is newer than the statistics, which
+		// may predate it (no ANALYZE since): once it finished, the fill
+		// trigger gives new rows their org.
+		backfilled := ts.Backfill != nil && ts.Backfill.Finished && ts.FillTrigger.Present
 		if reltuples == nil || *reltuples < 0 {
-			return nil // never analysed: unknown
+			// Never analysed: the row count is unknown, but NOT NULL or a
+			// finished backfill still answer the NULL count.
+			if ts.Column.Exists && (ts.Column.NotNull || backfilled) {
+				ts.NullRows = &zero
+			}
+			return nil
 		}
 		n := int64(*reltuples + 0.5)
 		ts.Rows = &n
@@ -530,8 +540,9 @@ func (m *measurer) estimateNulls(ctx context.Context, tx pgx.Tx) error {
 		}
 		var nulls int64
 		switch {
-		case ts.Column.NotNull:
-			// Exact whatever the statistics say.
+		case ts.Column.NotNull, n == 0, backfilled:
+			// Exact (NOT NULL), nothing to be NULL (an empty table), or
+			// filled by the backfill whatever the statistics say.
 		case nullFrac != nil:
 			nulls = int64(float64(*nullFrac)*float64(n) + 0.5)
 		default:

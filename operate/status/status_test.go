@@ -392,6 +392,19 @@ func TestEstimate(t *testing.T) {
 			t.Errorf("%s: estimated %d NULL rows, exact %d", ts.Table, *ts.NullRows, *x.NullRows)
 		}
 	}
+	e.Apply(t, statustest.Through(p3))
+	// No ANALYZE: the statistics still say NULL everywhere, but the
+	// backfill finished on every table, so phase 3 is done, not "in
+	// progress" (a deploy gate with --estimate must not block on it).
+	r := measure(t, e, Options{Estimate: true})
+	if ph := r.Phase("3-backfill"); ph == nil || ph.State != Done {
+		t.Errorf("--estimate after the backfill: phase 3 is %+v, want done", ph)
+	}
+	for _, ts := range r.Tables {
+		if ts.NullRows == nil || *ts.NullRows != 0 {
+			t.Errorf("%s: backfilled, estimated %v NULL rows", ts.Table, ts.NullRows)
+		}
+	}
 	e.Apply(t, statustest.Through(p4))
 	// No ANALYZE: the statistics still say NULL everywhere, NOT NULL wins.
 	for _, ts := range measure(t, e, Options{Estimate: true}).Tables {
