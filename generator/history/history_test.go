@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/internal/runnertest"
 	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/policy"
 )
@@ -87,8 +89,58 @@ type historyRunner struct {
 }
 
 var historyRunners = []historyRunner{
+	{migrations.RunnerNames()[0], supabaseCLIUp},   // supabase, with the real CLI
 	{migrations.RunnerNames()[1], gooseUp},         // goose
 	{migrations.RunnerNames()[2], golangMigrateUp}, // golang-migrate
+}
+
+// supabaseCLIUp runs `supabase migration up` (the real CLI, which applies
+// supabase/migrations to any PostgreSQL) and returns the versions its
+// history table gained.
+func supabaseCLIUp(t *testing.T, dir, url string) []int64 {
+	t.Helper()
+	bin, err := runnertest.SupabaseCLI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Connect(t, url)
+	versions := func() map[int64]bool {
+		out := map[int64]bool{}
+		var exists bool
+		if err := conn.QueryRow(context.Background(), `SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL`).Scan(&exists); err != nil || !exists {
+			return out
+		}
+		rows, err := conn.Query(context.Background(), `SELECT version FROM supabase_migrations.schema_migrations`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			fmt.Sscan(v, &n)
+			out[n] = true
+		}
+		return out
+	}
+	before := versions()
+	// The CLI refuses a URL without a host; the host query parameter (the
+	// socket directory) still decides where it connects.
+	cmd := exec.Command(bin, "migration", "up", "--db-url", strings.Replace(url, "@/", "@localhost/", 1), "--workdir", dir)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "SUPABASE_TELEMETRY_DISABLED=true", "SUPABASE_NO_UPDATE_NOTIFIER=true", "DO_NOT_TRACK=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("supabase migration up: %v\n%s", err, out)
+	}
+	var applied []int64
+	for v := range versions() {
+		if !before[v] {
+			applied = append(applied, v)
+		}
+	}
+	return applied
 }
 
 // TestRunnersApplyOnlyTheAppendedFiles: day one is generated and applied

@@ -27,6 +27,7 @@ import (
 
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/internal/runnertest"
 	"github.com/warden-sql/warden/policy"
 )
 
@@ -444,43 +445,6 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text N
 	}
 }
 
-// supabaseCLIEnv names the variable holding the path of the Supabase CLI
-// binary. Without it, supabase on PATH is used, else the copy in the user
-// cache directory, which is installed there from npm on first use (npm i
-// -E supabase@2.117.0, the version checked; .ci/run installs it up front).
-const supabaseCLIEnv = "WARDEN_SUPABASE_CLI"
-
-// supabaseCLIVersion is the Supabase CLI version the suite checks.
-const supabaseCLIVersion = "2.117.0"
-
-// supabaseCLI returns the Supabase CLI's path, installing it when needed.
-func supabaseCLI() (string, error) {
-	if p := os.Getenv(supabaseCLIEnv); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("supabase"); err == nil {
-		return p, nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no Supabase CLI on PATH and no cache directory to install it in: %w", err)
-	}
-	prefix := filepath.Join(cache, "warden-supabase-cli")
-	bin := filepath.Join(prefix, "node_modules", ".bin", "supabase")
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return "", fmt.Errorf("the Supabase CLI is not installed and npm is not on PATH to install it: npm i -E supabase@%s, then set %s", supabaseCLIVersion, supabaseCLIEnv)
-	}
-	out, err := exec.Command(npm, "i", "--no-audit", "--no-fund", "--prefix", prefix, "-E", "supabase@"+supabaseCLIVersion).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("installing the Supabase CLI with npm: %v\n%s", err, out)
-	}
-	return bin, nil
-}
-
 // supabaseCLIUp runs `supabase migration up` on the run's supabase/
 // folder. What the CLI (2.117.0) sends, seen on the wire: per file RESET
 // ALL, then the file's statements as one pipeline of extended-protocol
@@ -490,7 +454,7 @@ func supabaseCLI() (string, error) {
 // alone as a simple query instead, its history INSERT after it.
 func supabaseCLIUp(t *testing.T, r *run) {
 	t.Helper()
-	bin, err := supabaseCLI()
+	bin, err := runnertest.SupabaseCLI()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,13 +37,14 @@ const (
 // Of maps each package of the module (path relative to the module) to its
 // tier.
 var Of = map[string]Tier{
-	"internal/ident":   Helpers,
-	"internal/fileset": Helpers,
-	"internal/pgtemp":  Helpers,
-	"internal/pgtest":  Helpers,
-	"internal/golden":  Helpers,
-	"internal/tiers":   Helpers,
-	"templates":        Helpers,
+	"internal/ident":      Helpers,
+	"internal/fileset":    Helpers,
+	"internal/pgtemp":     Helpers,
+	"internal/pgtest":     Helpers,
+	"internal/golden":     Helpers,
+	"internal/runnertest": Helpers,
+	"internal/tiers":      Helpers,
+	"templates":           Helpers,
 
 	"introspect":             Inputs,
 	"policy":                 Inputs,
