@@ -210,18 +210,24 @@ func pinSearchPath(ctx context.Context, q Querier) (func(), error) {
 	}, nil
 }
 
-// InspectStats reads row estimates and sizes for the tables of db, in one
-// query.
-func InspectStats(ctx context.Context, q Querier, db *Database) (*Stats, error) {
-	rows, err := q.Query(ctx, statsQuery, db.Schemas)
+// InspectStats reads row estimates for the tables of db, and their sizes
+// when sizes is set, in one query. Sizes cost a stat of every file of every
+// relation on the server (pg_total_relation_size), most of the query's time
+// on a large catalog: only `inspect --stats` prints them.
+func InspectStats(ctx context.Context, q Querier, db *Database, sizes bool) (*Stats, error) {
+	rows, err := q.Query(ctx, statsQuery, db.Schemas, sizes)
 	if err != nil {
 		return nil, fmt.Errorf("introspect: querying row estimates: %w", err)
+	}
+	byName := make(map[[2]string]*Table, len(db.Tables))
+	for _, t := range db.Tables {
+		byName[[2]string{t.Schema, t.Name}] = t
 	}
 	st := &Stats{Tables: map[string]TableStats{}}
 	var schema, name string
 	var ts TableStats
 	_, err = pgx.ForEachRow(rows, []any{&schema, &name, &ts.RowEstimate, &ts.TotalBytes}, func() error {
-		if t := db.Table(schema, name); t != nil {
+		if t := byName[[2]string{schema, name}]; t != nil {
 			st.Tables[t.QualifiedName()] = ts
 		}
 		return nil
@@ -468,7 +474,8 @@ SELECT n.nspname, c.relname,
          COALESCE((SELECT sum(GREATEST(pc.reltuples, 0))::bigint FROM pg_catalog.pg_partition_tree(c.oid) pt
                    JOIN pg_catalog.pg_class pc ON pc.oid = pt.relid WHERE pc.relkind = 'r'), 0)
        ELSE c.reltuples::bigint END,
-       CASE WHEN c.relkind = 'p' THEN
+       CASE WHEN NOT $2::boolean THEN 0::bigint
+            WHEN c.relkind = 'p' THEN
          COALESCE((SELECT sum(pg_catalog.pg_total_relation_size(pt.relid))::bigint
                    FROM pg_catalog.pg_partition_tree(c.oid) pt WHERE pt.isleaf), 0)
        ELSE pg_catalog.pg_total_relation_size(c.oid) END

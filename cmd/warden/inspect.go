@@ -54,6 +54,7 @@ func runInspect(c *cli.Context) error {
 		opts.Schemas = schemas
 	}
 	opts.Stats = c.Bool("stats")
+	opts.Sizes = opts.Stats
 	s, err := dbsource.Load(c.Context, opts)
 	if err != nil {
 		return err

@@ -85,8 +85,9 @@ type Options struct {
 	// SchemaFiles are the SQL files loaded, in order, into the embedded
 	// server (the policy's schema_files, resolved to paths).
 	SchemaFiles []string
-	// Stats asks Load for row estimates and sizes as well.
-	Stats bool
+	// Stats asks Load for row estimates as well, and Sizes for the
+	// tables' sizes beside them (costly on a large catalog).
+	Stats, Sizes bool
 	// ServerOptions configure the embedded server; the zero value is fine.
 	ServerOptions pgtemp.Options
 }
@@ -146,7 +147,7 @@ func Load(ctx context.Context, opts Options) (*Schema, error) {
 	}
 	s := &Schema{DB: db, Source: conn.Source}
 	if opts.Stats {
-		if s.Stats, err = introspect.InspectStats(ctx, conn, db); err != nil {
+		if s.Stats, err = introspect.InspectStats(ctx, conn, db, opts.Sizes); err != nil {
 			return nil, conn.explain(ctx, err)
 		}
 	}
