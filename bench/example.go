@@ -15,7 +15,7 @@ import (
 )
 
 // LoadExample loads the policy's schema files into an empty database and
-// fills it with the example data (internal/exampledata), rows in its
+// fills it with the example data (exampleapp/exampledata), rows in its
 // largest tables.
 func LoadExample(ctx context.Context, conn *pgx.Conn, pol *policy.Policy, rows int) error {
 	for _, f := range pol.SchemaFiles {

@@ -50,7 +50,7 @@ type LoadSample struct {
 }
 
 // SampleExample reads a LoadSample from a database holding the example
-// application with data (internal/exampledata), deterministically.
+// application with data (exampleapp/exampledata), deterministically.
 func SampleExample(ctx context.Context, conn *pgx.Conn, n int) (*LoadSample, error) {
 	s := &LoadSample{}
 	rows, err := conn.Query(ctx, `SELECT DISTINCT user_id FROM public.organization_members ORDER BY 1`)

@@ -41,7 +41,7 @@ import (
 //     flag and command, extra argument), TestInterrupted (130);
 //   - check_test.go: "new table without a decision" (unclassified: exit 1,
 //     output untouched);
-//   - internal/policy errors_test.go: ~100 malformed policies at the parser.
+//   - policy/errors_test.go: ~100 malformed policies at the parser.
 
 // smallSchema is the database most cases need: a tenant, users, a direct
 // and an inherited table.
