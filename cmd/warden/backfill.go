@@ -115,9 +115,10 @@ func runBackfill(c *cli.Context) error {
 	if isTerminal(out) {
 		opts.Progress = &backfill.BarReporter{W: out}
 	} else {
-		// Logs: a line per table start and end, and per batch at most
-		// one a second, so a million-row table does not flood them.
-		opts.Progress = &backfill.LogReporter{W: out, Every: time.Second}
+		// Logs: one line per table when it is done, and a progress line
+		// every 10 s only for a table still running, so neither empty
+		// tables nor a million-row table flood them.
+		opts.Progress = &backfill.LogReporter{W: out, Every: 10 * time.Second, Compact: true}
 	}
 	audit := auditPath
 	if audit == "" {

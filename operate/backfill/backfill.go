@@ -209,7 +209,13 @@ func (e *InterruptedError) Error() string {
 	if e.Table != "" {
 		where = "in " + e.Table + " after its last committed batch"
 	}
-	return fmt.Sprintf("backfill stopped %s (%d of %d tables done): %v", where, e.Done, e.Total, e.Err)
+	// The cause is an interrupt (Ctrl-C, SIGTERM) or a deadline; Go's
+	// "context canceled" would say nothing more to an operator.
+	cause := "interrupted"
+	if errors.Is(e.Err, context.DeadlineExceeded) {
+		cause = "deadline reached"
+	}
+	return fmt.Sprintf("backfill stopped %s (%d of %d tables done): %s", where, e.Done, e.Total, cause)
 }
 
 // Unwrap returns the context's error.

@@ -68,16 +68,25 @@ type LogReporter struct {
 	// (the table's last batch is always followed by its done line). Zero
 	// prints every batch.
 	Every time.Duration
+	// Compact prints one line per table, when it is done (an empty table:
+	// "nothing to fill"), and batch lines only for a table still running
+	// after Every: for logs that a person reads afterwards.
+	Compact bool
 
-	last time.Time
+	last, started time.Time
+	resumed       string
 }
 
 // TableStart prints the table's work.
 func (l *LogReporter) TableStart(e TableStart) {
-	l.last = time.Time{}
+	l.last, l.started, l.resumed = time.Time{}, time.Now(), ""
 	resumed := ""
 	if e.Resumed {
 		resumed = fmt.Sprintf(" (resuming: %s filled by an earlier run)", plural(e.RowsBefore, "row", "rows"))
+		l.resumed = resumed
+	}
+	if l.Compact {
+		return
 	}
 	l.printf("%s: %s rows without the tenant column%s", e.Table, Group(e.Total), resumed)
 }
@@ -85,6 +94,9 @@ func (l *LogReporter) TableStart(e TableStart) {
 // Batch prints rows done of total, rate and ETA.
 func (l *LogReporter) Batch(e BatchDone) {
 	now := time.Now()
+	if l.Compact && now.Sub(l.started) < l.Every {
+		return // a table done within Every gets its done line only
+	}
 	if l.Every > 0 && !l.last.IsZero() && now.Sub(l.last) < l.Every {
 		return
 	}
@@ -107,9 +119,13 @@ func (l *LogReporter) TableDone(r TableResult) {
 		l.printf("%s: already done (%s rows, %s orphans)", r.Table, Group(r.RowsAllRuns), Group(r.OrphansAllRuns))
 		return
 	}
-	l.printf("%s: done, %s rows in %s in %s (%s given the default org%s)",
+	if l.Compact && r.Rows == 0 && r.Total == 0 {
+		l.printf("%s: nothing to fill", r.Table)
+		return
+	}
+	l.printf("%s: done, %s rows in %s in %s (%s given the default org%s)%s",
 		r.Table, Group(r.Rows), plural(int64(r.Batches), "batch", "batches"), r.Duration.Round(time.Millisecond),
-		plural(r.Orphans, "orphan", "orphans"), retries(r.Retries))
+		plural(r.Orphans, "orphan", "orphans"), retries(r.Retries), l.resumed)
 }
 
 func (l *LogReporter) printf(format string, args ...any) {
@@ -143,11 +159,15 @@ type BarReporter struct {
 
 // TableStart opens the table's bar.
 func (b *BarReporter) TableStart(e TableStart) {
+	if e.Total == 0 {
+		b.bar = nil // nothing to fill: no bar, one line when done
+		return
+	}
 	desc := e.Table
 	if e.Resumed {
 		desc += " (resumed)"
 	}
-	b.bar = progressbar.NewOptions64(max(e.Total, 1),
+	b.bar = progressbar.NewOptions64(e.Total,
 		progressbar.OptionSetWriter(b.W),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowCount(),
@@ -188,6 +208,10 @@ func (b *BarReporter) TableDone(r TableResult) {
 	}
 	if r.AlreadyDone {
 		fmt.Fprintf(b.W, "%s: already done (%s rows, %s orphans)\n", r.Table, Group(r.RowsAllRuns), Group(r.OrphansAllRuns))
+		return
+	}
+	if r.Rows == 0 && r.Total == 0 {
+		fmt.Fprintf(b.W, "%s: nothing to fill\n", r.Table)
 		return
 	}
 	fmt.Fprintf(b.W, "%s: done, %s rows in %s (%s%s)\n", r.Table, Group(r.Rows), r.Duration.Round(time.Millisecond),
