@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -84,6 +85,7 @@ func renderAll(c *cli.Context) (*policy.Policy, fileset.Set, error) {
 		return nil, nil, err
 	}
 	h.Rewrite = c.Bool("rewrite")
+	h.Floor = ownMigrationsFloor(outDir(c, pol), pol.Migrations.Format)
 	files, err := output.RenderHistory(plan, s.DB, h)
 	var he *history.Error
 	if errors.As(err, &he) {
@@ -113,6 +115,33 @@ func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *intr
 		return nil
 	}
 	return laid.Up
+}
+
+// ownMigrationsFloor is the highest version among the migrations in the
+// runner's folder of dir that warden did not write (their names lack
+// "_warden_"), 0 for none: the app's own migrations, after which appended
+// versions must go.
+func ownMigrationsFloor(dir, format string) int64 {
+	r, ok := migrations.RunnerOf(format)
+	if !ok || r.Name == policy.FormatPsql {
+		return 0 // psql/ holds warden's files only
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, filepath.FromSlash(r.Dir)))
+	if err != nil {
+		return 0
+	}
+	var floor int64
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.Contains(name, "_warden_") {
+			continue
+		}
+		digits, _, ok := strings.Cut(name, "_")
+		if v, err := strconv.ParseInt(digits, 10, 64); ok && err == nil {
+			floor = max(floor, v)
+		}
+	}
+	return floor
 }
 
 // readHistory reads the ledger of the output directory dir, if it has one,

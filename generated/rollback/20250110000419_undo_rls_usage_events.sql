@@ -41,11 +41,9 @@ BEGIN
       ALTER TABLE "public"."usage_events" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events"';
-  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."usage_events"'::regclass) THEN
-    -- Applied before warden recorded the prior state: off again when no
-    -- other policy is left.
-    ALTER TABLE "public"."usage_events" DISABLE ROW LEVEL SECURITY;
   END IF;
+  -- Without a record (undone already, or never done) RLS stays as it is:
+  -- switching it off could open a table the app had closed.
   v_found := false;
   IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
     SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events_2024"';
@@ -58,11 +56,9 @@ BEGIN
       ALTER TABLE "public"."usage_events_2024" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2024"';
-  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."usage_events_2024"'::regclass) THEN
-    -- Applied before warden recorded the prior state: off again when no
-    -- other policy is left.
-    ALTER TABLE "public"."usage_events_2024" DISABLE ROW LEVEL SECURITY;
   END IF;
+  -- Without a record (undone already, or never done) RLS stays as it is:
+  -- switching it off could open a table the app had closed.
   v_found := false;
   IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
     SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events_2025"';
@@ -75,11 +71,9 @@ BEGIN
       ALTER TABLE "public"."usage_events_2025" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events_2025"';
-  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."usage_events_2025"'::regclass) THEN
-    -- Applied before warden recorded the prior state: off again when no
-    -- other policy is left.
-    ALTER TABLE "public"."usage_events_2025" DISABLE ROW LEVEL SECURITY;
   END IF;
+  -- Without a record (undone already, or never done) RLS stays as it is:
+  -- switching it off could open a table the app had closed.
   v_found := false;
   IF pg_catalog.to_regclass('"warden".rls_prior') IS NOT NULL THEN
     SELECT true, p.enabled, p.forced INTO v_found, v_enabled, v_forced FROM "warden".rls_prior p WHERE p.rel = '"public"."usage_events_default"';
@@ -92,10 +86,8 @@ BEGIN
       ALTER TABLE "public"."usage_events_default" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."usage_events_default"';
-  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."usage_events_default"'::regclass) THEN
-    -- Applied before warden recorded the prior state: off again when no
-    -- other policy is left.
-    ALTER TABLE "public"."usage_events_default" DISABLE ROW LEVEL SECURITY;
   END IF;
+  -- Without a record (undone already, or never done) RLS stays as it is:
+  -- switching it off could open a table the app had closed.
 END
 $do$;

@@ -105,6 +105,8 @@ func (l *Ledger) Bytes() []byte {
 // Parse reads a ledger written by Bytes. It fails, naming the line, on
 // anything else, and when the seal does not match: the ledger was edited.
 func Parse(data []byte) (*Ledger, error) {
+	// A CRLF checkout (git on Windows) is the same ledger.
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	i := bytes.LastIndex(bytes.TrimSuffix(data, []byte("\n")), []byte("\nseal "))
 	if i < 0 {
 		return nil, fmt.Errorf("%s: no seal line; the ledger was cut short or written by hand", FileName)
@@ -191,9 +193,13 @@ func parseEntry(line string) (Entry, error) {
 // Options tune Reconcile.
 type Options struct {
 	// Rewrite says the recorded migrations were never applied anywhere:
-	// changed steps are rewritten in place and steps no longer planned are
-	// dropped, instead of being refused.
+	// the history is laid out again from the base version, as a first
+	// generation (changed steps rewritten, dropped steps gone), instead of
+	// being refused.
 	Rewrite bool
+	// Floor is the highest version of a migration in the runner's folder
+	// that warden did not write (0 for none): appended versions go above it.
+	Floor int64
 }
 
 // ReadFile reads a file of the output directory by its slash path; it
@@ -217,7 +223,9 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	if format == "" {
 		format = migrations.RunnerNames()[0]
 	}
-	if prior == nil {
+	if prior == nil || opts.Rewrite {
+		// Never applied: lay everything out again as a first generation,
+		// in plan order, so no step runs before one it needs.
 		prior = &Ledger{Format: format}
 	}
 	if prior.Format != format {
@@ -231,7 +239,11 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	if err != nil {
 		return nil, nil, err
 	}
-	nextVersion := next[0]
+	// New versions go after everything recorded, and after the highest
+	// migration of the runner's folder that is not warden's (an app's own
+	// migration written after warden's): runners that only move forward
+	// (golang-migrate) would never apply a version below it.
+	nextVersion := max(next[0], opts.Floor+1)
 	for _, e := range prior.Entries {
 		latest[e.Step] = e
 		if _, ok := earliest[e.Step]; !ok {
@@ -255,6 +267,8 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 			versions[i] = -1 - int64(i)
 		}
 	}
+	steps = slices.Clone(steps) // downs of re-emitted versions are cleared below
+	stripReemittedDowns(steps, versions, earliest)
 	probe, err := migrations.LayoutVersions(steps, format, versions, nil)
 	if err != nil {
 		return nil, nil, err
@@ -271,11 +285,6 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 			continue
 		}
 		switch {
-		case opts.Rewrite:
-			// Rewritten in place, at the version it was first recorded
-			// under: the versions appended for it since are dropped, so
-			// it runs where it first did (setup first, say).
-			versions[i] = earliest[s.Name]
 		case kinds[s.Kind].Reemit:
 			versions[i] = 0 // a new version below; the recorded one is kept
 		default:
@@ -317,9 +326,6 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		if v, ok := current[e.Step]; ok && v == e.Version {
 			continue // laid out again below, byte for byte
 		}
-		if opts.Rewrite {
-			continue // dropped: the recorded set was never applied
-		}
 		for _, f := range []FileSum{e.Up, e.Down} {
 			if f.Path == "" {
 				continue
@@ -330,7 +336,8 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was deleted: restore it from version control", f.Path, e.Step, e.Version))
 			case err != nil:
 				return nil, nil, err
-			case Sum(data) != f.Sum:
+			case Sum(data) != f.Sum && Sum(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))) != f.Sum:
+				// (A CRLF checkout, as git makes on Windows, is no edit.)
 				problems = append(problems, fmt.Sprintf("recorded file %s (step %s, version %d) was edited: restore it from version control; an applied migration is never changed", f.Path, e.Step, e.Version))
 			default:
 				keptFiles[f.Path] = data
@@ -343,6 +350,7 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		return nil, nil, &Error{Problems: problems}
 	}
 
+	stripReemittedDowns(steps, versions, earliest)
 	laid, err := migrations.LayoutVersions(steps, format, versions, kept)
 	if err != nil {
 		return nil, nil, err
@@ -372,6 +380,20 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	slices.SortFunc(next2.Entries, func(a, b Entry) int { return cmp.Compare(a.Version, b.Version) })
 	laid.Set[FileName] = next2.Bytes()
 	return laid, next2, nil
+}
+
+// stripReemittedDowns clears the down script of every step laid out at a
+// version after the one it was first recorded under. Such a version was
+// appended over a recorded one and undoes nothing: the undo of the step's
+// first version undoes the step, and undoing the whole step at the newer
+// version would take away what the older versions still hold (the setup's
+// functions, which every policy depends on).
+func stripReemittedDowns(steps []migrations.Step, versions []int64, earliest map[string]int64) {
+	for i, s := range steps {
+		if first, ok := earliest[s.Name]; ok && versions[i] > first {
+			steps[i].Down, steps[i].DownNoTransaction = "", false
+		}
+	}
 }
 
 // sameBytes reports whether step name laid out in probe has the recorded

@@ -325,3 +325,69 @@ func appliedVersion(t *testing.T, db *sql.DB) int64 {
 	}
 	return v
 }
+
+// TestAppendedVersionsUndoNothingAndRewriteStartsOver: a step re-emitted
+// over a recorded version gets no down (the undo of its first version
+// undoes it; undoing the whole setup at the newer version would drop what
+// older versions' policies depend on); --rewrite lays everything out from
+// the base version again, in plan order; appended versions go above the
+// app's own migrations in the runner's folder.
+func TestAppendedVersionsUndoNothingAndRewriteStartsOver(t *testing.T) {
+	url := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, url), dayOneSchema)
+	dir := t.TempDir()
+	const format = "goose"
+	steps1 := stepsOf(t, url, dayOnePolicy)
+	_, ledger1, err := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	laid1, _, _ := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{})
+	if _, err := fileset.Write(dir, laid1.Set); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, pgtest.Connect(t, url), dayTwoSchema)
+	steps2 := stepsOf(t, url, strings.Replace(dayOnePolicy, "scope: [calls, call_logs]", "scope: [calls, call_logs, tags]", 1))
+	const own = 20250110000500 // the app's own migration, after warden's
+	laid2, ledger2, err := Reconcile(steps2, format, "20250110000000", ledger1, readDir(dir), Options{Floor: own})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last1 := ledger1.Entries[len(ledger1.Entries)-1].Version
+	reemitted := 0
+	for _, e := range ledger2.Entries {
+		if e.Version > last1 && e.Version <= own {
+			t.Errorf("step %s appended at %d, not above the app's own %d", e.Step, e.Version, own)
+		}
+		if e.Step == "backfill_check" && e.Version > last1 {
+			reemitted++
+			body := string(laid2.Set[e.Up.Path])
+			if _, down, _ := strings.Cut(body, "-- +goose Down\n"); !strings.Contains(down, "Nothing to undo") {
+				t.Errorf("re-emitted %s has a down section:\n%s", e.Up.Path, down)
+			}
+		}
+	}
+	if reemitted != 1 {
+		t.Errorf("backfill_check re-emitted %d times, want once", reemitted)
+	}
+	// Regenerating against the new ledger changes nothing (the re-emitted
+	// version's empty down is its recorded bytes).
+	if _, again, err := Reconcile(steps2, format, "20250110000000", ledger2, func(p string) ([]byte, error) {
+		if data, ok := laid2.Set[p]; ok {
+			return data, nil
+		}
+		return nil, os.ErrNotExist
+	}, Options{Floor: own}); err != nil || string(again.Bytes()) != string(ledger2.Bytes()) {
+		t.Errorf("a second reconcile changed the ledger (%v)", err)
+	}
+	// --rewrite: a first generation again, setup at the base version.
+	_, fresh, err := Reconcile(steps2, format, "20250110000000", ledger2, readDir(dir), Options{Rewrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range fresh.Entries {
+		if e.Version != 20250110000000+int64(i) || e.Step != steps2[i].Name {
+			t.Errorf("rewrite: entry %d is %d %s, want %d %s", i, e.Version, e.Step, 20250110000000+int64(i), steps2[i].Name)
+		}
+	}
+}

@@ -28,8 +28,8 @@ import (
 //     transaction), where a concurrent index build works only as the first
 //     statement (and a committing CALL anywhere, but commits the
 //     statements before it); it has no down migrations, so the
-//     undo scripts are plain files, rollback/NNNN_undo_<name>.sql, numbered
-//     in the order to run them (last step first).
+//     undo scripts are plain files, rollback/<version>_undo_<name>.sql,
+//     named by the version they undo and run newest first.
 //   - goose: migrations/<version>_warden_<name>.sql (goose -dir migrations),
 //     with -- +goose Up and -- +goose Down sections. goose runs a file in a
 //     transaction unless it says -- +goose NO TRANSACTION, which it does
@@ -44,9 +44,9 @@ import (
 //     comment, so every version has its pair. The drivers' x-multi-statement
 //     option must stay off: it splits a file at every semicolon, inside
 //     function bodies and DO blocks too.
-//   - psql: psql/NNNN_<name>.sql and psql/undo/NNNN_<name>.sql (NNNN the
-//     step's position, the same for a step and its undo), run in order by
-//     psql/up.psql and psql/down.psql:
+//   - psql: psql/<version>_<name>.sql and psql/undo/<version>_<name>.sql
+//     (the same version for a step and its undo), run in version order by
+//     psql/up.psql and psql/down.psql (newest first):
 //     psql -X -v ON_ERROR_STOP=1 -f psql/up.psql "$DATABASE_URL".
 //     The scripts wrap each file in BEGIN/COMMIT, except the files that
 //     must not run in a transaction block, because psql itself would send

@@ -36,9 +36,12 @@ type History struct {
 	// Read reads a file of the output directory (the recorded files that
 	// are kept as they are).
 	Read history.ReadFile
-	// Rewrite says the recorded migrations were never applied: changed
-	// steps are rewritten in place (history.Options.Rewrite).
+	// Rewrite says the recorded migrations were never applied: the history
+	// is laid out again (history.Options.Rewrite).
 	Rewrite bool
+	// Floor is the highest version of the app's own migrations in the
+	// runner's folder (history.Options.Floor).
+	Floor int64
 }
 
 // RenderHistory is Render against the history of an output directory:
@@ -57,7 +60,7 @@ func RenderHistory(plan *classify.Plan, db *introspect.Database, h History) (fil
 	if read == nil {
 		read = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
 	}
-	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, read, history.Options{Rewrite: h.Rewrite})
+	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, read, history.Options{Rewrite: h.Rewrite, Floor: h.Floor})
 	if err != nil {
 		return nil, err
 	}

@@ -81,11 +81,9 @@ BEGIN
       ALTER TABLE "public"."call_logs" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."call_logs"';
-  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."call_logs"'::regclass) THEN
-    -- Applied before warden recorded the prior state: off again when no
-    -- other policy is left.
-    ALTER TABLE "public"."call_logs" DISABLE ROW LEVEL SECURITY;
   END IF;
+  -- Without a record (undone already, or never done) RLS stays as it is:
+  -- switching it off could open a table the app had closed.
 END
 $do$;
 -- +goose StatementEnd

@@ -26,10 +26,8 @@ BEGIN
       ALTER TABLE "public"."orgs" NO FORCE ROW LEVEL SECURITY;
     END IF;
     DELETE FROM "warden".rls_prior WHERE rel = '"public"."orgs"';
-  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = '"public"."orgs"'::regclass) THEN
-    -- Applied before warden recorded the prior state: off again when no
-    -- other policy is left.
-    ALTER TABLE "public"."orgs" DISABLE ROW LEVEL SECURITY;
   END IF;
+  -- Without a record (undone already, or never done) RLS stays as it is:
+  -- switching it off could open a table the app had closed.
 END
 $do$;
