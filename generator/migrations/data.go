@@ -141,8 +141,8 @@ func (d *tableData) nameFuncs(base string) {
 	d.UpperFunc = ident.Qualified(wardenSchema, upper)
 	// The procedure reads these back as text (regproc input and dynamic
 	// SQL), which knows no U& escapes: plain quoting, inside a literal.
-	d.BackfillFuncLit = ident.Literal(ident.QualifiedText(wardenSchema, batch))
-	d.UpperFuncLit = ident.Literal(ident.QualifiedText(wardenSchema, upper))
+	d.BackfillFuncLit = ident.Literal(ident.Qualified(wardenSchema, batch))
+	d.UpperFuncLit = ident.Literal(ident.Qualified(wardenSchema, upper))
 }
 
 // uniqueFuncs renames the helper functions of tables whose names clash:
@@ -313,7 +313,7 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		common:      c,
 		Display:     t.QualifiedName(),
 		T:           q,
-		Lit:         ident.Literal(ident.QualifiedText(t.Schema, t.Name)),
+		Lit:         ident.Literal(ident.Qualified(t.Schema, t.Name)),
 		Schema:      ident.Literal(t.Schema),
 		Name:        ident.Literal(t.Name),
 		Class:       string(tp.Class),
@@ -351,11 +351,11 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		pi := ident.Derive(p.Name, c.ColName+"_idx")
 		pf := ident.Derive(p.Name, c.ColName+"_fkey")
 		d.Partitions = append(d.Partitions, partData{
-			T: ident.Qualified(p.Schema, p.Name), Lit: ident.Literal(ident.QualifiedText(p.Schema, p.Name)),
+			T: ident.Qualified(p.Schema, p.Name), Lit: ident.Literal(ident.Qualified(p.Schema, p.Name)),
 			Display: ident.Display(p.Schema, p.Name),
 			FK:      ident.Quote(pf), FKLit: ident.Literal(pf),
 			Index: ident.Qualified(p.Schema, pi), IndexName: ident.Quote(pi), IndexLit: ident.Literal(pi),
-			IndexReg: ident.Literal(ident.QualifiedText(p.Schema, pi)), SchemaLit: ident.Literal(p.Schema),
+			IndexReg: ident.Literal(ident.Qualified(p.Schema, pi)), SchemaLit: ident.Literal(p.Schema),
 			fkRaw: pf, indexRaw: pi,
 		})
 	}

@@ -218,7 +218,7 @@ func requirements(plan *classify.Plan) []requirement {
 	var out []requirement
 	seen := map[[2]string]bool{}
 	add := func(schema, table, col, why string) {
-		k := [2]string{ident.QualifiedText(schema, table), col}
+		k := [2]string{ident.Qualified(schema, table), col}
 		if col == "" || seen[k] {
 			return
 		}
@@ -312,7 +312,7 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 	s := Step{Name: row.stepName(b.c.ColName, fileSlug(d)), Table: d.Display, TablePlan: d.tp, Partition: -1,
 		Objects: tableObjects(row.Kind, d, n)}
 	if row.Kind == KindBackfill {
-		s.Backfill = &BackfillCall{Key: ident.QualifiedText(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
+		s.Backfill = &BackfillCall{Key: ident.Qualified(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
 	}
 	b.add(row, s, d)
 }
@@ -377,7 +377,7 @@ func rootData(c common, plan *classify.Plan, tp *classify.TablePlan) *tenantRoot
 	}
 	q := ident.Qualified(tp.Table.Schema, tp.Table.Name)
 	return &tenantRootData{
-		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(ident.QualifiedText(tp.Table.Schema, tp.Table.Name)), Key: ident.Quote(key),
+		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(ident.Qualified(tp.Table.Schema, tp.Table.Name)), Key: ident.Quote(key),
 		AddPermissive: AddsPermissivePolicy(tp), tp: tp,
 	}
 }

@@ -138,16 +138,6 @@ var stepTable = []StepKind{
 // Kinds returns the step table, in the order the migration runs the kinds.
 func Kinds() []StepKind { return append([]StepKind(nil), stepTable...) }
 
-// KindInfo returns the step table's row for k.
-func KindInfo(k Kind) (StepKind, bool) {
-	for _, r := range stepTable {
-		if r.Kind == k {
-			return r, true
-		}
-	}
-	return StepKind{}, false
-}
-
 // Step is one planned migration step: what it does, as typed fields, and
 // its rendered up and down scripts.
 type Step struct {
@@ -195,7 +185,7 @@ type Objects struct {
 // the table's key in warden.backfill_progress and the batch and upper-bound
 // functions the phase 3 fill-trigger step creates.
 type BackfillCall struct {
-	// Key is the progress row's key: the table as ident.QualifiedText.
+	// Key is the progress row's key: the table as ident.Qualified gives it.
 	Key string
 	// BatchFunc and UpperFunc are quoted, qualified function names.
 	BatchFunc, UpperFunc string

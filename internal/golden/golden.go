@@ -19,9 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ instead of comparing with them")
 
-// Updating reports whether the tests run with -update.
-func Updating() bool { return *update }
-
 // File compares got with the file at path, or rewrites it under -update.
 func File(t testing.TB, path string, got []byte) {
 	t.Helper()

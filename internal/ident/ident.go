@@ -26,15 +26,10 @@ func Quote(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
-// Qualified returns schema.name with both parts quoted.
+// Qualified returns schema.name with both parts quoted: SQL, and also text
+// that regclass and regproc input read back (write it through Literal).
 func Qualified(schema, name string) string {
 	return Quote(schema) + "." + Quote(name)
-}
-
-// QualifiedText is Qualified for text that PostgreSQL reads back as a name
-// (regclass or regproc input, a progress key): write it through Literal.
-func QualifiedText(schema, name string) string {
-	return Qualified(schema, name)
 }
 
 // Literal returns s as a SQL string literal (standard_conforming_strings on,

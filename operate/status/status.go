@@ -178,7 +178,7 @@ func newMeasurer(plan *classify.Plan, opts Options, roots []*classify.TablePlan)
 		rs := &RootStatus{
 			Table:          tp.Name(),
 			RLS:            RLSState{Expected: expectedPolicies(tp, n)},
-			qualified:      ident.QualifiedText(tp.Table.Schema, tp.Table.Name),
+			qualified:      ident.Qualified(tp.Table.Schema, tp.Table.Name),
 			permissiveName: n.PermissivePolicy,
 		}
 		m.roots = append(m.roots, rs)
@@ -205,14 +205,14 @@ func newMeasurer(plan *classify.Plan, opts Options, roots []*classify.TablePlan)
 		m.tables = append(m.tables, ts)
 		t := tp.Table
 		m.rels = append(m.rels, relRef{
-			table: i, part: -1, schema: t.Schema, qualified: ident.QualifiedText(t.Schema, t.Name),
+			table: i, part: -1, schema: t.Schema, qualified: ident.Qualified(t.Schema, t.Name),
 			fk: n.ForeignKey, index: n.Index, check: n.NotNullCheck, fill: n.FillTrigger, immu: n.ImmutableTrigger,
 		})
 		for j, p := range t.Partitions {
 			// Derived as generator/migrations derives them: phase 2 gives
 			// each partition its own NOT VALID FK and index.
 			m.rels = append(m.rels, relRef{
-				table: i, part: j, schema: p.Schema, qualified: ident.QualifiedText(p.Schema, p.Name),
+				table: i, part: j, schema: p.Schema, qualified: ident.Qualified(p.Schema, p.Name),
 				fk: ident.Derive(p.Name, m.col+"_fkey"), index: ident.Derive(p.Name, m.col+"_idx"),
 			})
 			ts.Partitions = append(ts.Partitions, PartitionState{
@@ -452,7 +452,7 @@ func (m *measurer) progress(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	// The progress key is the table as ident.QualifiedText (the CALL's
+	// The progress key is the table as ident.Qualified gives it (the CALL's
 	// first argument, templates/21_backfill).
 	var key string
 	var b Backfill
@@ -509,7 +509,7 @@ func (m *measurer) estimateNulls(ctx context.Context, tx pgx.Tx) error {
 	var rels []string
 	for _, ts := range m.tables {
 		t := ts.plan.Table
-		rels = append(rels, ident.QualifiedText(t.Schema, t.Name))
+		rels = append(rels, ident.Qualified(t.Schema, t.Name))
 	}
 	rows, err := tx.Query(ctx, estimateQuery, rels, m.col)
 	if err != nil {
