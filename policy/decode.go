@@ -23,14 +23,15 @@ import (
 // order of docs/policy-format.md. It is the single source for "allowed keys"
 // messages and for pointing at the right section when a key is misplaced.
 var sections = map[string][]string{
-	"":            {"version", "schemas", "schema_files", "tenant", "users", "ownership", "membership", "scope", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations"},
-	"tenant":      {"table", "key", "column", "type", "on_delete", "default_org", "default_org_name"},
-	"users":       {"table", "key"},
-	"ownership[]": {"column", "require_fk"},
-	"membership":  {"table", "user_column", "org_column", "primary_column", "order_column"},
-	"tables[]":    {"via", "class", "null_parent"},
-	"backfill":    {"batch_size", "pause"},
-	"migrations":  {"format", "version", "lock_timeout", "statement_timeout"},
+	"":                {"version", "schemas", "schema_files", "tenant", "request_context", "users", "ownership", "membership", "scope", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations"},
+	"tenant":          {"table", "key", "column", "type", "on_delete", "default_org", "default_org_name", "default_org_values", "default_org_exists"},
+	"request_context": {"kind", "claim", "setting", "roles"},
+	"users":           {"table", "key"},
+	"ownership[]":     {"column", "require_fk"},
+	"membership":      {"table", "user_column", "org_column", "primary_column", "order_column"},
+	"tables[]":        {"via", "class", "null_parent"},
+	"backfill":        {"batch_size", "pause"},
+	"migrations":      {"format", "version", "lock_timeout", "statement_timeout"},
 }
 
 var (
@@ -38,6 +39,7 @@ var (
 	classValues        = []string{ClassExcluded, ClassGlobal, ClassDirect, ClassInherited}
 	unclassifiedValues = []string{UnclassifiedError, UnclassifiedWarn}
 	formatValues       = []string{FormatSupabase, FormatGoose, FormatGolangMigrate, FormatPsql}
+	contextValues      = []string{ContextSupabase, ContextJWT, ContextSession}
 )
 
 // bailout carries the first error up through the recursive decoder; parse
@@ -283,7 +285,7 @@ func unknownKey(name, section string) string {
 	if s := closest(name, allowed); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	} else {
-		for _, sec := range []string{"", "tenant", "users", "ownership[]", "membership", "tables[]", "backfill", "migrations"} {
+		for _, sec := range []string{"", "tenant", "request_context", "users", "ownership[]", "membership", "tables[]", "backfill", "migrations"} {
 			if sec == section {
 				continue
 			}
@@ -473,6 +475,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		Unclassified: defaultUnclassified,
 		Backfill:     Backfill{BatchSize: defaultBatchSize},
 		Migrations:   Migrations{Format: defaultFormat, LockTimeout: defaultLockTimeout},
+		Context:      RequestContext{Kind: ContextSupabase, Pos: rootPos},
 	}
 	d.mapping(root, "", "", []string{"version", "schemas", "tenant", "migrations"}, map[string]field{
 		"version": func(k string, v *yaml.Node) {
@@ -506,7 +509,8 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 				p.SchemaFiles = append(p.SchemaFiles, f)
 			})
 		},
-		"tenant": func(k string, v *yaml.Node) { p.Tenant = d.tenant(v, k) },
+		"tenant":          func(k string, v *yaml.Node) { p.Tenant = d.tenant(v, k) },
+		"request_context": func(k string, v *yaml.Node) { p.Context = d.requestContext(v, k) },
 		"users": func(k string, v *yaml.Node) {
 			p.Users.Table.Pos = d.pos(v)
 			d.mapping(v, k, "users", nil, map[string]field{
@@ -589,30 +593,17 @@ func (d *decoder) tenant(n *yaml.Node, key string) Tenant {
 		Type:           defaultTenantType,
 		OnDelete:       defaultOnDelete,
 		DefaultOrgName: defaultOrgLabel,
+		Pos:            d.pos(n),
 	}
+	var orgNode *yaml.Node
 	d.mapping(n, key, "tenant", []string{"table", "default_org"}, map[string]field{
-		"table":  func(k string, v *yaml.Node) { t.Table = d.table(v, k) },
-		"key":    func(k string, v *yaml.Node) { t.Key = d.ident(v, k) },
-		"column": func(k string, v *yaml.Node) { t.Column = d.ident(v, k) },
-		"type": func(k string, v *yaml.Node) {
-			if s := d.str(v, k); s != "uuid" {
-				d.fail(v, k, "tenant type %q is not supported; only uuid is", s)
-			}
-		},
+		"table":     func(k string, v *yaml.Node) { t.Table = d.table(v, k) },
+		"key":       func(k string, v *yaml.Node) { t.Key = d.ident(v, k) },
+		"column":    func(k string, v *yaml.Node) { t.Column = d.ident(v, k) },
+		"type":      func(k string, v *yaml.Node) { t.Type = d.enum(v, k, TenantTypes) },
 		"on_delete": func(k string, v *yaml.Node) { t.OnDelete = d.enum(v, k, onDeleteValues) },
-		"default_org": func(k string, v *yaml.Node) {
-			s := d.str(v, k)
-			u, ok := canonicalUUID(s)
-			if !ok {
-				d.fail(v, k, "%q is not a UUID; write 8-4-12 hex digits with dashes, e.g. a0000000-0000-0000-0000-000000000001", s)
-			}
-			if u == "00000000-0000-0000-0000-000000000000" {
-				// The nil UUID is what an uninitialised value looks like;
-				// as the org every orphan row lands in, it hides bugs.
-				d.fail(v, k, "the nil UUID cannot be the default org; choose a real id")
-			}
-			t.DefaultOrg = u
-		},
+		// Checked below, once the type (which may come later) is known.
+		"default_org": func(k string, v *yaml.Node) { orgNode = v; d.scalar(v, k, "the default org's key", "!!str", "!!int") },
 		"default_org_name": func(k string, v *yaml.Node) {
 			s := d.str(v, k)
 			if strings.TrimSpace(s) == "" || strings.ContainsRune(s, 0) {
@@ -620,8 +611,179 @@ func (d *decoder) tenant(n *yaml.Node, key string) Tenant {
 			}
 			t.DefaultOrgName = s
 		},
+		"default_org_values": func(k string, v *yaml.Node) { t.DefaultOrgValues = d.columnValues(v, k) },
+		"default_org_exists": func(k string, v *yaml.Node) { t.DefaultOrgExists = d.boolean(v, k) },
 	})
+	if orgNode != nil {
+		t.DefaultOrg = d.orgKey(orgNode, key+".default_org", t.Type)
+	}
+	for _, cv := range t.DefaultOrgValues {
+		if cv.Column == t.Key {
+			failAt(cv.Pos, key+".default_org_values", cv.Column, "%s is the tenant key; its value is tenant.default_org", ident.QuoteIfNeeded(cv.Column))
+		}
+	}
 	return t
+}
+
+// orgKey checks an org key written for a tenant key of type typ and
+// returns its canonical form, so generated files do not change with how
+// the reviewer spelled it.
+func (d *decoder) orgKey(v *yaml.Node, k, typ string) string {
+	s := v.Value
+	switch typ {
+	case "uuid":
+		u, ok := canonicalUUID(s)
+		if !ok {
+			d.fail(v, k, "%q is not a UUID; write 8-4-12 hex digits with dashes, e.g. a0000000-0000-0000-0000-000000000001", s)
+		}
+		if u == "00000000-0000-0000-0000-000000000000" {
+			// The nil UUID is what an uninitialised value looks like;
+			// as the org every orphan row lands in, it hides bugs.
+			d.fail(v, k, "the nil UUID cannot be the default org; choose a real id")
+		}
+		return u
+	case "bigint", "integer":
+		bits := 64
+		if typ == "integer" {
+			bits = 32
+		}
+		n, err := strconv.ParseInt(s, 10, bits)
+		if err != nil {
+			d.fail(v, k, "%q is not a whole number in %s's range (tenant.type is %s); write one such as 1", s, typ, typ)
+		}
+		if n == 0 {
+			// 0 is what an unset integer looks like, as the nil UUID is.
+			d.fail(v, k, "0 cannot be the default org; choose a real id")
+		}
+		return strconv.FormatInt(n, 10)
+	default:
+		if strings.TrimSpace(s) == "" || strings.ContainsRune(s, 0) || s != strings.TrimSpace(s) {
+			d.fail(v, k, "%q is not a usable text key; give a non-empty key without surrounding spaces", s)
+		}
+		return s
+	}
+}
+
+// columnValues decodes a mapping of column name to value, in the order
+// written. Values are scalars, kept as their text; null is refused (a
+// NOT NULL column is why the value is needed).
+func (d *decoder) columnValues(n *yaml.Node, key string) []ColumnValue {
+	d.expect(n, key, yaml.MappingNode)
+	out := []ColumnValue{}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, v := n.Content[i], n.Content[i+1]
+		d.check(kn, key)
+		col := d.ident(kn, key)
+		k := join(key, col)
+		if f := seen[col]; f != nil {
+			d.fail(kn, k, "column %s is listed twice (first at %d:%d); remove one", ident.QuoteIfNeeded(col), f.Line, f.Column)
+		}
+		seen[col] = kn
+		d.check(v, k)
+		val := d.scalar(v, k, "a value such as 'Default' or 42", "!!str", "!!int", "!!float", "!!bool")
+		if strings.ContainsRune(val, 0) {
+			d.fail(v, k, "the value contains a NUL byte, which PostgreSQL text cannot hold")
+		}
+		out = append(out, ColumnValue{Column: col, Value: val, Pos: d.pos(kn)})
+	}
+	return out
+}
+
+// requestContext decodes request_context. The claim's default, which
+// names the tenant column, is filled in by validate.
+func (d *decoder) requestContext(n *yaml.Node, key string) RequestContext {
+	c := RequestContext{Kind: ContextSupabase, Pos: d.pos(n)}
+	var claimNode, settingNode *yaml.Node
+	d.mapping(n, key, "request_context", []string{"kind"}, map[string]field{
+		"kind": func(k string, v *yaml.Node) { c.Kind = d.enum(v, k, contextValues) },
+		"claim": func(k string, v *yaml.Node) {
+			claimNode = v
+			// A path of keys joined by dots, or a list of keys for a claim
+			// whose name holds a dot (namespaced claims such as
+			// "https://example.com/org_id").
+			if v.Kind == yaml.SequenceNode {
+				d.seq(v, k, func(k string, v *yaml.Node) {
+					s := d.str(v, k)
+					if s == "" || strings.ContainsRune(s, 0) {
+						d.fail(v, k, "%q is not a claim key", s)
+					}
+					c.Claim = append(c.Claim, s)
+				})
+				if len(c.Claim) == 0 {
+					d.fail(v, k, "the list is empty; list the keys leading to the org, e.g. [app_metadata, org_id]")
+				}
+				return
+			}
+			s := d.str(v, k)
+			c.Claim = strings.Split(s, ".")
+			for _, part := range c.Claim {
+				if part == "" || strings.ContainsRune(part, 0) || strings.TrimSpace(part) != part {
+					d.fail(v, k, "%q is not a claim path; write keys joined by dots, e.g. app_metadata.org_id, or a list of keys", s)
+				}
+			}
+		},
+		"setting": func(k string, v *yaml.Node) {
+			settingNode = v
+			c.Setting = d.str(v, k)
+			if !customSetting(c.Setting) {
+				d.fail(v, k, "%q is not a custom setting name; write prefix.name in letters, digits and underscores, e.g. app.org_id", c.Setting)
+			}
+		},
+		"roles": func(k string, v *yaml.Node) {
+			first := map[string]*yaml.Node{}
+			d.seq(v, k, func(k string, v *yaml.Node) {
+				r := d.ident(v, k)
+				if f := first[r]; f != nil {
+					d.fail(v, k, "role %s is listed twice (first at %d:%d); remove one", ident.QuoteIfNeeded(r), f.Line, f.Column)
+				}
+				if strings.EqualFold(r, "public") {
+					d.fail(v, k, "public is every role; leave roles out for that")
+				}
+				first[r] = v
+				c.Roles = append(c.Roles, r)
+			})
+		},
+	})
+	switch c.Kind {
+	case ContextSupabase:
+		// Supabase puts the app's claims under app_metadata; the claim
+		// triggers of phase 5 write the tenant column's name there.
+		if claimNode != nil {
+			d.fail(claimNode, key+".claim", "the supabase context keeps the org at app_metadata.<tenant.column>; claim is for kind jwt")
+		}
+	case ContextSession:
+		if claimNode != nil {
+			d.fail(claimNode, key+".claim", "kind session reads a setting, not a JWT claim; use setting")
+		}
+		if c.Setting == "" {
+			c.Setting = defaultSetting
+		}
+	}
+	if settingNode != nil && c.Kind != ContextSession {
+		d.fail(settingNode, key+".setting", "setting is for kind session; kind %s reads the JWT claims", c.Kind)
+	}
+	return c
+}
+
+// customSetting reports whether s is a two-part custom configuration
+// parameter name PostgreSQL accepts without quoting (prefix.name).
+func customSetting(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 63 {
+			return false
+		}
+		for i, r := range p {
+			if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // canonicalUUID accepts exactly the 8-4-12 form in any case and returns it

@@ -46,6 +46,7 @@ const (
 	defaultTenantType     = "uuid"
 	defaultOnDelete       = "cascade"
 	defaultOrgLabel       = "Default organization"
+	defaultSetting        = "app.org_id"
 	defaultUsersSchema    = "auth"
 	defaultUsersTable     = "users"
 	defaultUsersKey       = "id"
@@ -77,8 +78,10 @@ type Policy struct {
 	Schemas     []string
 	SchemaFiles []SchemaFile
 
-	Tenant     Tenant
-	Users      Users
+	Tenant Tenant
+	Users  Users
+	// Context is how a request tells the database its org (request_context).
+	Context    RequestContext
 	Ownership  []OwnershipColumn
 	Membership *Membership // nil: every user maps to Tenant.DefaultOrg
 
@@ -110,13 +113,64 @@ type SchemaFile struct {
 
 // Tenant describes the tenant root table and the column added everywhere.
 type Tenant struct {
-	Table          TableRef
-	Key            string // primary key column of Table
-	Column         string // tenant column added to scoped tables
-	Type           string // always "uuid" for now
-	OnDelete       string // "cascade", "restrict", "no action" or "set null"
-	DefaultOrg     string // canonical lower-case 8-4-12 UUID
+	Table    TableRef
+	Key      string // primary key column of Table
+	Column   string // tenant column added to scoped tables
+	Type     string // one of TenantTypes: the SQL type of Key and Column
+	OnDelete string // "cascade", "restrict", "no action" or "set null"
+	// DefaultOrg is the default org's key in canonical form for Type: a
+	// lower-case 8-4-12 UUID, a decimal integer, or the text as written.
+	DefaultOrg     string
 	DefaultOrgName string
+	// DefaultOrgValues are the values of the tenant table's other columns
+	// for the default org row warden inserts (default_org_values), in the
+	// order written. PostgreSQL casts each to its column's type.
+	DefaultOrgValues []ColumnValue
+	// DefaultOrgExists: the default org row is the app's own; the
+	// migration checks it is there instead of inserting it.
+	DefaultOrgExists bool
+	// Pos is where the tenant section is, for problems found against the
+	// catalog (a key whose type is not Type, a column with no value).
+	Pos Pos
+}
+
+// TenantTypes are the SQL types a tenant key may have.
+var TenantTypes = []string{"uuid", "text", "bigint", "integer"}
+
+// ColumnValue is one column: value entry of tenant.default_org_values.
+type ColumnValue struct {
+	Column string
+	Value  string
+	Pos    Pos
+}
+
+// Request context kinds: how a request carries its org to the database.
+const (
+	// ContextSupabase: Supabase's JWT, the org in app_metadata, kept in
+	// step with auth.users.raw_app_meta_data by phase 5.
+	ContextSupabase = "supabase"
+	// ContextJWT: PostgREST-style claims in request.jwt.claims, the org at
+	// RequestContext.Claim; the token issuer puts it there.
+	ContextJWT = "jwt"
+	// ContextSession: the app sets RequestContext.Setting per transaction
+	// (SET LOCAL / set_config(..., true)).
+	ContextSession = "session"
+)
+
+// RequestContext is the request_context section.
+type RequestContext struct {
+	Kind string // one of the Context constants
+	// Claim is the path of the org in the JWT claims, as keys
+	// (["app_metadata", "org_id"]); jwt and supabase only.
+	Claim []string
+	// Setting is the configuration parameter the app sets (session only),
+	// e.g. app.org_id.
+	Setting string
+	// Roles are the roles the org policies apply to, in the order written;
+	// empty: every role (PUBLIC). Roles that bypass RLS or own the tables
+	// are not affected either way.
+	Roles []string
+	Pos   Pos
 }
 
 // Users describes the users table that ownership columns reference.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const fullFile = "testdata/full.yaml"
@@ -42,8 +43,10 @@ func TestLoadFull(t *testing.T) {
 			OnDelete:       "set null",
 			DefaultOrg:     "a0000000-0000-0000-0000-00000000000f",
 			DefaultOrgName: "Acme",
+			Pos:            fat(9, 3),
 		},
-		Users: Users{Table: ref("auth", "users", fat(18, 10), "users.table"), Key: "id"},
+		Context: RequestContext{Kind: ContextSupabase, Claim: []string{"app_metadata", "org_id"}, Pos: fat(2, 1)},
+		Users:   Users{Table: ref("auth", "users", fat(18, 10), "users.table"), Key: "id"},
 		Ownership: []OwnershipColumn{
 			{Column: "user_id", RequireFK: true, Pos: fat(22, 5)},
 			{Column: "owner_id", RequireFK: true, Pos: fat(23, 5)},
@@ -121,7 +124,9 @@ func TestDefaults(t *testing.T) {
 			OnDelete:       "cascade",
 			DefaultOrg:     "a0000000-0000-0000-0000-000000000001",
 			DefaultOrgName: "Default organization",
+			Pos:            Pos{"p.yaml", 5, 3},
 		},
+		Context:      RequestContext{Kind: ContextSupabase, Claim: []string{"app_metadata", "org_id"}, Pos: root},
 		Users:        Users{Table: TableRef{Schema: "auth", Name: "users", Pos: root, Key: "users.table"}, Key: "id"},
 		Ownership:    []OwnershipColumn{{Column: "user_id", RequireFK: true, Pos: root}},
 		Scope:        []TableRef{},
@@ -200,5 +205,48 @@ func TestErrorHelpers(t *testing.T) {
 	}
 	if got := (Pos{File: "x.yaml"}).String(); got != "x.yaml" {
 		t.Errorf("Pos without line: %q", got)
+	}
+}
+
+// TestContextsAndKeyTypes decodes the request contexts and the non-uuid
+// tenant keys with their canonical default org values.
+func TestContextsAndKeyTypes(t *testing.T) {
+	tenant := func(typ, org string) string {
+		return "tenant:\n  table: orgs\n  type: " + typ + "\n  default_org: " + org +
+			"\n  default_org_values: {slug: default, seats: 5, active: true}\nmigrations:\n  version: 20250110000000\n"
+	}
+	cases := []struct {
+		name, yaml string
+		org        string
+		ctx        RequestContext
+	}{
+		{"session bigint", head + tenant("bigint", "007") + "request_context:\n  kind: session\n  roles: [app_user]\n",
+			"7", RequestContext{Kind: ContextSession, Setting: "app.org_id", Roles: []string{"app_user"}}},
+		{"jwt text", head + tenant("text", "org_default") + "request_context:\n  kind: jwt\n",
+			"org_default", RequestContext{Kind: ContextJWT, Claim: []string{"org_id"}}},
+		{"jwt claim path", head + tenant("integer", "1") + "request_context:\n  kind: jwt\n  claim: [\"https://example.com/claims\", tenant]\n",
+			"1", RequestContext{Kind: ContextJWT, Claim: []string{"https://example.com/claims", "tenant"}}},
+		{"jwt dotted path", head + tenant("integer", "1") + "request_context:\n  kind: jwt\n  claim: app_metadata.tenant\n",
+			"1", RequestContext{Kind: ContextJWT, Claim: []string{"app_metadata", "tenant"}}},
+		{"session setting", head + tenant("uuid", "A0000000-0000-0000-0000-000000000001") + "request_context:\n  kind: session\n  setting: myapp.current_org\n",
+			"a0000000-0000-0000-0000-000000000001", RequestContext{Kind: ContextSession, Setting: "myapp.current_org"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := Parse("p.yaml", []byte(c.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Tenant.DefaultOrg != c.org {
+				t.Errorf("default org %q, want %q", p.Tenant.DefaultOrg, c.org)
+			}
+			want := []ColumnValue{{"slug", "default", Pos{}}, {"seats", "5", Pos{}}, {"active", "true", Pos{}}}
+			if diff := cmp.Diff(want, p.Tenant.DefaultOrgValues, cmpopts.IgnoreFields(ColumnValue{}, "Pos")); diff != "" {
+				t.Errorf("default_org_values (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(c.ctx, p.Context, cmpopts.IgnoreFields(RequestContext{}, "Pos")); diff != "" {
+				t.Errorf("request_context (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

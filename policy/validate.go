@@ -35,6 +35,14 @@ func validate(p *Policy) {
 		}
 	}
 
+	// The claim names the tenant column unless the policy gave a path.
+	switch {
+	case p.Context.Kind == ContextSupabase:
+		p.Context.Claim = []string{"app_metadata", p.Tenant.Column}
+	case p.Context.Kind == ContextJWT && p.Context.Claim == nil:
+		p.Context.Claim = []string{p.Tenant.Column}
+	}
+
 	governed := func(t TableRef, what string) {
 		if !p.InSchemas(t.Schema) {
 			failRef(t, "%s is in schema %s, which is not in schemas [%s]; %s", t, ident.QuoteIfNeeded(t.Schema), schemaList(p.Schemas), what)
