@@ -57,7 +57,10 @@ INSERT INTO %s (%s, "name") VALUES (%s, %s) ON CONFLICT DO NOTHING;
 		if m.PrimaryColumn != "" {
 			order = fmt.Sprintf("m.%s DESC NULLS LAST, ", pgx.Identifier{m.PrimaryColumn}.Sanitize())
 		}
-		order += fmt.Sprintf("m.%s, m.%s", pgx.Identifier{m.OrderColumn}.Sanitize(), pgx.Identifier{m.OrgColumn}.Sanitize())
+		if m.OrderColumn != "" {
+			order += "m." + pgx.Identifier{m.OrderColumn}.Sanitize() + ", "
+		}
+		order += "m." + pgx.Identifier{m.OrgColumn}.Sanitize()
 		setup += fmt.Sprintf(`CREATE OR REPLACE FUNCTION naive.user_org(p_user uuid) RETURNS uuid LANGUAGE sql STABLE AS
 $$ SELECT m.%s FROM %s m WHERE m.%s = p_user ORDER BY %s LIMIT 1 $$;`,
 			pgx.Identifier{m.OrgColumn}.Sanitize(), pgx.Identifier{m.Table.Schema, m.Table.Name}.Sanitize(),

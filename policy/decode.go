@@ -466,7 +466,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 			Table: TableRef{Schema: defaultUsersSchema, Name: defaultUsersTable, Pos: rootPos, Key: "users.table"},
 			Key:   defaultUsersKey,
 		},
-		Ownership:    []OwnershipColumn{{Column: defaultOwnership, RequireFK: true, Pos: rootPos}},
+		Ownership:    []OwnershipColumn{{Column: defaultOwnership, RequireFK: true, Pos: rootPos, Implied: true}},
 		Scope:        []TableRef{},
 		Exclude:      []TableRef{},
 		Global:       []TableRef{},
@@ -843,7 +843,7 @@ func (d *decoder) membership(n *yaml.Node, key string) *Membership {
 			cols[k] = v
 		}
 	}
-	d.mapping(n, key, "membership", []string{"table", "order_column"}, map[string]field{
+	d.mapping(n, key, "membership", []string{"table"}, map[string]field{
 		"table":          func(k string, v *yaml.Node) { m.Table = d.table(v, k) },
 		"user_column":    col(&m.UserColumn),
 		"org_column":     col(&m.OrgColumn),

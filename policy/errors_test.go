@@ -104,7 +104,6 @@ var errorCases = []struct {
 	{"schema_files absolute", head + tail + "schema_files: [/etc/passwd]\n", `p.yaml:8:16: schema_files[0]: "/etc/passwd" is absolute; write the path relative to the policy file's directory`},
 	{"schema_files directory", head + tail + "schema_files: [testdata/schema]\n", `p.yaml:8:16: schema_files[0]: schema file "testdata/schema" is not a regular file`},
 	{"schema_files duplicate", head + tail + "schema_files: [testdata/schema/app.sql, ./testdata/schema/app.sql]\n", `p.yaml:8:41: schema_files[1]: "./testdata/schema/app.sql" is listed twice (first at 8:16); loading it twice would fail`},
-	{"membership missing order_column", head + tail + "membership:\n  table: organization_members\n", `p.yaml:9:3: membership.order_column: required key "order_column" is missing from membership; add it (see docs/policy-format.md)`},
 	{"membership same column twice", head + tail + "membership:\n  table: organization_members\n  user_column: user_id\n  org_column: user_id\n  order_column: created_at\n", `p.yaml:11:15: membership.org_column: column user_id is also membership.user_column; each membership column has its own role`},
 
 	// Identifiers.

@@ -134,6 +134,16 @@ type Tenant struct {
 	Pos Pos
 }
 
+// HasValue reports whether default_org_values sets column col.
+func (t Tenant) HasValue(col string) bool {
+	for _, v := range t.DefaultOrgValues {
+		if v.Column == col {
+			return true
+		}
+	}
+	return false
+}
+
 // TenantTypes are the SQL types a tenant key may have.
 var TenantTypes = []string{"uuid", "text", "bigint", "integer"}
 
@@ -186,6 +196,9 @@ type OwnershipColumn struct {
 	// Users.Table (default true).
 	RequireFK bool
 	Pos       Pos
+	// Implied: the entry is the default (no ownership key in the file), so
+	// a schema without the column is no mistake.
+	Implied bool
 }
 
 // Membership is the user → org mapping table.

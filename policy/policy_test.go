@@ -128,7 +128,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Context:      RequestContext{Kind: ContextSupabase, Claim: []string{"app_metadata", "org_id"}, Pos: root},
 		Users:        Users{Table: TableRef{Schema: "auth", Name: "users", Pos: root, Key: "users.table"}, Key: "id"},
-		Ownership:    []OwnershipColumn{{Column: "user_id", RequireFK: true, Pos: root}},
+		Ownership:    []OwnershipColumn{{Column: "user_id", RequireFK: true, Pos: root, Implied: true}},
 		Scope:        []TableRef{},
 		Exclude:      []TableRef{},
 		Global:       []TableRef{},

@@ -52,3 +52,8 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Closest returns the name in candidates that word most likely misspells
+// (case, '-' and ' ' ignored first), or "" when none is close: the
+// did-you-mean of errors found against the database.
+func Closest(word string, candidates []string) string { return closest(word, candidates) }

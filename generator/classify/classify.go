@@ -221,6 +221,8 @@ func (c *classifier) run() {
 		c.byKey[key(t.Schema, t.Name)] = tp
 	}
 	c.checkReferences()
+	c.checkTenant()
+	c.checkColumnNames()
 	c.markScope()
 	c.fixed()
 	c.direct()
@@ -332,7 +334,7 @@ func (c *classifier) checkReferences() {
 	// table in a governed schema): phase 5 keeps the org claim in its
 	// ClaimColumn, so a users table without one would fail there, after the
 	// claim triggers are in and every insert of a user fails with them.
-	if u := c.pol.Users; c.lookup(u.Table) != nil {
+	if u := c.pol.Users; c.lookup(u.Table) != nil && c.pol.Context.Kind == policy.ContextSupabase {
 		t := c.lookup(u.Table).Table
 		var missing []string
 		for _, col := range []string{u.Key, ClaimColumn} {
@@ -343,7 +345,7 @@ func (c *classifier) checkReferences() {
 		if len(missing) > 0 {
 			c.plan.Problems = append(c.plan.Problems, Problem{
 				Config: true,
-				Msg: u.Table.Errorf("users table %s has no column %s, which the migration reads (users.key) or keeps the JWT org claim in (%s, as Supabase's auth.users has it); name the right users table, or add the column",
+				Msg: u.Table.Errorf("users table %s has no column %s, which the migration reads (users.key) or keeps the JWT org claim in (%s, as Supabase's auth.users has it); name the right users table, add the column, or choose another request_context (jwt or session) that keeps no claim in the users table",
 					u.Table, strings.Join(missing, ", "), ClaimColumn).Error(),
 			})
 		}

@@ -334,7 +334,7 @@ create table people (id bigint primary key, email text);
 create table invoices (id bigint primary key, person_id bigint not null references people);`,
 			policy:   "users:\n  table: people\nownership:\n  - column: person_id\nscope: [invoices]\n",
 			want:     map[string]tableWant{"public.people": {Class: TenantRoot, Reason: "the users table (policy users.table)"}, "public.invoices": {Class: Direct, Reason: "ownership column person_id → public.people"}},
-			problems: []string{"policy.yaml:9:10: users.table: users table public.people has no column raw_app_meta_data, which the migration reads (users.key) or keeps the JWT org claim in (raw_app_meta_data, as Supabase's auth.users has it); name the right users table, or add the column"},
+			problems: []string{"policy.yaml:9:10: users.table: users table public.people has no column raw_app_meta_data, which the migration reads (users.key) or keeps the JWT org claim in (raw_app_meta_data, as Supabase's auth.users has it); name the right users table, add the column, or choose another request_context (jwt or session) that keeps no claim in the users table"},
 		},
 		{
 			name: "a name-only ownership match is rejected by the FK requirement",

@@ -71,7 +71,35 @@ type common struct {
 	Membership string
 	MemberUser string
 	W          string // quoted warden schema
+
+	// OrgType is the SQL type of the tenant key and column.
+	OrgType string
+	// Context is the request context kind (policy.Context*); ClaimSync
+	// tells that phase 5 keeps the users' JWT claim in step (supabase).
+	Context   string
+	ClaimSync bool
+	// AuthOrgExpr is the body of public.auth_org_id() for the jwt and
+	// session contexts: the caller's org, NULL when it set none.
+	AuthOrgExpr string
+	// ClaimDisplay and SettingDisplay name where the org comes from, for
+	// comments.
+	ClaimDisplay   string
+	SettingDisplay string
+	// PolicyRoles is the TO list of every org policy ("PUBLIC" unless
+	// request_context.roles names roles); RoleLits are those roles as
+	// literals, for the preflight.
+	PolicyRoles string
+	RoleLits    []string
+	// TenantDisplay is the tenant table for comments.
+	TenantDisplay string
+	// DefaultOrgValues are the tenant table's other columns given a value
+	// for the default org row; DefaultOrgExists: the row is the app's own.
+	DefaultOrgValues []columnValue
+	DefaultOrgExists bool
 }
+
+// columnValue is one quoted column and its value as a literal.
+type columnValue struct{ Col, Val string }
 
 // tableData is one scoped table as the templates see it. Every name is
 // already quoted (identifiers) or escaped (literals).
@@ -208,18 +236,46 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		ImmutableState:    ident.Literal(ImmutableSQLState),
 		ImmutableStateRaw: ImmutableSQLState,
 		W:                 ident.Quote(wardenSchema),
+		OrgType:           tn.Type,
+		Context:           pol.Context.Kind,
+		ClaimSync:         pol.Context.Kind == policy.ContextSupabase,
+		PolicyRoles:       "PUBLIC",
+		TenantDisplay:     ident.Display(tn.Table.Schema, tn.Table.Name),
+		DefaultOrgExists:  tn.DefaultOrgExists,
+	}
+	switch pol.Context.Kind {
+	case policy.ContextJWT:
+		var keys []string
+		for _, k := range pol.Context.Claim {
+			keys = append(keys, ident.Literal(k))
+		}
+		c.ClaimDisplay = strings.Join(pol.Context.Claim, ".")
+		c.AuthOrgExpr = fmt.Sprintf("nullif(\n    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb\n      #>> ARRAY[%s]::text[]),\n    '')::%s",
+			strings.Join(keys, ", "), tn.Type)
+	case policy.ContextSession:
+		c.SettingDisplay = pol.Context.Setting
+		c.AuthOrgExpr = fmt.Sprintf("nullif(pg_catalog.current_setting(%s, true), '')::%s", ident.Literal(pol.Context.Setting), tn.Type)
+	}
+	if len(pol.Context.Roles) > 0 {
+		var quoted []string
+		for _, r := range pol.Context.Roles {
+			quoted = append(quoted, ident.Quote(r))
+			c.RoleLits = append(c.RoleLits, ident.Literal(r))
+		}
+		c.PolicyRoles = strings.Join(quoted, ", ")
+	}
+	for _, v := range tn.DefaultOrgValues {
+		c.DefaultOrgValues = append(c.DefaultOrgValues, columnValue{Col: ident.Quote(v.Column), Val: ident.Literal(v.Value)})
 	}
 	tenant := db.Table(tn.Table.Schema, tn.Table.Name)
 	if tenant == nil {
 		return c, fmt.Errorf("tenant table %s not found", tn.Table)
 	}
-	if col := tenant.Column("name"); col != nil {
+	// The default org row gets a name where the table has one the policy
+	// does not set itself. Columns that would block the insert are plan
+	// problems (classify), found before anything renders.
+	if col := tenant.Column("name"); col != nil && !tn.HasValue("name") {
 		c.TenantHasName = true
-	}
-	for _, col := range tenant.Columns {
-		if col.NotNull && col.Default == "" && col.Identity == "" && !col.Generated && col.Name != tn.Key && col.Name != "name" {
-			return c, fmt.Errorf("tenant table %s: column %s is NOT NULL without a default, so warden cannot insert the default org row; give it a default", tn.Table, col.Name)
-		}
 	}
 	if m := pol.Membership; m != nil {
 		c.Membership = ident.Qualified(m.Table.Schema, m.Table.Name)
@@ -228,14 +284,17 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		if m.PrimaryColumn != "" {
 			order = fmt.Sprintf("m.%s DESC NULLS LAST, ", ident.Quote(m.PrimaryColumn))
 		}
-		order += fmt.Sprintf("m.%s, m.%s", ident.Quote(m.OrderColumn), ident.Quote(m.OrgColumn))
+		if m.OrderColumn != "" {
+			order += fmt.Sprintf("m.%s, ", ident.Quote(m.OrderColumn))
+		}
+		order += "m." + ident.Quote(m.OrgColumn)
 		c.UserOrg = fmt.Sprintf("(SELECT m.%s FROM %s m WHERE m.%s = $USER ORDER BY %s LIMIT 1)",
 			ident.Quote(m.OrgColumn), ident.Qualified(m.Table.Schema, m.Table.Name), ident.Quote(m.UserColumn), order)
-		c.KnownUserOrg = fmt.Sprintf("coalesce(%s, (SELECT %s::uuid FROM %s u WHERE u.%s = $USER))", c.UserOrg, c.DefaultOrg, c.Users, c.UsersKey)
+		c.KnownUserOrg = fmt.Sprintf("coalesce(%s, (SELECT %s::%s FROM %s u WHERE u.%s = $USER))", c.UserOrg, c.DefaultOrg, c.OrgType, c.Users, c.UsersKey)
 	} else {
 		// One org for everyone: a user's org is the default org, provided
 		// the user exists.
-		c.UserOrg = fmt.Sprintf("(SELECT %s::uuid FROM %s u WHERE u.%s = $USER)", c.DefaultOrg, c.Users, c.UsersKey)
+		c.UserOrg = fmt.Sprintf("(SELECT %s::%s FROM %s u WHERE u.%s = $USER)", c.DefaultOrg, c.OrgType, c.Users, c.UsersKey)
 		c.KnownUserOrg = c.UserOrg
 	}
 	return c, nil

@@ -145,6 +145,10 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		row := stepTable[i]
 		switch row.Scope {
 		case Once:
+			if row.ClaimSync && !c.ClaimSync {
+				i++
+				continue
+			}
 			b.once(row, globalData{common: c, Tables: tables, Requires: requirements(plan)})
 			i++
 		case PerRoot:
@@ -230,7 +234,9 @@ func requirements(plan *classify.Plan) []requirement {
 	add(tn.Table.Schema, tn.Table.Name, tn.Key, "tenant.key")
 	u := pol.Users
 	add(u.Table.Schema, u.Table.Name, u.Key, "users.key")
-	add(u.Table.Schema, u.Table.Name, metaColumn, "the JWT claim column the phase 5 triggers write")
+	if pol.Context.Kind == policy.ContextSupabase {
+		add(u.Table.Schema, u.Table.Name, metaColumn, "the JWT claim column the phase 5 triggers write")
+	}
 	if m := pol.Membership; m != nil {
 		add(m.Table.Schema, m.Table.Name, m.UserColumn, "membership.user_column")
 		add(m.Table.Schema, m.Table.Name, m.OrgColumn, "membership.org_column")
@@ -357,7 +363,15 @@ type tenantRootData struct {
 	Lit           string
 	Key           string // quoted column holding the org id
 	AddPermissive bool
-	tp            *classify.TablePlan
+	// IsTenant: the tenant table itself (not the membership table).
+	IsTenant bool
+	// The policies' conditions. With Supabase the API roles write no
+	// tenant root row (the server does, as service_role); in the other
+	// contexts the app's own role does, so a request writes its own org's
+	// rows, and anyone may create an org.
+	InsertCheck, WriteUsing       string
+	PermissiveFor, PermissiveCheck string
+	tp                             *classify.TablePlan
 }
 
 // rootData describes the tenant table (keyed by its org id) or the
@@ -376,10 +390,20 @@ func rootData(c common, plan *classify.Plan, tp *classify.TablePlan) *tenantRoot
 		return nil
 	}
 	q := ident.Qualified(tp.Table.Schema, tp.Table.Name)
-	return &tenantRootData{
+	r := &tenantRootData{
 		common: c, Display: tp.Name(), T: q, Lit: ident.Literal(ident.Qualified(tp.Table.Schema, tp.Table.Name)), Key: ident.Quote(key),
-		AddPermissive: AddsPermissivePolicy(tp), tp: tp,
+		AddPermissive: AddsPermissivePolicy(tp), tp: tp, IsTenant: ref.SameTable(pol.Tenant.Table),
+		InsertCheck: "false", WriteUsing: "false", PermissiveFor: "SELECT",
 	}
+	if !c.ClaimSync {
+		own := ident.Quote(key) + " = (SELECT public.auth_org_id())"
+		r.InsertCheck, r.WriteUsing = own, own
+		if r.IsTenant {
+			r.InsertCheck = "true"
+		}
+		r.PermissiveFor, r.PermissiveCheck = "ALL", " WITH CHECK (true)"
+	}
+	return r
 }
 
 // rootPolicies are the policies the RLS step of a tenant root creates.

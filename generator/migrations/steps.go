@@ -87,6 +87,9 @@ type StepKind struct {
 	// does what is left), so the change is appended as a new version. Any
 	// other change to a recorded step needs a person (generator/history).
 	Reemit bool
+	// ClaimSync: a Once row emitted only where the request context keeps
+	// the users' JWT claim in step with their org (supabase).
+	ClaimSync bool
 	// PartitionedOnly: a PerTable row emitted only for partitioned tables.
 	PartitionedOnly bool
 	// Unbounded leaves statement_timeout off: the step scans under a lock
@@ -123,9 +126,9 @@ var stepTable = []StepKind{
 		Status: "column.not_null"},
 	{Kind: KindParentFK, ID: "parent_fk", Phase: PhaseNotNull, Template: "33_parent_fk", Scope: PerTable, Name: "parent_fk_",
 		PartitionedOnly: true, Status: "foreign_key"},
-	{Kind: KindJWTClaims, ID: "jwt_claims", Reemit: true, Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
+	{Kind: KindJWTClaims, ID: "jwt_claims", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
 		Status: "global.claim_trigger, global.auth_org_id"},
-	{Kind: KindJWTBackfill, ID: "jwt_backfill", Reemit: true, Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
+	{Kind: KindJWTBackfill, ID: "jwt_backfill", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
 		NoTxUp: true, Status: "global.users_without_claim"},
 	{Kind: KindImmutable, ID: "immutable", Reemit: true, Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
 		Status: "immutable_trigger"},

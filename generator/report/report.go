@@ -239,7 +239,10 @@ func (r *renderer) mapping() string {
 	if m.PrimaryColumn != "" {
 		rule = append(rule, fmt.Sprintf("the primary membership (%s true)", code(m.PrimaryColumn)))
 	}
-	rule = append(rule, fmt.Sprintf("the oldest membership (smallest %s)", code(m.OrderColumn)), "the smallest org id")
+	if m.OrderColumn != "" {
+		rule = append(rule, fmt.Sprintf("the oldest membership (smallest %s)", code(m.OrderColumn)))
+	}
+	rule = append(rule, "the smallest org id")
 	return fmt.Sprintf("membership table %s (%s → %s); a user in several orgs gets %s; "+
 		"rows with no user, an unknown user or no membership go to the default org %s",
 		code(m.Table.String()), code(m.UserColumn), code(m.OrgColumn), strings.Join(rule, ", then "), org)
