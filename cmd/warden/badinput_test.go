@@ -215,7 +215,44 @@ CREATE TABLE public.calls (id int PRIMARY KEY, user_id uuid);`)
 				u := db(t, strings.Replace(smallSchema, "name text NOT NULL", "name text NOT NULL, plan text NOT NULL", 1))
 				return []string{"generate", "--policy", filepath.Join(root, "policy.yaml"), "--database-url", u, "--out", filepath.Join(root, "out")}
 			},
-			code: 2, want: []string{"public.organizations", "column plan is NOT NULL without a default", "give it a default"},
+			code: 2, want: []string{"policy.yaml:4:3", "tenant.default_org_values", "public.organizations", "NOT NULL column plan (text, no default) needs a value", "tenant.default_org_exists"},
+		},
+		{
+			// Every blocking column at once, a request-bound default among
+			// them: it is NULL when the migration runs.
+			name: "tenant table has several NOT NULL columns without a usable value",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, "CREATE FUNCTION public.uid() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid';"+strings.Replace(smallSchema, "name text NOT NULL",
+					"name text NOT NULL, slug text NOT NULL, owner uuid NOT NULL DEFAULT (current_setting('request.jwt.claim.sub', true))::uuid", 1))
+				return []string{"generate", "--policy", filepath.Join(root, "policy.yaml"), "--database-url", u, "--out", filepath.Join(root, "out")}
+			},
+			code: 2, want: []string{"tenant.default_org_values", "NOT NULL columns slug (text, no default), owner (default", "is NULL outside a request)", "need a value"},
+		},
+		{
+			name: "tenant key of another type than tenant.type",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, strings.Replace(smallSchema, "public.organizations (id uuid PRIMARY KEY", "public.organizations (id bigint PRIMARY KEY", 1))
+				return []string{"generate", "--policy", filepath.Join(root, "policy.yaml"), "--database-url", u, "--out", filepath.Join(root, "out")}
+			},
+			code: 2, want: []string{"policy.yaml:4:3", "tenant.type", "public.organizations.id is bigint but tenant.type is uuid", "set tenant.type: bigint"},
+		},
+		{
+			name: "ownership column matching no column, case folded",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, strings.Replace(smallSchema, "user_id uuid NOT NULL", `"userId" uuid NOT NULL`, 1))
+				p := policyWith(t, root, "ownership:\n  - column: userid\n")
+				return []string{"plan", "--policy", p, "--database-url", u}
+			},
+			code: 2, want: []string{"ownership[0].column", "no table of schemas public has a column userid", `(did you mean "userId"?)`},
+		},
+		{
+			name: "users table without the claim column in the supabase context",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, smallSchema+"CREATE TABLE public.people (id uuid PRIMARY KEY);")
+				p := policyWith(t, root, "users:\n  table: public.people\n")
+				return []string{"plan", "--policy", p, "--database-url", u}
+			},
+			code: 2, want: []string{"public.people", "raw_app_meta_data", "request_context"},
 		},
 		{
 			name: "partitioned table without a primary key",

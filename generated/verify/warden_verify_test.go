@@ -25,8 +25,23 @@ const (
 	tenantKey   = "id"
 	onDelete    = "cascade"
 	// newOrgSQL adds a throwaway org, always rolled back, to move a row to.
-	newOrgSQL = `INSERT INTO "public"."organizations" ("id", "name") VALUES (gen_random_uuid(), 'warden verify (rolled back)') RETURNING "id"::text`
+	newOrgSQL = `INSERT INTO "public"."organizations" ("id", "name") OVERRIDING SYSTEM VALUE VALUES (gen_random_uuid(), 'warden verify (rolled back)') RETURNING "id"::text`
+	// orgType is the SQL type of the tenant key and of orgColumn.
+	orgType = "uuid"
 )
+
+// How a request carries its org (request_context): the checks act as
+// actingRole in an org the way requestContext says, through the JWT claims
+// (the org at claimPath) or the setting orgSetting. probeOrg is an org key
+// no org has.
+const (
+	requestContext = "supabase"
+	actingRole     = "authenticated"
+	orgSetting     = ""
+	probeOrg       = "00000000-0000-4000-8000-00000000a0a1"
+)
+
+var claimPath = []string{"app_metadata", "org_id"}
 
 // What the migrations create on every scoped table under the same names.
 const (

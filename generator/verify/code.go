@@ -7,6 +7,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/policy"
 )
 
 // This file spells out DataFile with jennifer: only what varies with the
@@ -86,7 +87,25 @@ func (m *model) constants() []jen.Code {
 			jen.Id("onDelete").Op("=").Lit(m.onDelete),
 			doc("newOrgSQL adds a throwaway org, always rolled back, to move a row to."),
 			jen.Id("newOrgSQL").Op("=").Add(raw(m.newOrgSQL)),
+			doc("orgType is the SQL type of the tenant key and of orgColumn."),
+			jen.Id("orgType").Op("=").Lit(m.orgType),
 		),
+
+		doc("How a request carries its org (request_context): the checks act as",
+			"actingRole in an org the way requestContext says, through the JWT claims",
+			"(the org at claimPath) or the setting orgSetting. probeOrg is an org key",
+			"no org has.").Line().
+			Const().Defs(
+			jen.Id("requestContext").Op("=").Lit(m.context),
+			jen.Id("actingRole").Op("=").Lit(m.actingRole),
+			jen.Id("orgSetting").Op("=").Lit(m.setting),
+			jen.Id("probeOrg").Op("=").Lit(m.probeOrg),
+		),
+		jen.Line().Var().Id("claimPath").Op("=").Index().String().ValuesFunc(func(g *jen.Group) {
+			for _, k := range m.claimPath {
+				g.Lit(k)
+			}
+		}),
 
 		doc("What the migrations create on every scoped table under the same names.").Line().
 			Const().Defs(
@@ -125,6 +144,11 @@ const appMetaColumn = "raw_app_meta_data"
 // usersClaimSQL is the query TestUsersHaveOrgClaim runs: the claim is read
 // where the JWT phase writes it, and compared with the tenant's keys.
 func (m *model) usersClaimSQL() string {
+	if m.context != policy.ContextSupabase {
+		// No claim is kept in the users table: count the users, and the
+		// memberships that name no org (a user whose org cannot be found).
+		return `SELECT (SELECT count(*) FROM ` + m.users + `), 0, 0, '{}'::text[]`
+	}
 	claim := `u.` + ident.Quote(appMetaColumn) + ` ->> ` + ident.Literal(m.orgColumn)
 	key := ident.Quote(m.tenantKey)
 	noOrg := `NOT EXISTS (SELECT 1 FROM ` + m.tenant + ` o WHERE o.` + key + `::text = ` + claim + `)`

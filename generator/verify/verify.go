@@ -35,6 +35,7 @@ import (
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // DatabaseURLEnv names the environment variable the generated tests read
@@ -131,6 +132,9 @@ type model struct {
 	scoped      []scopedModel
 	excluded    []tableRef
 	global      []tableRef
+	// How the checks act as a request in an org (policy.RequestContext).
+	orgType, context, setting, actingRole, probeOrg string
+	claimPath                                       []string
 }
 
 type policyModel struct{ name, command string }
@@ -154,6 +158,15 @@ type scopedModel struct {
 
 type columnValue struct{ column, sql string }
 
+// probeOrgs are org keys no org has, by tenant key type: the org of a
+// request that must see nothing.
+var probeOrgs = map[string]string{
+	"uuid":    "00000000-0000-4000-8000-00000000a0a1",
+	"text":    "warden-probe-org-a0a1",
+	"bigint":  "-41121",
+	"integer": "-41121",
+}
+
 // commands are the SQL commands of migrations.Names' Policies, in order.
 var commands = []string{"SELECT", "INSERT", "UPDATE", "DELETE"}
 
@@ -170,13 +183,34 @@ func newModel(plan *classify.Plan) (*model, error) {
 	}
 	// The throwaway org the immutability checks move a row to gets the
 	// columns the migrations give the default org.
-	cols, vals := ident.Quote(tn.Key), "gen_random_uuid()"
+	// A key of another type: one past the largest (integers), or a
+	// random text.
+	key := map[string]string{
+		"uuid": "gen_random_uuid()",
+		"text": "gen_random_uuid()::text",
+	}[tn.Type]
+	if key == "" {
+		key = fmt.Sprintf("(SELECT coalesce(max(o.%s), 0) + 1 FROM %s o)", ident.Quote(tn.Key), m.tenant)
+	}
+	cols, vals := []string{ident.Quote(tn.Key)}, []string{key}
 	for _, tp := range plan.Tables {
-		if tp.Table.Schema == tn.Table.Schema && tp.Table.Name == tn.Table.Name && tp.Table.Column("name") != nil {
-			cols, vals = cols+`, "name"`, vals+", 'warden verify (rolled back)'"
+		if tp.Table.Schema == tn.Table.Schema && tp.Table.Name == tn.Table.Name && tp.Table.Column("name") != nil && !tn.HasValue("name") {
+			cols, vals = append(cols, `"name"`), append(vals, "'warden verify (rolled back)'")
 		}
 	}
-	m.newOrgSQL = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING %s::text", m.tenant, cols, vals, ident.Quote(tn.Key))
+	for _, v := range tn.DefaultOrgValues {
+		cols, vals = append(cols, ident.Quote(v.Column)), append(vals, ident.Literal(v.Value))
+	}
+	m.newOrgSQL = fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE VALUES (%s) RETURNING %s::text",
+		m.tenant, strings.Join(cols, ", "), strings.Join(vals, ", "), ident.Quote(tn.Key))
+	m.orgType, m.context, m.setting, m.claimPath = tn.Type, pol.Context.Kind, pol.Context.Setting, pol.Context.Claim
+	m.actingRole, m.probeOrg = "authenticated", probeOrgs[tn.Type]
+	if pol.Context.Kind != policy.ContextSupabase {
+		m.actingRole = "warden_verify_app"
+		if len(pol.Context.Roles) > 0 {
+			m.actingRole = pol.Context.Roles[0]
+		}
+	}
 
 	// The names every scoped table shares come from Names like the rest;
 	// a stand-in table gives them when nothing is scoped.

@@ -21,7 +21,14 @@ const (
 	immutableSQLState = "23W01"
 	orgAccessPolicy   = "warden_org_access"
 	usersClaimSQL     = `SELECT 0, 0, 0, '{}'::text[]`
+	orgType           = "uuid"
+	requestContext    = "supabase"
+	actingRole        = "authenticated"
+	orgSetting        = ""
+	probeOrg          = "00000000-0000-4000-8000-00000000a0a1"
 )
+
+var claimPath = []string{"app_metadata", "org_id"}
 
 var restrictivePolicies = []policy{
 	{Name: "warden_org_select", Command: "SELECT"},
