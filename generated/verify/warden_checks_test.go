@@ -463,7 +463,7 @@ func checkPolicies(t *testing.T, c *checker) {
 	}
 	const sql = `SELECT p.polpermissive,
        CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
-       p.polroles = '{0}',
+       ARRAY(SELECT CASE r WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(r)::text END FROM pg_catalog.unnest(p.polroles) r ORDER BY 1) = $3::text[],
        coalesce(pg_catalog.pg_get_expr(p.polqual, p.polrelid), '') || ' ' ||
        coalesce(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid), '')
 FROM pg_catalog.pg_policy p
@@ -473,17 +473,17 @@ WHERE p.polrelid = $1::regclass AND p.polname = $2`
 		want = append(want, policy{Name: orgAccessPolicy, Command: "ALL"})
 	}
 	for _, p := range want {
-		var permissive, public bool
+		var permissive, roles bool
 		var command, exprs string
-		if !queryRow(t, c.conn, sql, []any{c.table.ident(), p.Name}, &permissive, &command, &public, &exprs) {
+		if !queryRow(t, c.conn, sql, []any{c.table.ident(), p.Name, policyRoles}, &permissive, &command, &roles, &exprs) {
 			t.Errorf("%s has no policy %s", c.table, p.Name)
 			continue
 		}
 		if wantPermissive := p.Name == orgAccessPolicy; permissive != wantPermissive {
 			t.Errorf("%s: policy %s is %s, want %s", c.table, p.Name, kind(permissive), kind(wantPermissive))
 		}
-		if command != p.Command || !public {
-			t.Errorf("%s: policy %s is FOR %s (TO PUBLIC: %v), want FOR %s TO PUBLIC", c.table, p.Name, command, public, p.Command)
+		if command != p.Command || !roles {
+			t.Errorf("%s: policy %s is FOR %s (TO %s: %v), want FOR %s TO %s", c.table, p.Name, command, strings.Join(policyRoles, ", "), roles, p.Command, strings.Join(policyRoles, ", "))
 		}
 		if !strings.Contains(exprs, orgColumn) || !strings.Contains(exprs, "auth_org_id()") {
 			t.Errorf("%s: policy %s does not compare %s with auth_org_id(): %s", c.table, p.Name, orgColumn, exprs)
@@ -730,7 +730,7 @@ func prepareRole(t *testing.T, tx pgx.Tx, role string) {
 // unless org is empty.
 func claims(subject, org string) string {
 	c := map[string]any{"sub": subject, "role": actingRole}
-	if org != "" {
+	if org != "" && len(claimPath) > 0 {
 		at := c
 		for _, k := range claimPath[:len(claimPath)-1] {
 			next := map[string]any{}

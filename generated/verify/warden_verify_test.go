@@ -41,7 +41,11 @@ const (
 	probeOrg       = "00000000-0000-4000-8000-00000000a0a1"
 )
 
-var claimPath = []string{"app_metadata", "org_id"}
+var (
+	claimPath = []string{"app_metadata", "org_id"}
+	// policyRoles are the roles warden's policies apply to, sorted.
+	policyRoles = []string{"PUBLIC"}
+)
 
 // What the migrations create on every scoped table under the same names.
 const (

@@ -101,11 +101,19 @@ func (m *model) constants() []jen.Code {
 			jen.Id("orgSetting").Op("=").Lit(m.setting),
 			jen.Id("probeOrg").Op("=").Lit(m.probeOrg),
 		),
-		jen.Line().Var().Id("claimPath").Op("=").Index().String().ValuesFunc(func(g *jen.Group) {
-			for _, k := range m.claimPath {
-				g.Lit(k)
-			}
-		}),
+		jen.Line().Var().Defs(
+			jen.Id("claimPath").Op("=").Index().String().ValuesFunc(func(g *jen.Group) {
+				for _, k := range m.claimPath {
+					g.Lit(k)
+				}
+			}),
+			doc("policyRoles are the roles warden's policies apply to, sorted."),
+			jen.Id("policyRoles").Op("=").Index().String().ValuesFunc(func(g *jen.Group) {
+				for _, r := range m.policyRoles {
+					g.Lit(r)
+				}
+			}),
+		),
 
 		doc("What the migrations create on every scoped table under the same names.").Line().
 			Const().Defs(

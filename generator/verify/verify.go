@@ -134,7 +134,7 @@ type model struct {
 	global      []tableRef
 	// How the checks act as a request in an org (policy.RequestContext).
 	orgType, context, setting, actingRole, probeOrg string
-	claimPath                                       []string
+	claimPath, policyRoles                          []string
 }
 
 type policyModel struct{ name, command string }
@@ -199,12 +199,25 @@ func newModel(plan *classify.Plan) (*model, error) {
 		}
 	}
 	for _, v := range tn.DefaultOrgValues {
-		cols, vals = append(cols, ident.Quote(v.Column)), append(vals, ident.Literal(v.Value))
+		// A text value gets a random suffix: the column may be unique (a
+		// slug), and the default org already holds the value.
+		val := ident.Literal(v.Value)
+		if tt := tenantTable(plan); tt != nil {
+			if col := tt.Column(v.Column); col != nil && (strings.HasPrefix(col.Type, "character varying") || col.Type == "text") {
+				val = fmt.Sprintf("%s || '-' || gen_random_uuid()", val)
+			}
+		}
+		cols, vals = append(cols, ident.Quote(v.Column)), append(vals, val)
 	}
 	m.newOrgSQL = fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE VALUES (%s) RETURNING %s::text",
 		m.tenant, strings.Join(cols, ", "), strings.Join(vals, ", "), ident.Quote(tn.Key))
 	m.orgType, m.context, m.setting, m.claimPath = tn.Type, pol.Context.Kind, pol.Context.Setting, pol.Context.Claim
 	m.actingRole, m.probeOrg = "authenticated", probeOrgs[tn.Type]
+	m.policyRoles = []string{"PUBLIC"}
+	if len(pol.Context.Roles) > 0 {
+		m.policyRoles = append([]string(nil), pol.Context.Roles...)
+		sort.Strings(m.policyRoles)
+	}
 	if pol.Context.Kind != policy.ContextSupabase {
 		m.actingRole = "warden_verify_app"
 		if len(pol.Context.Roles) > 0 {
@@ -352,4 +365,16 @@ func noParentValue(col *introspect.Column, parent *introspect.Table, refCol stri
 		return "NULL", true
 	}
 	return "", false
+}
+
+// tenantTable is the tenant table of the plan's schema, nil if it is not
+// in the plan.
+func tenantTable(plan *classify.Plan) *introspect.Table {
+	tn := plan.Policy.Tenant.Table
+	for _, tp := range plan.Tables {
+		if tp.Table.Schema == tn.Schema && tp.Table.Name == tn.Name {
+			return tp.Table
+		}
+	}
+	return nil
 }

@@ -28,7 +28,10 @@ const (
 	probeOrg          = "00000000-0000-4000-8000-00000000a0a1"
 )
 
-var claimPath = []string{"app_metadata", "org_id"}
+var (
+	claimPath   = []string{"app_metadata", "org_id"}
+	policyRoles = []string{"PUBLIC"}
+)
 
 var restrictivePolicies = []policy{
 	{Name: "warden_org_select", Command: "SELECT"},
