@@ -71,8 +71,8 @@ func TestInit(t *testing.T) {
 }
 
 // TestInitOwnUsersTable: a Rails-style app with its own users table and an
-// accounts tenant keyed by bigint: init finds both and marks the key type
-// as open.
+// accounts tenant keyed by bigint: init finds both, writes the key type and
+// a session request context, and the drafted policy plans with no problem.
 func TestInitOwnUsersTable(t *testing.T) {
 	cleanEnv(t)
 	dir := t.TempDir()
@@ -90,9 +90,13 @@ create table countries (code text primary key);
 	wantOK(t, r)
 	data, _ := os.ReadFile(pol)
 	for _, want := range []string{"table: public.accounts", "table: public.users", "table: public.account_users", "user_column: user_id", "org_column: account_id",
-		"  - public.projects   # ownership column user_id", "  - public.tasks   # foreign-key path", "  - public.countries", "OPEN: the tenant key is bigint"} {
+		"  - public.projects   # ownership column user_id", "  - public.tasks   # foreign-key path", "  - public.countries", "type: bigint", "default_org: 1000000000", "kind: session"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the drafted policy lacks %q:\n%s", want, data)
 		}
 	}
+	if strings.Contains(string(data), "# OPEN:") {
+		t.Errorf("the drafted policy has open questions for an app warden supports:\n%s", data)
+	}
+	wantOK(t, warden(t, "plan", "--policy", pol))
 }

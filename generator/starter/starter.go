@@ -104,11 +104,31 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 		}
 	}
 	w("\ntenant:\n  table: %s   # found by its name\n  key: %s\n  column: org_id\n", ref(tenant), yamlString(ident.QuoteIfNeeded(tenantKey.Name)))
-	if tenantKey.Type == "uuid" {
+	switch typ := keyType(tenantKey.Type); typ {
+	case "uuid":
 		w("  default_org: %s   # rows with no owner to derive from go here\n", DefaultOrg)
-	} else {
-		w("  default_org: %s   # OPEN: the tenant key is %s; warden's default org is a uuid today\n", DefaultOrg, tenantKey.Type)
-		open = append(open, fmt.Sprintf("tenant.key %s is %s, not uuid", tenant.QualifiedName(), tenantKey.Type))
+	case "bigint", "integer":
+		w("  type: %s\n  default_org: 1000000000   # rows with no owner go here: choose a key no org has or will get\n", typ)
+	case "text":
+		w("  type: text\n  default_org: default-org   # rows with no owner to derive from go here\n")
+	default:
+		w("  default_org: %s   # OPEN: the tenant key is %s; warden supports uuid, text, bigint and integer keys\n", DefaultOrg, tenantKey.Type)
+		open = append(open, fmt.Sprintf("tenant.key %s is %s, not uuid, text, bigint or integer", tenant.QualifiedName(), tenantKey.Type))
+	}
+	// The default org row needs a value for every NOT NULL column without
+	// a default; name them so the reviewer fills them in.
+	var needs []string
+	for _, col := range tenant.Columns {
+		if col.NotNull && col.Default == "" && col.Identity == "" && !col.Generated && col.Name != tenantKey.Name && col.Name != "name" {
+			needs = append(needs, col.Name)
+		}
+	}
+	if len(needs) > 0 {
+		w("  default_org_values:   # OPEN: values for the default org row's NOT NULL columns\n")
+		for _, n := range needs {
+			w("    %s: \"\"\n", yamlString(ident.QuoteIfNeeded(n)))
+		}
+		open = append(open, "tenant.default_org_values: give the default org row's NOT NULL columns a value")
 	}
 	if users != nil {
 		key := singleKey(users)
@@ -117,6 +137,10 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 			keyName = key.Name
 		}
 		w("\nusers:\n  table: %s\n  key: %s\n", ref(users), yamlString(ident.QuoteIfNeeded(keyName)))
+		if users.Schema != "auth" || users.Name != "users" {
+			// Not Supabase: the app tells the database its org itself.
+			w("\n# How a request tells the database its org: the app runs\n# SELECT set_config('app.org_id', <org id>, true) in each transaction.\n# (kind: jwt for a PostgREST-style server; see the README.)\nrequest_context:\n  kind: session\n  setting: app.org_id\n")
+		}
 	} else {
 		open = append(open, "no users table found: set users.table")
 		w("\nusers:\n  table: auth.users   # OPEN: no users table found; name yours\n  key: id\n")
@@ -147,9 +171,6 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 		}
 		if c := firstColumn(membership, orderNames, ""); c != "" {
 			w("  order_column: %s\n", yamlString(ident.QuoteIfNeeded(c)))
-		} else {
-			w("  order_column: created_at   # OPEN: no timestamp found; name a column that orders a user's memberships\n")
-			open = append(open, "membership.order_column: no timestamp column found")
 		}
 	}
 	w("\nmigrations:\n  format: supabase\n  version: %q\n  lock_timeout: 2s\n", opts.Version)
@@ -317,4 +338,16 @@ func yamlString(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// keyType is the tenant.type for a key column's catalog type, or the
+// catalog type when warden does not support it.
+func keyType(catalog string) string {
+	switch {
+	case catalog == "uuid", catalog == "bigint", catalog == "integer", catalog == "text":
+		return catalog
+	case strings.HasPrefix(catalog, "character varying"):
+		return "text"
+	}
+	return catalog
 }
