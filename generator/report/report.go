@@ -213,6 +213,7 @@ func (r *renderer) settings() {
 	}
 	row("Ownership columns, in order", strings.Join(owners, ", "))
 	row("User → org mapping", r.mapping())
+	row("How a request carries its org", r.requestContext())
 	row("ON DELETE of the org foreign key", code(strings.ToUpper(t.OnDelete)))
 	row("Backfill batch size", fmt.Sprintf("%d rows", pol.Backfill.BatchSize))
 	pause := "none"
@@ -226,6 +227,32 @@ func (r *renderer) settings() {
 	}
 	row("Migration format", code(pol.Migrations.Format))
 	row("Unclassified tables", code(pol.Unclassified))
+}
+
+// requestContext says where public.auth_org_id() finds the request's org
+// and whom the org policies bind.
+func (r *renderer) requestContext() string {
+	rc := r.pol.Context
+	var s string
+	switch rc.Kind {
+	case policy.ContextSession:
+		s = fmt.Sprintf("the setting %s, which the app sets in each transaction", code(rc.Setting))
+	default:
+		s = fmt.Sprintf("the JWT claim %s in %s", code(strings.Join(rc.Claim, ".")), code("request.jwt.claims"))
+		if rc.Kind == policy.ContextSupabase {
+			s += fmt.Sprintf("; phase 5 keeps %s in step", code(r.pol.Users.Table.String()+".raw_app_meta_data"))
+		}
+	}
+	roles := "every role"
+	if len(rc.Roles) > 0 {
+		var quoted []string
+		for _, role := range rc.Roles {
+			quoted = append(quoted, code(role))
+		}
+		roles = strings.Join(quoted, ", ")
+	}
+	return fmt.Sprintf("%s (%s); the org policies apply to %s. Roles with BYPASSRLS (such as Supabase's service_role) and the tables' owner are not affected by them",
+		s, rc.Kind, roles)
 }
 
 // mapping describes how a row's owner becomes an org.
