@@ -369,7 +369,7 @@ type tenantRootData struct {
 	// tenant root row (the server does, as service_role); in the other
 	// contexts the app's own role does, so a request writes its own org's
 	// rows, and anyone may create an org.
-	InsertCheck, WriteUsing       string
+	InsertCheck, WriteUsing        string
 	PermissiveFor, PermissiveCheck string
 	tp                             *classify.TablePlan
 }
