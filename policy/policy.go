@@ -12,6 +12,7 @@ package policy
 
 import (
 	"os"
+	"strings"
 	"time"
 )
 
@@ -166,6 +167,27 @@ const (
 	// (SET LOCAL / set_config(..., true)).
 	ContextSession = "session"
 )
+
+// KeepsClaim reports whether the context keeps each user's org claim in
+// the users table (phase 5), which only Supabase's does.
+func (c RequestContext) KeepsClaim() bool { return c.Kind == ContextSupabase }
+
+// TenantTypeOf is the tenant.type a key column of the catalog type has
+// (varchar counts as text: the key is compared as text), and false when
+// warden does not support keys of that type.
+func TenantTypeOf(catalog string) (string, bool) {
+	base := catalog
+	if i := strings.IndexByte(base, '('); i > 0 {
+		base = base[:i]
+	}
+	switch base {
+	case "uuid", "text", "bigint", "integer":
+		return base, true
+	case "character varying":
+		return "text", true
+	}
+	return catalog, false
+}
 
 // RequestContext is the request_context section.
 type RequestContext struct {

@@ -145,15 +145,17 @@ func TestAuthOrgID(t *testing.T) {
 	}
 }
 
-// TestUsersHaveOrgClaim checks that every user's app_metadata names an
-// existing org, so that every token carries one.
+// TestUsersHaveOrgClaim checks that every user's org names an existing org:
+// the claim in app_metadata, which every token then carries, where the
+// request context keeps one (Supabase); else the org the policy's mapping
+// gives the user.
 func TestUsersHaveOrgClaim(t *testing.T) {
 	conn := connect(t)
 	var users, missing, unknown int64
 	var examples []string
 	queryRow(t, conn, usersClaimSQL, nil, &users, &missing, &unknown, &examples)
 	if missing > 0 || unknown > 0 {
-		t.Errorf("of %d users, %d have no %s claim in app_metadata and %d name no org (e.g. %s)", users, missing, orgColumn, unknown, strings.Join(examples, ", "))
+		t.Errorf("of %d users, %d have no %s claim and %d have an org that does not exist (e.g. %s)", users, missing, orgColumn, unknown, strings.Join(examples, ", "))
 	}
 	if users == 0 {
 		t.Log("there are no users")

@@ -334,7 +334,7 @@ func (c *classifier) checkReferences() {
 	// table in a governed schema): phase 5 keeps the org claim in its
 	// ClaimColumn, so a users table without one would fail there, after the
 	// claim triggers are in and every insert of a user fails with them.
-	if u := c.pol.Users; c.lookup(u.Table) != nil && c.pol.Context.Kind == policy.ContextSupabase {
+	if u := c.pol.Users; c.lookup(u.Table) != nil && c.pol.Context.KeepsClaim() {
 		t := c.lookup(u.Table).Table
 		var missing []string
 		for _, col := range []string{u.Key, ClaimColumn} {

@@ -61,17 +61,8 @@ func (c *classifier) checkTenant() {
 	}
 	var missing []string
 	for _, col := range t.Columns {
-		if !col.NotNull || col.Name == tn.Key || col.Identity != "" || col.Generated || tn.HasValue(col.Name) {
-			continue
-		}
-		if col.Name == "name" {
-			continue // warden writes default_org_name there
-		}
-		switch {
-		case col.Default == "":
-			missing = append(missing, ident.QuoteIfNeeded(col.Name)+" ("+col.Type+", no default)")
-		case requestDefault.MatchString(col.Default):
-			missing = append(missing, fmt.Sprintf("%s (default %s is NULL outside a request)", ident.QuoteIfNeeded(col.Name), col.Default))
+		if why := NeedsDefaultOrgValue(col, tn.Key); why != "" && !tn.HasValue(col.Name) {
+			missing = append(missing, ident.QuoteIfNeeded(col.Name)+" ("+why+")")
 		}
 	}
 	if len(missing) > 0 {
@@ -80,28 +71,34 @@ func (c *classifier) checkTenant() {
 	}
 }
 
-// sameKeyType reports whether a catalog type is the policy's tenant type
-// (varchar and char count as text: the key is compared as text).
+// NeedsDefaultOrgValue says why the default org row needs a value for col
+// of the tenant table keyed by key, "" when it does not: a NOT NULL column
+// with no default, or with one that reads the request. The key, identity
+// and generated columns fill themselves, and warden writes
+// default_org_name into "name".
+func NeedsDefaultOrgValue(col *introspect.Column, key string) string {
+	if !col.NotNull || col.Name == key || col.Name == "name" || col.Identity != "" || col.Generated {
+		return ""
+	}
+	switch {
+	case col.Default == "":
+		return col.Type + ", no default"
+	case requestDefault.MatchString(col.Default):
+		return fmt.Sprintf("default %s is NULL outside a request", col.Default)
+	}
+	return ""
+}
+
+// sameKeyType reports whether a catalog type is the policy's tenant type.
 func sameKeyType(catalog, typ string) bool {
-	base := catalog
-	if i := strings.IndexByte(base, '('); i > 0 {
-		base = base[:i]
-	}
-	switch typ {
-	case "text":
-		return base == "text" || base == "character varying"
-	default:
-		return base == typ
-	}
+	got, ok := policy.TenantTypeOf(catalog)
+	return ok && got == typ
 }
 
 // suggestType is the tenant.type to write for a catalog type.
 func suggestType(catalog string) string {
-	switch {
-	case strings.HasPrefix(catalog, "character varying"), catalog == "text":
-		return "text"
-	case catalog == "bigint", catalog == "integer", catalog == "uuid":
-		return catalog
+	if typ, ok := policy.TenantTypeOf(catalog); ok {
+		return typ
 	}
 	return catalog + " (not supported: use a uuid, text, bigint or integer key)"
 }

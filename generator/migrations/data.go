@@ -238,7 +238,7 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		W:                 ident.Quote(wardenSchema),
 		OrgType:           tn.Type,
 		Context:           pol.Context.Kind,
-		ClaimSync:         pol.Context.Kind == policy.ContextSupabase,
+		ClaimSync:         pol.Context.KeepsClaim(),
 		PolicyRoles:       "PUBLIC",
 		TenantDisplay:     ident.Display(tn.Table.Schema, tn.Table.Name),
 		DefaultOrgExists:  tn.DefaultOrgExists,

@@ -234,7 +234,7 @@ func requirements(plan *classify.Plan) []requirement {
 	add(tn.Table.Schema, tn.Table.Name, tn.Key, "tenant.key")
 	u := pol.Users
 	add(u.Table.Schema, u.Table.Name, u.Key, "users.key")
-	if pol.Context.Kind == policy.ContextSupabase {
+	if pol.Context.KeepsClaim() {
 		add(u.Table.Schema, u.Table.Name, metaColumn, "the JWT claim column the phase 5 triggers write")
 	}
 	if m := pol.Membership; m != nil {

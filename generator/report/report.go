@@ -239,7 +239,7 @@ func (r *renderer) requestContext() string {
 		s = fmt.Sprintf("the setting %s, which the app sets in each transaction", code(rc.Setting))
 	default:
 		s = fmt.Sprintf("the JWT claim %s in %s", code(strings.Join(rc.Claim, ".")), code("request.jwt.claims"))
-		if rc.Kind == policy.ContextSupabase {
+		if rc.KeepsClaim() {
 			s += fmt.Sprintf("; phase 5 keeps %s in step", code(r.pol.Users.Table.String()+".raw_app_meta_data"))
 		}
 	}

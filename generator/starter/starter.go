@@ -104,22 +104,23 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 		}
 	}
 	w("\ntenant:\n  table: %s   # found by its name\n  key: %s\n  column: org_id\n", ref(tenant), yamlString(ident.QuoteIfNeeded(tenantKey.Name)))
-	switch typ := keyType(tenantKey.Type); typ {
-	case "uuid":
-		w("  default_org: %s   # rows with no owner to derive from go here\n", DefaultOrg)
-	case "bigint", "integer":
-		w("  type: %s\n  default_org: 1000000000   # rows with no owner go here: choose a key no org has or will get\n", typ)
-	case "text":
-		w("  type: text\n  default_org: default-org   # rows with no owner to derive from go here\n")
-	default:
+	typ, supported := policy.TenantTypeOf(tenantKey.Type)
+	switch {
+	case !supported:
 		w("  default_org: %s   # OPEN: the tenant key is %s; warden supports uuid, text, bigint and integer keys\n", DefaultOrg, tenantKey.Type)
 		open = append(open, fmt.Sprintf("tenant.key %s is %s, not uuid, text, bigint or integer", tenant.QualifiedName(), tenantKey.Type))
+	case typ == "uuid":
+		w("  default_org: %s   # rows with no owner to derive from go here\n", DefaultOrg)
+	case typ == "bigint", typ == "integer":
+		w("  type: %s\n  default_org: 1000000000   # rows with no owner go here: choose a key no org has or will get\n", typ)
+	default:
+		w("  type: text\n  default_org: default-org   # rows with no owner to derive from go here\n")
 	}
-	// The default org row needs a value for every NOT NULL column without
-	// a default; name them so the reviewer fills them in.
+	// Name the columns the default org row needs a value for, so the
+	// reviewer fills them in.
 	var needs []string
 	for _, col := range tenant.Columns {
-		if col.NotNull && col.Default == "" && col.Identity == "" && !col.Generated && col.Name != tenantKey.Name && col.Name != "name" {
+		if classify.NeedsDefaultOrgValue(col, tenantKey.Name) != "" {
 			needs = append(needs, col.Name)
 		}
 	}
@@ -338,16 +339,4 @@ func yamlString(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-// keyType is the tenant.type for a key column's catalog type, or the
-// catalog type when warden does not support it.
-func keyType(catalog string) string {
-	switch {
-	case catalog == "uuid", catalog == "bigint", catalog == "integer", catalog == "text":
-		return catalog
-	case strings.HasPrefix(catalog, "character varying"):
-		return "text"
-	}
-	return catalog
 }

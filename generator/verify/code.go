@@ -7,7 +7,6 @@ import (
 
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/ident"
-	"github.com/warden-sql/warden/policy"
 )
 
 // This file spells out DataFile with jennifer: only what varies with the
@@ -152,13 +151,22 @@ const appMetaColumn = "raw_app_meta_data"
 // usersClaimSQL is the query TestUsersHaveOrgClaim runs: the claim is read
 // where the JWT phase writes it, and compared with the tenant's keys.
 func (m *model) usersClaimSQL() string {
-	if m.context != policy.ContextSupabase {
-		// No claim is kept in the users table: count the users, and the
-		// memberships that name no org (a user whose org cannot be found).
-		return `SELECT (SELECT count(*) FROM ` + m.users + `), 0, 0, '{}'::text[]`
+	key := ident.Quote(m.tenantKey)
+	if !m.keepsClaim {
+		// No claim is kept in the users table: the users whose org, by the
+		// policy's mapping, is no org of the tenant table (a membership
+		// without a foreign key can name one that is gone).
+		org := `"warden".user_org(u.` + ident.Quote(m.usersKey) + `)`
+		noOrg := org + ` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ` + m.tenant + ` o WHERE o.` + key + ` = ` + org + `)`
+		return strings.Join([]string{
+			`SELECT count(*), 0::bigint,`,
+			`       count(*) FILTER (WHERE ` + noOrg + `),`,
+			`       coalesce((array_agg(u.` + ident.Quote(m.usersKey) + `::text ORDER BY u.` + ident.Quote(m.usersKey) + `)`,
+			`                 FILTER (WHERE ` + noOrg + `))[1:5], '{}')`,
+			`FROM ` + m.users + ` u`,
+		}, "\n")
 	}
 	claim := `u.` + ident.Quote(appMetaColumn) + ` ->> ` + ident.Literal(m.orgColumn)
-	key := ident.Quote(m.tenantKey)
 	noOrg := `NOT EXISTS (SELECT 1 FROM ` + m.tenant + ` o WHERE o.` + key + `::text = ` + claim + `)`
 	return strings.Join([]string{
 		`SELECT count(*),`,

@@ -135,6 +135,7 @@ type model struct {
 	// How the checks act as a request in an org (policy.RequestContext).
 	orgType, context, setting, actingRole, probeOrg string
 	claimPath, policyRoles                          []string
+	keepsClaim                                      bool
 }
 
 type policyModel struct{ name, command string }
@@ -193,18 +194,19 @@ func newModel(plan *classify.Plan) (*model, error) {
 		key = fmt.Sprintf("(SELECT coalesce(max(o.%s), 0) + 1 FROM %s o)", ident.Quote(tn.Key), m.tenant)
 	}
 	cols, vals := []string{ident.Quote(tn.Key)}, []string{key}
-	for _, tp := range plan.Tables {
-		if tp.Table.Schema == tn.Table.Schema && tp.Table.Name == tn.Table.Name && tp.Table.Column("name") != nil && !tn.HasValue("name") {
-			cols, vals = append(cols, `"name"`), append(vals, "'warden verify (rolled back)'")
-		}
+	tenant := tenantTable(plan)
+	if tenant != nil && tenant.Column("name") != nil && !tn.HasValue("name") {
+		cols, vals = append(cols, `"name"`), append(vals, "'warden verify (rolled back)'")
 	}
 	for _, v := range tn.DefaultOrgValues {
 		// A text value gets a random suffix: the column may be unique (a
 		// slug), and the default org already holds the value.
 		val := ident.Literal(v.Value)
-		if tt := tenantTable(plan); tt != nil {
-			if col := tt.Column(v.Column); col != nil && (strings.HasPrefix(col.Type, "character varying") || col.Type == "text") {
-				val = fmt.Sprintf("%s || '-' || gen_random_uuid()", val)
+		if tenant != nil {
+			if col := tenant.Column(v.Column); col != nil {
+				if typ, _ := policy.TenantTypeOf(col.Type); typ == "text" {
+					val = fmt.Sprintf("%s || '-' || gen_random_uuid()", val)
+				}
 			}
 		}
 		cols, vals = append(cols, ident.Quote(v.Column)), append(vals, val)
@@ -212,6 +214,7 @@ func newModel(plan *classify.Plan) (*model, error) {
 	m.newOrgSQL = fmt.Sprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE VALUES (%s) RETURNING %s::text",
 		m.tenant, strings.Join(cols, ", "), strings.Join(vals, ", "), ident.Quote(tn.Key))
 	m.orgType, m.context, m.setting, m.claimPath = tn.Type, pol.Context.Kind, pol.Context.Setting, pol.Context.Claim
+	m.keepsClaim = pol.Context.KeepsClaim()
 	m.actingRole, m.probeOrg = "authenticated", probeOrgs[tn.Type]
 	m.policyRoles = []string{"PUBLIC"}
 	if len(pol.Context.Roles) > 0 {
