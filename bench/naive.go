@@ -73,6 +73,9 @@ $$ SELECT %s FROM %s u WHERE u.%s = p_user $$;`, def,
 	add(NaiveAddColumn, "", setup)
 
 	derive := func(tp *classify.TablePlan, alias string) string {
+		if tp.TenantKey != nil {
+			return alias + "." + pgx.Identifier{tp.TenantKey.Name}.Sanitize()
+		}
 		if tp.Class == classify.Direct {
 			ref := alias + "." + pgx.Identifier{tp.Owner.Name}.Sanitize()
 			if t := tp.Owner.Type; t != "uuid" {

@@ -29,7 +29,7 @@ var sections = map[string][]string{
 	"users":           {"table", "key"},
 	"ownership[]":     {"column", "require_fk"},
 	"membership":      {"table", "user_column", "org_column", "primary_column", "order_column"},
-	"tables[]":        {"via", "class", "null_parent"},
+	"tables[]":        {"via", "class", "org_from", "null_parent", "when_null"},
 	"backfill":        {"batch_size", "pause"},
 	"migrations":      {"format", "version", "lock_timeout", "statement_timeout"},
 }
@@ -875,6 +875,39 @@ func (d *decoder) membership(n *yaml.Node, key string) *Membership {
 	return m
 }
 
+// sources decodes org_from: one name or a list of names, each a column of
+// the table or a table.
+func (d *decoder) sources(n *yaml.Node, key string) []SourceRef {
+	one := func(k string, v *yaml.Node) SourceRef {
+		name := d.scalar(v, k, "a column of the table or one of its foreign-key parents", "!!str")
+		r := SourceRef{Name: name, Pos: d.pos(v), Key: k}
+		if t, err := ParseTableRef(name, ""); err == nil {
+			t.Pos, t.Key = r.Pos, k
+			r.Table = t
+		} else {
+			d.fail(v, k, "%s", err)
+		}
+		return r
+	}
+	if n.Kind == yaml.ScalarNode {
+		return []SourceRef{one(key, n)}
+	}
+	var out []SourceRef
+	seen := map[string]*yaml.Node{}
+	d.seq(n, key, func(k string, v *yaml.Node) {
+		r := one(k, v)
+		if first := seen[r.Name]; first != nil {
+			d.fail(v, k, "%s is listed twice (first at %d:%d)", r.Name, first.Line, first.Column)
+		}
+		seen[r.Name] = v
+		out = append(out, r)
+	})
+	if len(out) == 0 {
+		d.fail(n, key, "the list is empty; name the column or parent the rows take their org from")
+	}
+	return out
+}
+
 // overrides decodes the tables mapping: table name → {via | class}.
 func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 	d.expect(n, key, yaml.MappingNode)
@@ -893,26 +926,40 @@ func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 		seen[kn.Value] = kn
 		o := Override{Table: d.table(kn, k)}
 		d.check(v, k)
-		var viaNode, classNode, nullNode *yaml.Node
+		var viaNode, classNode, nullNode, fromNode *yaml.Node
+		whenNull := func(k string, v *yaml.Node) {
+			if nullNode != nil {
+				d.fail(v, k, "null_parent and when_null are one setting (the other is at %d:%d); keep one", nullNode.Line, nullNode.Column)
+			}
+			o.NullParent, nullNode = d.enum(v, k, []string{NullParentDefaultOrg}), v
+		}
 		d.mapping(v, k, "tables[]", nil, map[string]field{
 			"via": func(k string, v *yaml.Node) {
 				t := d.table(v, k)
 				o.Via, viaNode = &t, v
 			},
-			"class": func(k string, v *yaml.Node) { o.Class, classNode = d.enum(v, k, classValues), v },
-			"null_parent": func(k string, v *yaml.Node) {
-				o.NullParent, nullNode = d.enum(v, k, []string{NullParentDefaultOrg}), v
+			"class":       func(k string, v *yaml.Node) { o.Class, classNode = d.enum(v, k, classValues), v },
+			"null_parent": whenNull,
+			"when_null":   whenNull,
+			"org_from": func(k string, v *yaml.Node) {
+				o.OrgFrom, fromNode = d.sources(v, k), v
 			},
 		})
 		switch {
+		case fromNode != nil && (viaNode != nil || classNode != nil):
+			other := viaNode
+			if other == nil {
+				other = classNode
+			}
+			d.fail(fromNode, k+".org_from", "org_from names the sources itself; drop the via or class (at %d:%d)", other.Line, other.Column)
 		case viaNode != nil && classNode != nil:
 			first, second, sk := viaNode, classNode, k+".class"
 			if classNode.Line < viaNode.Line || classNode.Line == viaNode.Line && classNode.Column < viaNode.Column {
 				first, second, sk = classNode, viaNode, k+".via"
 			}
 			d.fail(second, sk, "an override takes via or class, not both (the other is at %d:%d); via already implies inherited", first.Line, first.Column)
-		case viaNode == nil && classNode == nil && nullNode == nil:
-			d.fail(v, k, "an override needs via: <parent table>, class: %s or null_parent: %s", strings.Join(classValues, "|"), NullParentDefaultOrg)
+		case viaNode == nil && classNode == nil && nullNode == nil && fromNode == nil:
+			d.fail(v, k, "an override needs org_from: <column or parent>, via: <parent table>, class: %s or when_null: %s", strings.Join(classValues, "|"), NullParentDefaultOrg)
 		}
 		out = append(out, o)
 	}

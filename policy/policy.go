@@ -232,16 +232,36 @@ type Membership struct {
 	OrderColumn   string
 }
 
-// Override is a per-table decision from the tables mapping. Exactly one of
-// Via and Class is set.
+// Override is a per-table decision from the tables mapping. At most one of
+// Via, OrgFrom and Class is set.
 type Override struct {
 	Table TableRef
 	Via   *TableRef // the FK parent to inherit from
 	Class string    // one of the Class constants
-	// NullParent decides what a row gets when its foreign key to the
-	// parent it inherits from is NULL: NullParentDefaultOrg, or "" (not
-	// decided: a table whose own parent FK is nullable is a plan problem).
+	// OrgFrom pins where the table's rows get their org, in the order
+	// written: each entry names one of the table's columns (an ownership
+	// column, or a column referencing the tenant table) or one of its
+	// foreign-key parents. A row takes the first that gives an org, the
+	// default org after the last (if NullParent allows). Names are as
+	// written; a parent is resolved against the governed schemas by the
+	// classifier, which knows the table's columns.
+	OrgFrom []SourceRef
+	// NullParent decides what a row gets when every source of its org is
+	// NULL (a nullable parent foreign key, a nullable owner):
+	// NullParentDefaultOrg, or "" (not decided: a table whose every source
+	// can be NULL is a plan problem). Written null_parent or when_null.
 	NullParent string
+}
+
+// SourceRef is one entry of tables.<name>.org_from.
+type SourceRef struct {
+	// Name is the entry as written: a column of the table, or a table.
+	Name string
+	// Table is Name read as a table reference, qualified with the first
+	// governed schema when bare; ok is false when Name is no table name.
+	Table TableRef
+	Pos   Pos
+	Key   string
 }
 
 // NullParentDefaultOrg is the null_parent value that accepts the default

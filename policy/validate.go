@@ -33,6 +33,9 @@ func validate(p *Policy) {
 		if p.Tables[i].Via != nil {
 			qualify(p.Tables[i].Via)
 		}
+		for j := range p.Tables[i].OrgFrom {
+			qualify(&p.Tables[i].OrgFrom[j].Table)
+		}
 	}
 
 	// The claim names the tenant column unless the policy gave a path.

@@ -93,10 +93,24 @@ type TablePlan struct {
 	// Critical marks the policy's priority tables.
 	Critical bool
 
-	// Owner is the ownership column of a direct table.
+	// Sources are where the table's rows get their org, best first: the
+	// backfill and the fill trigger take the first that gives one for a
+	// row, the default org after the last (when the policy allows it).
+	// The fields below describe Sources[0], the primary source.
+	Sources []Source
+	// Rejected are the candidate sources not used, each with the reason.
+	Rejected []string
+
+	// Owner is the ownership column of a direct table whose primary
+	// source is its owner.
 	Owner *introspect.Column
 	// OwnerFK is the owner column's FK to the users table, when it has one.
 	OwnerFK *introspect.ForeignKey
+	// TenantKey is the column of a direct table that already holds the
+	// tenant key (a foreign key to the tenant table, TenantKeyFK), when it
+	// is the primary source.
+	TenantKey   *introspect.Column
+	TenantKeyFK *introspect.ForeignKey
 
 	// Parent and ParentFK are the first hop of an inherited table's path.
 	Parent   *TablePlan
@@ -142,6 +156,8 @@ func (t *TablePlan) PathString() string {
 			parts = append(parts, fmt.Sprintf("%s(%s)", p.Name(), strings.Join(p.ParentFK.Columns, ", ")))
 		case p.Owner != nil:
 			parts = append(parts, fmt.Sprintf("%s(%s)", p.Name(), p.Owner.Name))
+		case p.TenantKey != nil:
+			parts = append(parts, fmt.Sprintf("%s(%s)", p.Name(), p.TenantKey.Name))
 		default:
 			parts = append(parts, p.Name())
 		}
@@ -181,6 +197,7 @@ func Classify(db *introspect.Database, pol *policy.Policy) *Plan {
 		byKey:     map[string]*TablePlan{},
 		scope:     map[*TablePlan]*policy.TableRef{},
 		ambiguous: map[*TablePlan][]string{},
+		pinFailed: map[*TablePlan]bool{},
 	}
 	c.run()
 	return c.plan
@@ -199,6 +216,9 @@ type classifier struct {
 	// ambiguous holds, for tables whose best path is reached through
 	// several parent tables, the candidates as "parent (fk columns)".
 	ambiguous map[*TablePlan][]string
+	// pinFailed marks tables whose org_from names something the table
+	// does not have (already a problem at the policy's line).
+	pinFailed map[*TablePlan]bool
 }
 
 func key(schema, name string) string { return schema + "\x00" + name }
@@ -225,8 +245,7 @@ func (c *classifier) run() {
 	c.checkColumnNames()
 	c.markScope()
 	c.fixed()
-	c.direct()
-	c.resolvePaths()
+	c.resolveSources()
 	c.finish()
 	c.order()
 }
@@ -259,36 +278,6 @@ func (c *classifier) fixed() {
 				tp.Reason = fmt.Sprintf("listed as %s in the policy (%s)", o.Class, r.Pos)
 				tp.Decision = &r
 			}
-		}
-	}
-}
-
-// direct makes in-scope tables with an ownership column direct, unless the
-// policy asks for a parent instead.
-func (c *classifier) direct() {
-	for _, tp := range c.plan.Tables {
-		if tp.Class != "" {
-			continue
-		}
-		c.findOwner(tp)
-		scope := c.scope[tp]
-		if tp.Owner == nil || scope == nil {
-			continue
-		}
-		if v := c.via(tp); v != nil || c.forced(tp) == policy.ClassInherited {
-			// The policy prefers the parent's org to the row's own owner;
-			// forget the owner so that nothing downstream uses it.
-			tp.Notes = append(tp.Notes, fmt.Sprintf("has ownership column %s, but the policy makes it inherit its org from a parent", tp.Owner.Name))
-			tp.Owner, tp.OwnerFK = nil, nil
-			continue
-		}
-		tp.Class = Direct
-		tp.Decision = scope
-		tp.Reason = "ownership column " + tp.Owner.Name
-		if tp.OwnerFK != nil {
-			tp.Reason += " → " + ident2(tp.OwnerFK.RefSchema, tp.OwnerFK.RefTable)
-		} else {
-			tp.Reason += fmt.Sprintf(" (%s, not a foreign key: require_fk is false)", tp.Owner.Type)
 		}
 	}
 }
@@ -368,7 +357,7 @@ func (c *classifier) markScope() {
 	}
 	for _, o := range c.pol.Tables {
 		if tp := c.lookup(o.Table); tp != nil && c.scope[tp] == nil &&
-			(o.Via != nil || o.Class == policy.ClassDirect || o.Class == policy.ClassInherited) {
+			(o.Via != nil || len(o.OrgFrom) > 0 || o.Class == policy.ClassDirect || o.Class == policy.ClassInherited) {
 			r := o.Table
 			c.scope[tp] = &r
 		}
@@ -426,131 +415,6 @@ func (c *classifier) findOwner(tp *TablePlan) {
 	}
 }
 
-// edge is a candidate first hop from a table to a scoped parent.
-type edge struct {
-	fk       *introspect.ForeignKey
-	parent   *TablePlan
-	nullable bool // some FK column is nullable
-}
-
-// cost orders paths: any nullable hop makes a path worse than every
-// all-NOT-NULL path (its orphans need the default org); then fewer hops.
-type cost struct {
-	nullable bool
-	depth    int
-}
-
-func (a cost) less(b cost) bool {
-	if a.nullable != b.nullable {
-		return !a.nullable
-	}
-	return a.depth < b.depth
-}
-
-// resolvePaths finds, for every table without a class yet, the best FK
-// path to a direct table through scoped tables. It relaxes edges until
-// nothing improves (a Bellman-Ford over at most len(tables) rounds). Every
-// hop adds one to the depth, so a best path never visits a table twice:
-// cycles and self references can never produce a path, and a table only
-// ever inherits from a parent whose own path is strictly shorter.
-func (c *classifier) resolvePaths() {
-	best := map[*TablePlan]cost{}
-	for _, tp := range c.plan.Tables {
-		if tp.Class == Direct {
-			best[tp] = cost{}
-		}
-	}
-	// usable reports whether a parent can pass its org on: it must be
-	// scoped (direct, or in scope and still open).
-	usable := func(p *TablePlan) bool {
-		_, ok := best[p]
-		return ok && c.scope[p] != nil
-	}
-	candidates := map[*TablePlan][]edge{}
-	for _, tp := range c.plan.Tables {
-		// A table with an owner is direct when scoped (direct cleared the
-		// owner where the policy asks for a parent instead), and a table
-		// forced direct must have its own owner: neither takes a path.
-		if tp.Class != "" || tp.Owner != nil || c.forced(tp) == policy.ClassDirect {
-			continue
-		}
-		var via *TablePlan
-		if v := c.via(tp); v != nil {
-			via = c.lookup(*v)
-		}
-		for _, fk := range tp.Table.ForeignKeys {
-			parent := c.byKey[key(fk.RefSchema, fk.RefTable)]
-			if parent == nil || parent == tp || (via != nil && parent != via) {
-				continue
-			}
-			candidates[tp] = append(candidates[tp], edge{fk: fk, parent: parent, nullable: anyNullable(tp.Table, fk.Columns)})
-		}
-	}
-	for round := 0; round <= len(c.plan.Tables); round++ {
-		changed := false
-		for _, tp := range c.plan.Tables {
-			for _, e := range candidates[tp] {
-				if !usable(e.parent) {
-					continue
-				}
-				pc := best[e.parent]
-				nc := cost{nullable: pc.nullable || e.nullable, depth: pc.depth + 1}
-				if cur, ok := best[tp]; !ok || nc.less(cur) {
-					best[tp] = nc
-					changed = true
-				}
-			}
-		}
-		if !changed {
-			break
-		}
-	}
-	for _, tp := range c.plan.Tables {
-		bc, ok := best[tp]
-		if tp.Class != "" || !ok {
-			continue
-		}
-		// The edges that achieve the best cost; several distinct parent
-		// tables are an ambiguity the policy must settle with via. Two FKs
-		// to the same parent table are not: via could not tell them apart,
-		// so the narrower FK, then the first by name, is taken.
-		var winners []edge
-		for _, e := range candidates[tp] {
-			if !usable(e.parent) {
-				continue
-			}
-			pc := best[e.parent]
-			if (cost{nullable: pc.nullable || e.nullable, depth: pc.depth + 1}) == bc {
-				winners = append(winners, e)
-			}
-		}
-		sort.SliceStable(winners, func(i, j int) bool {
-			a, b := winners[i], winners[j]
-			if a.parent != b.parent {
-				return a.parent.Name() < b.parent.Name()
-			}
-			if len(a.fk.Columns) != len(b.fk.Columns) {
-				return len(a.fk.Columns) < len(b.fk.Columns)
-			}
-			return a.fk.Name < b.fk.Name
-		})
-		parents := map[*TablePlan]bool{}
-		var names []string
-		for _, w := range winners {
-			if !parents[w.parent] {
-				parents[w.parent] = true
-				names = append(names, fmt.Sprintf("%s (%s)", w.parent.Name(), strings.Join(w.fk.Columns, ", ")))
-			}
-		}
-		w := winners[0]
-		tp.Parent, tp.ParentFK, tp.Depth, tp.NullablePath = w.parent, w.fk, bc.depth, bc.nullable
-		if len(parents) > 1 {
-			c.ambiguous[tp] = names
-			tp.Notes = append(tp.Notes, "ambiguous parents: "+strings.Join(names, ", "))
-		}
-	}
-}
-
 func anyNullable(t *introspect.Table, cols []string) bool {
 	for _, name := range cols {
 		if col := t.Column(name); col == nil || !col.NotNull {
@@ -562,7 +426,6 @@ func anyNullable(t *introspect.Table, cols []string) bool {
 
 // finish settles every table still without a class and reports problems.
 func (c *classifier) finish() {
-	tenantCol := c.pol.Tenant.Column
 	for _, tp := range c.plan.Tables {
 		scope := c.scope[tp]
 		if tp.Class != "" {
@@ -572,38 +435,22 @@ func (c *classifier) finish() {
 			continue
 		}
 		switch {
-		case scope != nil && tp.Parent != nil:
-			tp.Class = Inherited
-			tp.Decision, tp.Via = scope, c.via(tp)
-			tp.Reason = "foreign-key path " + tp.PathString()
-			if tp.NullablePath {
-				tp.Reason += " (nullable: rows with a NULL foreign key get the default org)"
-			}
-			// A NULL in the table's own FK to its parent leaves the row
-			// nothing to inherit: it would go to the default org, every
-			// org's such rows together. That is a decision, not a note.
-			if anyNullable(tp.Table, tp.ParentFK.Columns) {
-				if o, ok := c.decisions.Override(refOf(tp)); !ok || o.NullParent != policy.NullParentDefaultOrg {
-					c.problem(tp, "its org comes only through the nullable foreign key %s(%s) → %s: rows with a NULL there have no org to inherit and would all go to the default org. Decide in %s: make the column NOT NULL, choose a NOT NULL parent with tables: {%s: {via: <parent>}}, or accept the default org for them with tables: {%s: {null_parent: default_org}}",
-						tp.Name(), strings.Join(tp.ParentFK.Columns, ", "), tp.Parent.Name(), c.file(), tp.Name(), tp.Name())
-				}
-			}
-			if names := c.ambiguous[tp]; len(names) > 0 {
-				c.problem(tp, "%d parents qualify equally: %s; choose one in %s with tables: {%s: {via: <parent>}}",
-					len(names), strings.Join(names, ", "), c.file(), tp.Name())
-			}
+		case scope != nil && len(tp.Sources) > 0:
+			c.scoped(tp, scope)
 		case scope != nil:
 			tp.Class = Unclassified
 			tp.Reason = "in scope but no ownership column and no foreign-key path to a scoped table"
-			c.problem(tp, "%s", c.noOrgMessage(tp, scope))
-		case tp.Table.Column(tenantCol) != nil:
-			tp.Class = AlreadyScoped
-			tp.Reason = fmt.Sprintf("already has %s; not in scope", tenantCol)
-		case tp.Owner != nil || tp.Parent != nil:
+			if !c.pinFailed[tp] {
+				c.problem(tp, "%s", c.noOrgMessage(tp, scope))
+			}
+		case len(tp.Sources) > 0:
 			tp.Class = Unclassified
-			if tp.Owner != nil {
+			switch s := tp.Sources[0]; s.Kind {
+			case FromOwner:
 				tp.Reason = fmt.Sprintf("has ownership column %s but no decision in the policy", tp.Owner.Name)
-			} else {
+			case FromTenantKey:
+				tp.Reason = fmt.Sprintf("has column %s referencing the tenant table but no decision in the policy", tp.TenantKey.Name)
+			default:
 				tp.Reason = "has a foreign-key path " + tp.PathString() + " but no decision in the policy"
 			}
 			p := Problem{Table: tp.Name(), Msg: tp.Reason + ": add it to scope (moves to org ownership), exclude (stays user-owned) or global (shared, no owner) in " + c.file()}
@@ -625,6 +472,50 @@ func (c *classifier) finish() {
 	}
 	for _, list := range [][]Problem{c.plan.Problems, c.plan.Warnings} {
 		sort.SliceStable(list, func(i, j int) bool { return list[i].Error() < list[j].Error() })
+	}
+}
+
+// scoped settles an in-scope table that has sources: direct when the
+// primary source is one of its own columns, inherited when it is a parent.
+// Rows whose every source is NULL, and sources that tie, are decisions for
+// the policy.
+func (c *classifier) scoped(tp *TablePlan, scope *policy.TableRef) {
+	tp.Decision, tp.Via = scope, c.via(tp)
+	switch s := tp.Sources[0]; s.Kind {
+	case FromParent:
+		tp.Class = Inherited
+		tp.Reason = "foreign-key path " + tp.PathString()
+		if tp.NullablePath {
+			tp.Reason += " (nullable: rows with a NULL foreign key get the default org)"
+		}
+	case FromTenantKey:
+		tp.Class = Direct
+		tp.Reason = fmt.Sprintf("column %s → %s holds the tenant key", s.Column.Name, ident2(s.FK.RefSchema, s.FK.RefTable))
+	default:
+		tp.Class = Direct
+		tp.Reason = "ownership column " + tp.Owner.Name
+		if tp.OwnerFK != nil {
+			tp.Reason += " → " + ident2(tp.OwnerFK.RefSchema, tp.OwnerFK.RefTable)
+		} else {
+			tp.Reason += fmt.Sprintf(" (%s, not a foreign key: require_fk is false)", tp.Owner.Type)
+		}
+	}
+	// A row whose every source is NULL has nothing to take its org from:
+	// it would go to the default org, every org's such rows together.
+	// That is a decision, not a note.
+	if last := tp.Sources[len(tp.Sources)-1]; last.Nullable {
+		if o, ok := c.decisions.Override(refOf(tp)); !ok || o.NullParent != policy.NullParentDefaultOrg {
+			var srcs []string
+			for _, s := range tp.Sources {
+				srcs = append(srcs, s.String())
+			}
+			c.problem(tp, "its org comes only from nullable sources (%s): rows with NULL in each have no org to take and would all go to the default org. Decide in %s: make a column NOT NULL, name a source every row has with tables: {%s: {org_from: <column or parent>}}, or accept the default org for them with tables: {%s: {when_null: default_org}}",
+				strings.Join(srcs, "; then "), c.file(), tp.Name(), tp.Name())
+		}
+	}
+	if names := c.ambiguous[tp]; len(names) > 0 {
+		c.problem(tp, "%d sources qualify equally: %s; choose in %s with tables: {%s: {org_from: <column or parent>}}",
+			len(names), strings.Join(names, ", "), c.file(), tp.Name())
 	}
 }
 

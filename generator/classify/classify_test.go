@@ -158,7 +158,7 @@ create table voicemail_audit_log (id uuid primary key, call_id uuid references c
 				"public.voicemail_audit_log": {Class: Inherited, Depth: 1, Nullable: true,
 					Reason: "foreign-key path public.voicemail_audit_log(call_id) → public.calls(user_id)" + nullableTag},
 			},
-			problems: []string{"public.voicemail_audit_log: its org comes only through the nullable foreign key public.voicemail_audit_log(call_id) → public.calls: rows with a NULL there have no org to inherit and would all go to the default org. Decide in policy.yaml: make the column NOT NULL, choose a NOT NULL parent with tables: {public.voicemail_audit_log: {via: <parent>}}, or accept the default org for them with tables: {public.voicemail_audit_log: {null_parent: default_org}}"},
+			problems: []string{"public.voicemail_audit_log: its org comes only from nullable sources (parent public.calls via call_id (its org, nullable)): rows with NULL in each have no org to take and would all go to the default org. Decide in policy.yaml: make a column NOT NULL, name a source every row has with tables: {public.voicemail_audit_log: {org_from: <column or parent>}}, or accept the default org for them with tables: {public.voicemail_audit_log: {when_null: default_org}}"},
 		},
 		{
 			name: "a nullable-only path the policy decided is no problem",
@@ -197,10 +197,10 @@ create table transcripts (id uuid primary key,
 				"public.leads":     {Class: Direct, Reason: "ownership column user_id" + userFK},
 				"public.campaign_leads": {Class: Inherited, Depth: 1,
 					Reason: "foreign-key path public.campaign_leads(campaign_id) → public.campaigns(user_id)",
-					Notes:  []string{"ambiguous parents: public.campaigns (campaign_id), public.leads (lead_id)"}},
+					Notes:  []string{"ambiguous sources: public.campaigns (campaign_id), public.leads (lead_id)"}},
 			},
-			problems: []string{"public.campaign_leads: 2 parents qualify equally: public.campaigns (campaign_id), public.leads (lead_id); " +
-				"choose one in policy.yaml with tables: {public.campaign_leads: {via: <parent>}}"},
+			problems: []string{"public.campaign_leads: 2 sources qualify equally: public.campaigns (campaign_id), public.leads (lead_id); " +
+				"choose in policy.yaml with tables: {public.campaign_leads: {org_from: <column or parent>}}"},
 		},
 		{
 			name:   "via settles the ambiguity",
@@ -268,7 +268,7 @@ create table comments (id uuid primary key, reply_to uuid not null references co
 					Reason: "foreign-key path public.comments(post_id) → public.posts(user_id)" + nullableTag},
 			},
 			problems: []string{
-				"public.comments: its org comes only through the nullable foreign key public.comments(post_id) → public.posts: rows with a NULL there have no org to inherit and would all go to the default org. Decide in policy.yaml: make the column NOT NULL, choose a NOT NULL parent with tables: {public.comments: {via: <parent>}}, or accept the default org for them with tables: {public.comments: {null_parent: default_org}}",
+				"public.comments: its org comes only from nullable sources (parent public.posts via post_id (its org, nullable)): rows with NULL in each have no org to take and would all go to the default org. Decide in policy.yaml: make a column NOT NULL, name a source every row has with tables: {public.comments: {org_from: <column or parent>}}, or accept the default org for them with tables: {public.comments: {when_null: default_org}}",
 				"public.folders: listed in scope (policy.yaml:8:9) but has no ownership column (user_id) and no foreign-key path to a scoped table; add a via, or list it under global or exclude instead",
 			},
 		},
@@ -308,7 +308,8 @@ create table event_tags (id bigint primary key, event_id bigint not null, event_
 create table legacy_jobs (id serial primary key, user_id integer not null);
 create table legacy_notes (id serial primary key, user_id text);
 create table tickets (id uuid primary key, user_id uuid references auth.users);`,
-			policy: "ownership:\n  - column: user_id\n    require_fk: false\nscope: [legacy_jobs, legacy_notes, tickets]\n",
+			policy: "ownership:\n  - column: user_id\n    require_fk: false\nscope: [legacy_jobs, legacy_notes, tickets]\n" +
+				"tables:\n  legacy_notes: {when_null: default_org}\n  tickets: {when_null: default_org}\n",
 			want: map[string]tableWant{
 				"public.legacy_jobs":  {Class: Direct, Reason: "ownership column user_id (integer, not a foreign key: require_fk is false)"},
 				"public.legacy_notes": {Class: Direct, Reason: "ownership column user_id (text, not a foreign key: require_fk is false)"},
@@ -545,20 +546,35 @@ func checkPlanInvariants(t *testing.T, p *Plan) {
 		}
 		switch tp.Class {
 		case Direct:
-			if tp.Owner == nil || tp.Parent != nil || tp.Depth != 0 {
-				t.Errorf("%s: direct with owner %v, parent %v, depth %d", tp.Name(), tp.Owner, tp.Parent, tp.Depth)
+			if (tp.Owner == nil) == (tp.TenantKey == nil) || tp.Parent != nil {
+				t.Errorf("%s: direct with owner %v, tenant key %v, parent %v", tp.Name(), tp.Owner, tp.TenantKey, tp.Parent)
 			}
 		case Inherited:
 			if tp.Owner != nil || tp.Parent == nil || tp.ParentFK == nil {
 				t.Errorf("%s: inherited with owner %v, parent %v", tp.Name(), tp.Owner, tp.Parent)
 				continue
 			}
-			if pos[tp.Parent] >= pos[tp] {
-				t.Errorf("%s comes before its parent %s in Scoped", tp.Name(), tp.Parent.Name())
-			}
 			path := tp.Path()
-			if last := path[len(path)-1]; last.Class != Direct || len(path) != tp.Depth+1 {
-				t.Errorf("%s: path ends at %s (%s) after %d hops, depth %d", tp.Name(), last.Name(), last.Class, len(path)-1, tp.Depth)
+			if last := path[len(path)-1]; last.Class != Direct && last.Class != AlreadyScoped {
+				t.Errorf("%s: path ends at %s (%s) after %d hops", tp.Name(), last.Name(), last.Class, len(path)-1)
+			}
+		}
+		if !tp.Class.Scoped() {
+			continue
+		}
+		if len(tp.Sources) == 0 {
+			t.Errorf("%s: %s with no source", tp.Name(), tp.Class)
+		}
+		// Every parent a row may read is filled first, and is deeper.
+		for _, s := range tp.Sources {
+			if s.Kind != FromParent {
+				continue
+			}
+			if s.Parent.Depth >= tp.Depth {
+				t.Errorf("%s (depth %d) reads parent %s (depth %d)", tp.Name(), tp.Depth, s.Parent.Name(), s.Parent.Depth)
+			}
+			if p, ok := pos[s.Parent]; ok && p >= pos[tp] {
+				t.Errorf("%s comes before its parent %s in Scoped", tp.Name(), s.Parent.Name())
 			}
 		}
 	}

@@ -265,6 +265,16 @@ func WritePlanText(w io.Writer, p *Plan, stats *introspect.Stats) error {
 			rows = groupDigits(n)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", tp.Name(), tp.Class, critical, rows, tp.Reason)
+		if tp.Class.Scoped() && len(tp.Sources) > 1 {
+			for _, src := range tp.Sources[1:] {
+				fmt.Fprintf(tw, "\t\t\t\twhere NULL: %s\n", src)
+			}
+		}
+		if tp.Class.Scoped() {
+			for _, r := range tp.Rejected {
+				fmt.Fprintf(tw, "\t\t\t\tnot used: %s\n", r)
+			}
+		}
 		for _, n := range tp.Notes {
 			fmt.Fprintf(tw, "\t\t\t\tnote: %s\n", n)
 		}
@@ -350,11 +360,15 @@ type TableDoc struct {
 	// own for a direct table, its root's for an inherited one.
 	Owner *OwnerDoc `json:"owner"`
 	// Path is an inherited table's foreign-key path, table first.
-	Path         []Hop    `json:"path"`
-	Depth        int      `json:"depth"`
-	NullablePath bool     `json:"nullable_path"`
-	Critical     bool     `json:"critical"`
-	Notes        []string `json:"notes"`
+	Path         []Hop `json:"path"`
+	Depth        int   `json:"depth"`
+	NullablePath bool  `json:"nullable_path"`
+	Critical     bool  `json:"critical"`
+	// Sources are where the rows take their org, in the order tried;
+	// Rejected the candidates not used, each with the reason.
+	Sources  []string `json:"sources"`
+	Rejected []string `json:"rejected"`
+	Notes    []string `json:"notes"`
 	// RowEstimate is the planner's estimate; null when unknown.
 	RowEstimate *int64 `json:"row_estimate"`
 }
@@ -409,7 +423,13 @@ func NewPlanDoc(p *Plan, stats *introspect.Stats) *PlanDoc {
 			Table: tp.Name(), Schema: tp.Table.Schema, Name: tp.Table.Name,
 			Class: tp.Class, Reason: tp.Reason,
 			Path: tp.Hops(), Depth: tp.Depth, NullablePath: tp.NullablePath, Critical: tp.Critical,
-			Notes: append([]string{}, tp.Notes...),
+			Notes: append([]string{}, tp.Notes...), Sources: []string{}, Rejected: []string{},
+		}
+		if tp.Class.Scoped() {
+			for _, src := range tp.Sources {
+				td.Sources = append(td.Sources, src.String())
+			}
+			td.Rejected = append(td.Rejected, tp.Rejected...)
 		}
 		if td.Path == nil {
 			td.Path = []Hop{}

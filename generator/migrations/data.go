@@ -62,6 +62,9 @@ type common struct {
 	// and the user's JWT claim give them. A NULL or unknown user still
 	// gives NULL: nothing to derive from, no guess.
 	KnownUserOrg string
+	// KnownDefault is KnownUserOrg's last term: the default org for a user
+	// who exists ("" without a membership table, where UserOrg is that).
+	KnownDefault string
 	// ImmutableState is the SQLSTATE of the immutability error, as a
 	// literal and raw.
 	ImmutableState    string
@@ -131,11 +134,19 @@ type tableData struct {
 	FillTrigger     string
 	ImmTrigger      string
 
-	// Derive is the SQL expression of the row's org from its owner or parent,
-	// written against the alias "t" (backfill) — and DeriveNew against NEW
-	// (fill trigger).
+	// Derive is the SQL expression of the row's org from its sources, in
+	// order, written against the alias "t" (backfill) — and DeriveNew
+	// against NEW (fill trigger).
 	Derive    string
 	DeriveNew string
+	// CallerFirst: the primary source is the row's owner, so on INSERT the
+	// caller's own org comes first (the caller acts in it). OwnKey: the
+	// primary source is the row's own column holding the tenant key.
+	CallerFirst bool
+	OwnKey      bool
+	// Fallbacks describes the sources after the first, for comments; ""
+	// when there is one.
+	Fallbacks string
 	// OwnerOrParentNull is true-ish SQL (alias t) telling that the row has no
 	// owner or parent to derive from: an orphan.
 	HasPK     bool
@@ -290,7 +301,8 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		order += "m." + ident.Quote(m.OrgColumn)
 		c.UserOrg = fmt.Sprintf("(SELECT m.%s FROM %s m WHERE m.%s = $USER ORDER BY %s LIMIT 1)",
 			ident.Quote(m.OrgColumn), ident.Qualified(m.Table.Schema, m.Table.Name), ident.Quote(m.UserColumn), order)
-		c.KnownUserOrg = fmt.Sprintf("coalesce(%s, (SELECT %s::%s FROM %s u WHERE u.%s = $USER))", c.UserOrg, c.DefaultOrg, c.OrgType, c.Users, c.UsersKey)
+		c.KnownDefault = fmt.Sprintf("(SELECT %s::%s FROM %s u WHERE u.%s = $USER)", c.DefaultOrg, c.OrgType, c.Users, c.UsersKey)
+		c.KnownUserOrg = fmt.Sprintf("coalesce(%s, %s)", c.UserOrg, c.KnownDefault)
 	} else {
 		// One org for everyone: a user's org is the default org, provided
 		// the user exists.
@@ -419,32 +431,11 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		})
 	}
 
-	switch tp.Class {
-	case classify.Direct:
-		if _, err := userExpr("", tp.Owner.Type, c.UsersKeyType); err != nil {
-			return nil, fmt.Errorf("%s: ownership column %s: %w; list another ownership column or change the policy's users table", d.Display, tp.Owner.Name, err)
-		}
-		ref := func(expr, alias string) string {
-			user, _ := userExpr(alias+"."+ident.Quote(tp.Owner.Name), tp.Owner.Type, c.UsersKeyType)
-			return strings.ReplaceAll(expr, "$USER", user)
-		}
-		// The backfill counts a user without a membership as an orphan
-		// (it gets the default org there); the fill trigger must give the
-		// old app's new rows for that user the same org, or they keep NULL
-		// and fail at NOT NULL once phase 4 is in.
-		d.Derive, d.DeriveNew = ref(c.UserOrg, "t"), ref(c.KnownUserOrg, "NEW")
-	case classify.Inherited:
-		parent := tp.Parent.Table
-		ref := func(alias string) string {
-			var conds []string
-			for i, fc := range tp.ParentFK.Columns {
-				conds = append(conds, fmt.Sprintf("p.%s = %s.%s", ident.Quote(tp.ParentFK.RefColumns[i]), alias, ident.Quote(fc)))
-			}
-			return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", c.Col, ident.Qualified(parent.Schema, parent.Name), strings.Join(conds, " AND "))
-		}
-		d.Derive, d.DeriveNew = ref("t"), ref("NEW")
-	default:
+	if !tp.Class.Scoped() {
 		return nil, fmt.Errorf("%s: class %s is not scoped", d.Display, tp.Class)
+	}
+	if err := d.derive(tp); err != nil {
+		return nil, err
 	}
 
 	if pk := t.PrimaryKey; pk != nil {
@@ -500,6 +491,71 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 	d.Permissive = ident.Quote(policyPrefix + "access")
 	d.PermissiveLit = ident.Literal(policyPrefix + "access")
 	return d, nil
+}
+
+// derive sets the expressions of the row's org: each source in turn
+// (coalesce), so a row whose first source is NULL takes the next. An owner
+// without a membership has no org of their own: the fill trigger gives
+// them the default org after every source was tried, as the backfill does
+// for its orphans.
+func (d *tableData) derive(tp *classify.TablePlan) error {
+	c := d.common
+	one := func(s classify.Source, alias string) (string, error) {
+		switch s.Kind {
+		case classify.FromTenantKey:
+			return alias + "." + ident.Quote(s.Column.Name), nil
+		case classify.FromParent:
+			parent := s.Parent.Table
+			var conds []string
+			for i, fc := range s.FK.Columns {
+				conds = append(conds, fmt.Sprintf("p.%s = %s.%s", ident.Quote(s.FK.RefColumns[i]), alias, ident.Quote(fc)))
+			}
+			return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", c.Col, ident.Qualified(parent.Schema, parent.Name), strings.Join(conds, " AND ")), nil
+		}
+		user, err := userExpr(alias+"."+ident.Quote(s.Column.Name), s.Column.Type, c.UsersKeyType)
+		if err != nil {
+			return "", fmt.Errorf("%s: ownership column %s: %w; list another ownership column or change the policy's users table", d.Display, s.Column.Name, err)
+		}
+		return strings.ReplaceAll(c.UserOrg, "$USER", user), nil
+	}
+	var olds, news, known, rest []string
+	for i, s := range tp.Sources {
+		o, err := one(s, "t")
+		if err != nil {
+			return err
+		}
+		n, _ := one(s, "NEW")
+		olds, news = append(olds, o), append(news, n)
+		if s.Kind == classify.FromOwner && c.KnownDefault != "" {
+			user, _ := userExpr("NEW."+ident.Quote(s.Column.Name), s.Column.Type, c.UsersKeyType)
+			known = append(known, strings.ReplaceAll(c.KnownDefault, "$USER", user))
+		}
+		if i > 0 {
+			rest = append(rest, s.String())
+		}
+	}
+	if len(olds) == 0 {
+		return fmt.Errorf("%s: no source of its org", d.Display)
+	}
+	first := tp.Sources[0]
+	d.CallerFirst, d.OwnKey = first.Kind == classify.FromOwner, first.Kind == classify.FromTenantKey
+	d.Fallbacks = strings.Join(rest, "; then ")
+	if len(olds) == 1 {
+		d.Derive, d.DeriveNew = olds[0], news[0]
+		if first.Kind == classify.FromOwner {
+			// The one-owner form: the owner's org, else the default org
+			// for an owner who exists.
+			user, _ := userExpr("NEW."+ident.Quote(first.Column.Name), first.Column.Type, c.UsersKeyType)
+			d.DeriveNew = strings.ReplaceAll(c.KnownUserOrg, "$USER", user)
+		}
+		return nil
+	}
+	d.Derive = "coalesce(" + strings.Join(olds, ",\n    ") + ")"
+	// The known-user fallbacks are the last terms of KnownUserOrg: the
+	// user's org first, then every other source, then the default org.
+	news = append(news, known...)
+	d.DeriveNew = "coalesce(" + strings.Join(news, ",\n    ") + ")"
+	return nil
 }
 
 // baseType strips a type modifier: "character varying(20)" → "character varying".

@@ -245,13 +245,17 @@ func requirements(plan *classify.Plan) []requirement {
 	}
 	for _, tp := range plan.Scoped {
 		t := tp.Table
-		switch {
-		case tp.Owner != nil:
-			add(t.Schema, t.Name, tp.Owner.Name, "its ownership column")
-		case tp.ParentFK != nil:
-			for i, col := range tp.ParentFK.Columns {
-				add(t.Schema, t.Name, col, "its foreign key to "+tp.Parent.Name())
-				add(tp.Parent.Table.Schema, tp.Parent.Table.Name, tp.ParentFK.RefColumns[i], "the key "+tp.Name()+" references")
+		for _, src := range tp.Sources {
+			switch src.Kind {
+			case classify.FromOwner:
+				add(t.Schema, t.Name, src.Column.Name, "its ownership column")
+			case classify.FromTenantKey:
+				add(t.Schema, t.Name, src.Column.Name, "its column holding the tenant key")
+			case classify.FromParent:
+				for i, col := range src.FK.Columns {
+					add(t.Schema, t.Name, col, "its foreign key to "+src.Parent.Name())
+					add(src.Parent.Table.Schema, src.Parent.Table.Name, src.FK.RefColumns[i], "the key "+tp.Name()+" references")
+				}
 			}
 		}
 	}

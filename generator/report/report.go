@@ -275,17 +275,37 @@ func (r *renderer) mapping() string {
 		code(m.Table.String()), code(m.UserColumn), code(m.OrgColumn), strings.Join(rule, ", then "), org)
 }
 
+// fallbacks names the sources a row tries when its first is NULL.
+func (r *renderer) fallbacks(tp *classify.TablePlan) string {
+	var out []string
+	for _, s := range tp.Sources[1:] {
+		switch s.Kind {
+		case classify.FromParent:
+			out = append(out, fmt.Sprintf("parent %s via %s", r.short(s.Parent), codes(s.FK.Columns)))
+		default:
+			out = append(out, "own column "+code(s.Column.Name))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; where NULL, " + strings.Join(out, ", then ")
+}
+
 // derived says in a few words where a table's org comes from.
 func (r *renderer) derived(tp *classify.TablePlan) string {
 	switch tp.Class {
 	case classify.Direct:
-		s := "own column " + code(tp.Owner.Name)
-		if tp.OwnerFK != nil {
-			s += " → " + code(ident.Display(tp.OwnerFK.RefSchema, tp.OwnerFK.RefTable))
-		} else {
-			s += fmt.Sprintf(" (%s, no foreign key)", tp.Owner.Type)
+		var s string
+		switch {
+		case tp.TenantKey != nil:
+			s = fmt.Sprintf("own column %s → %s (holds the tenant key)", code(tp.TenantKey.Name), code(ident.Display(tp.TenantKeyFK.RefSchema, tp.TenantKeyFK.RefTable)))
+		case tp.OwnerFK != nil:
+			s = "own column " + code(tp.Owner.Name) + " → " + code(ident.Display(tp.OwnerFK.RefSchema, tp.OwnerFK.RefTable))
+		default:
+			s = "own column " + code(tp.Owner.Name) + fmt.Sprintf(" (%s, no foreign key)", tp.Owner.Type)
 		}
-		return s
+		return s + r.fallbacks(tp)
 	case classify.Inherited:
 		s := fmt.Sprintf("parent %s via %s", r.short(tp.Parent), codes(tp.ParentFK.Columns))
 		if tp.Depth > 1 {
@@ -294,7 +314,7 @@ func (r *renderer) derived(tp *classify.TablePlan) string {
 		if tp.NullablePath {
 			s += "; nullable"
 		}
-		return s
+		return s + r.fallbacks(tp)
 	case classify.Excluded:
 		return "none: stays user-owned"
 	case classify.Global:
@@ -335,7 +355,16 @@ func (r *renderer) paths() {
 		"Where several parents qualified, the shortest path with NOT NULL foreign keys won, or the policy chose with `via`.\n\n")
 	for _, tp := range inherited {
 		root := tp.Root()
-		r.printf("- %s (depth %d, org from %s)", r.short(tp), tp.Depth, code(r.p.ShortName(root)+"."+root.Owner.Name))
+		var from string
+		switch {
+		case root.Owner != nil:
+			from = r.p.ShortName(root) + "." + root.Owner.Name
+		case root.TenantKey != nil:
+			from = r.p.ShortName(root) + "." + root.TenantKey.Name
+		default: // a table that already carries the tenant column
+			from = r.p.ShortName(root) + "." + r.pol.Tenant.Column
+		}
+		r.printf("- %s (depth %d, org from %s)", r.short(tp), tp.Depth, code(from))
 		if tp.Via != nil {
 			r.printf(", parent chosen by `via` at %s", code(pos(tp.Via.Pos)))
 		}

@@ -204,7 +204,7 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 			if decided[tp.Table] || tp.Class != classify.Unclassified {
 				continue
 			}
-			if tp.Owner != nil && !looksUserSpecific(tp.Table.Name) || tp.Owner == nil && tp.Parent != nil {
+			if tp.Owner != nil && !looksUserSpecific(tp.Table.Name) || tp.Owner == nil && len(tp.Sources) > 0 {
 				decided[tp.Table], added = true, true
 			}
 		}
@@ -218,7 +218,7 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 		case decided[tp.Table]:
 			scope = append(scope, tp)
 		case tp.Class == classify.TenantRoot || tp.Class == classify.AlreadyScoped:
-		case tp.Owner != nil || tp.Parent != nil:
+		case len(tp.Sources) > 0:
 			undecided = append(undecided, tp)
 		default:
 			global = append(global, tp)
@@ -230,7 +230,10 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 	}
 	for _, tp := range scope {
 		why := "ownership column " + ownerName(tp)
-		if tp.Owner == nil {
+		switch {
+		case tp.TenantKey != nil:
+			why = "column " + tp.TenantKey.Name + " holds the tenant key"
+		case tp.Owner == nil:
 			why = "foreign-key path " + tp.PathString()
 		}
 		w("  - %s   # %s\n", ref(tp.Table), ident.Comment(why))

@@ -272,28 +272,52 @@ func newScoped(tp *classify.TablePlan, n migrations.ObjectNames) scopedModel {
 		orgPolicy:    migrations.AddsPermissivePolicy(tp),
 		updateColumn: updateColumn(tp, n.Column),
 	}
-	switch tp.Class {
-	case classify.Direct:
-		if v, ok := noParentValue(tp.Owner, nil, ""); ok {
-			s.noOrg = []columnValue{{tp.Owner.Name, v}}
-		} else {
-			s.noOrgNote = fmt.Sprintf("ownership column %s is %s, for which no value naming no user can be written", tp.Owner.Name, tp.Owner.Type)
-		}
-		if tp.Owner.Type == "uuid" {
-			s.owner = tp.Owner.Name
-		}
-	case classify.Inherited:
+	if tp.Class == classify.Inherited {
 		// The reason has more words than needed here; the path says it all.
 		s.comment = "foreign-key path " + tp.PathString()
-		parent := tp.Parent.Table
-		for i, name := range tp.ParentFK.Columns {
-			col := t.Column(name)
-			v, ok := noParentValue(col, parent, tp.ParentFK.RefColumns[i])
-			if !ok {
-				s.noOrg = nil
-				s.noOrgNote = fmt.Sprintf("parent key column %s is %s, for which no value naming no parent row can be written", name, col.Type)
-				break
+	}
+	if tp.Owner != nil && tp.Owner.Type == "uuid" {
+		s.owner = tp.Owner.Name
+	}
+	// A row with no org source: every source's columns name nothing, so
+	// the fill trigger has nothing to derive from and NOT NULL must refuse.
+	set := map[string]bool{}
+	for _, src := range tp.Sources {
+		var parent *introspect.Table
+		var cols, refs []string
+		switch src.Kind {
+		case classify.FromOwner:
+			cols, refs = []string{src.Column.Name}, []string{""}
+		case classify.FromTenantKey:
+			// Any value there is an org (the foreign key makes sure):
+			// only NULL names none.
+			if !src.Column.NotNull {
+				if !set[src.Column.Name] {
+					s.noOrg = append(s.noOrg, columnValue{src.Column.Name, "NULL"})
+					set[src.Column.Name] = true
+				}
+				continue
 			}
+			s.noOrg, s.noOrgNote = nil, fmt.Sprintf("column %s holds the tenant key and is NOT NULL: every row has an org", src.Column.Name)
+			return s
+		default:
+			parent, cols, refs = src.Parent.Table, src.FK.Columns, src.FK.RefColumns
+		}
+		for i, name := range cols {
+			if set[name] {
+				continue
+			}
+			col := t.Column(name)
+			v, ok := noParentValue(col, parent, refs[i])
+			if !ok {
+				what := "parent key"
+				if src.Kind == classify.FromOwner {
+					what = "ownership"
+				}
+				s.noOrg, s.noOrgNote = nil, fmt.Sprintf("%s column %s is %s, for which no value naming no %s can be written", what, name, col.Type, map[bool]string{true: "user", false: "parent row"}[src.Kind == classify.FromOwner])
+				return s
+			}
+			set[name] = true
 			s.noOrg = append(s.noOrg, columnValue{name, v})
 		}
 	}
