@@ -321,11 +321,12 @@ membership:
 			fmt.Fprintf(&b, "  - %s\n", n)
 		}
 	}
-	// The _e tables inherit through a nullable FK: the policy decides that
-	// rows without a parent take the default org.
+	// The _e tables take their org through a nullable FK (and, every 10th
+	// family, a nullable created_by first): the policy decides that rows
+	// with neither take the default org.
 	var nullable []string
 	for _, t := range s.tables() {
-		if t.class == "scope" && strings.HasSuffix(t.name, "_e") && len(t.fks) == 1 {
+		if t.class == "scope" && strings.HasSuffix(t.name, "_e") {
 			nullable = append(nullable, t.name)
 		}
 	}

@@ -185,7 +185,7 @@ CREATE TABLE public.call_leads (call_id uuid NOT NULL REFERENCES public.calls (i
 				p := write(t, filepath.Join(root, "policy.yaml"), strings.Replace(smallPolicy, "scope: [calls, call_logs]", "scope: [calls, call_logs, leads, call_leads]", 1))
 				return []string{"generate", "--policy", p, "--database-url", u, "--out", filepath.Join(root, "out")}
 			},
-			code: 1, list: true, want: []string{"public.call_leads: 2 parents qualify equally: public.calls (call_id), public.leads (lead_id)", "with tables: {public.call_leads: {via: <parent>}}"},
+			code: 1, list: true, want: []string{"public.call_leads: 2 sources qualify equally: public.calls (call_id), public.leads (lead_id)", "with tables: {public.call_leads: {org_from: <column or parent>}}"},
 		},
 		{
 			name: "policy via names a table that is not a parent",
@@ -200,7 +200,7 @@ CREATE TABLE public.call_leads (call_id uuid NOT NULL REFERENCES public.calls (i
 			setup: func(t *testing.T, root string) []string {
 				u := db(t, `CREATE TABLE public.organizations (id uuid PRIMARY KEY);
 CREATE TABLE public.people (id integer PRIMARY KEY, raw_app_meta_data jsonb NOT NULL DEFAULT '{}');
-CREATE TABLE public.calls (id int PRIMARY KEY, user_id uuid);`)
+CREATE TABLE public.calls (id int PRIMARY KEY, user_id uuid NOT NULL);`)
 				p := write(t, filepath.Join(root, "policy.yaml"), strings.Replace(smallPolicy, "scope: [calls, call_logs]",
 					"scope: [calls]\nusers: {table: public.people}\nownership: [{column: user_id, require_fk: false}]", 1))
 				return []string{"generate", "--policy", p, "--database-url", u, "--out", filepath.Join(root, "out")}

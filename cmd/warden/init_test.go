@@ -42,7 +42,7 @@ func TestInit(t *testing.T) {
 			t.Errorf("the drafted policy lacks %q:\n%s", want, text)
 		}
 	}
-	if !strings.Contains(r.stdout, "13 open question(s)") {
+	if !strings.Contains(r.stdout, "16 open question(s)") {
 		t.Errorf("init said: %s", r.stdout)
 	}
 	// plan fails on the open questions, and only on them.
@@ -50,7 +50,7 @@ func TestInit(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("plan on the draft: exit %d\n%s", r.code, r.stderr)
 	}
-	for _, want := range []string{"public.user_credits", "public.campaign_leads: 2 parents", "public.voicemail_audit_log: its org comes only through the nullable"} {
+	for _, want := range []string{"public.user_credits", "public.campaign_leads: 2 sources", "public.voicemail_audit_log: its org comes only from nullable sources", "public.dnc_list: its org comes only from nullable sources"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("plan does not name %q", want)
 		}

@@ -74,6 +74,10 @@ type Problem struct {
 	// table that does not exist): bad configuration, exit code 2, where
 	// the other problems are decisions the policy has yet to make (1).
 	Config bool `json:"-"`
+	// Decide marks a question about a scoped table's org source that only
+	// the policy can answer (sources that tie, rows whose every source can
+	// be NULL); warden init lists them as open questions.
+	Decide bool `json:"-"`
 }
 
 // Error formats the problem as "table: message".
@@ -229,6 +233,11 @@ func (c *classifier) lookup(ref policy.TableRef) *TablePlan {
 
 func (c *classifier) problem(t *TablePlan, format string, args ...any) {
 	c.plan.Problems = append(c.plan.Problems, Problem{Table: t.Name(), Msg: fmt.Sprintf(format, args...)})
+}
+
+// decide records a problem only the policy can settle (Problem.Decide).
+func (c *classifier) decide(t *TablePlan, format string, args ...any) {
+	c.plan.Problems = append(c.plan.Problems, Problem{Table: t.Name(), Msg: fmt.Sprintf(format, args...), Decide: true})
 }
 
 func (c *classifier) run() {
@@ -509,12 +518,12 @@ func (c *classifier) scoped(tp *TablePlan, scope *policy.TableRef) {
 			for _, s := range tp.Sources {
 				srcs = append(srcs, s.String())
 			}
-			c.problem(tp, "its org comes only from nullable sources (%s): rows with NULL in each have no org to take and would all go to the default org. Decide in %s: make a column NOT NULL, name a source every row has with tables: {%s: {org_from: <column or parent>}}, or accept the default org for them with tables: {%s: {when_null: default_org}}",
+			c.decide(tp, "its org comes only from nullable sources (%s): rows with NULL in each have no org to take and would all go to the default org. Decide in %s: make a column NOT NULL, name a source every row has with tables: {%s: {org_from: <column or parent>}}, or accept the default org for them with tables: {%s: {when_null: default_org}}",
 				strings.Join(srcs, "; then "), c.file(), tp.Name(), tp.Name())
 		}
 	}
 	if names := c.ambiguous[tp]; len(names) > 0 {
-		c.problem(tp, "%d sources qualify equally: %s; choose in %s with tables: {%s: {org_from: <column or parent>}}",
+		c.decide(tp, "%d sources qualify equally: %s; choose in %s with tables: {%s: {org_from: <column or parent>}}",
 			len(names), strings.Join(names, ", "), c.file(), tp.Name())
 	}
 }

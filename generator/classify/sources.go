@@ -216,6 +216,11 @@ func (c *classifier) resolveSources() {
 				tp.Depth = s.Parent.Depth + 1
 			}
 		}
+		// A nullable hop anywhere on the primary path leaves some rows
+		// with no parent to inherit from.
+		if tp.Parent != nil {
+			tp.NullablePath = anyNullable(tp.Table, tp.ParentFK.Columns) || tp.Parent.NullablePath
+		}
 	}
 }
 
@@ -466,7 +471,6 @@ func (c *classifier) chain(tp *TablePlan, cands []candidate, bc cost, best map[*
 	if len(tp.Sources) == 0 {
 		return
 	}
-	tp.NullablePath = bc.nullable && tp.Sources[0].Kind == FromParent
 	switch s := tp.Sources[0]; s.Kind {
 	case FromParent:
 		tp.Parent, tp.ParentFK = s.Parent, s.FK

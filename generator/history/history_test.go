@@ -35,6 +35,8 @@ tenant:
   default_org: a0000000-0000-0000-0000-000000000001
   default_org_name: Default organization
 scope: [calls, call_logs]
+tables:
+  calls: {when_null: default_org}
 migrations:
   version: "20250110000000"
 `
@@ -50,6 +52,11 @@ CREATE TABLE public.call_logs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KE
   call_id uuid NOT NULL REFERENCES public.calls, event text);
 INSERT INTO public.call_logs (call_id, event) VALUES ('c0000000-0000-0000-0000-000000000001', 'e');
 `
+
+// dayTwoPolicy scopes the table the app added on the second day; its
+// ownerless rows take the default org.
+var dayTwoPolicy = strings.NewReplacer("scope: [calls, call_logs]", "scope: [calls, call_logs, tags]",
+	"  calls: {when_null: default_org}\n", "  calls: {when_null: default_org}\n  tags: {when_null: default_org}\n").Replace(dayOnePolicy)
 
 // The second day: a table the app added, now in scope.
 const dayTwoSchema = `
@@ -170,7 +177,7 @@ func TestRunnersApplyOnlyTheAppendedFiles(t *testing.T) {
 			}
 
 			pgtest.Exec(t, conn, dayTwoSchema)
-			steps2 := stepsOf(t, url, strings.Replace(dayOnePolicy, "scope: [calls, call_logs]", "scope: [calls, call_logs, tags]", 1))
+			steps2 := stepsOf(t, url, dayTwoPolicy)
 			prior, err := Parse(ledger1.Bytes())
 			if err != nil {
 				t.Fatal(err)
@@ -347,7 +354,7 @@ func TestAppendedVersionsUndoNothingAndRewriteStartsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	pgtest.Exec(t, pgtest.Connect(t, url), dayTwoSchema)
-	steps2 := stepsOf(t, url, strings.Replace(dayOnePolicy, "scope: [calls, call_logs]", "scope: [calls, call_logs, tags]", 1))
+	steps2 := stepsOf(t, url, dayTwoPolicy)
 	const own = 20250110000500 // the app's own migration, after warden's
 	laid2, ledger2, err := Reconcile(steps2, format, "20250110000000", ledger1, readDir(dir), Options{Floor: own})
 	if err != nil {

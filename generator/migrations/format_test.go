@@ -34,6 +34,8 @@ tenant:
   default_org: a0000000-0000-0000-0000-000000000001
   default_org_name: Default organization
 scope: [calls, call_logs]
+tables:
+  calls: {when_null: default_org}
 migrations:
   version: "20250110000000"
   lock_timeout: 2s

@@ -255,7 +255,8 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 	}
 	w("\nunclassified: error\n")
 
-	// What the plan will still ask: ambiguous parents, nullable parent keys.
+	// What the plan will still ask: sources that tie, rows whose every
+	// source can be NULL.
 	final, err := policy.Parse(opts.PolicyPath, []byte(b.String()))
 	if err != nil {
 		return nil, fmt.Errorf("starter: the drafted policy does not parse: %w", err)
@@ -264,7 +265,7 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 		if pr.Table == "" {
 			continue
 		}
-		if strings.Contains(pr.Msg, "parents qualify equally") || strings.Contains(pr.Msg, "nullable foreign key") {
+		if pr.Decide {
 			open = append(open, strings.ReplaceAll(pr.Error(), opts.PolicyPath, filepath.Base(opts.PolicyPath)))
 		}
 	}
