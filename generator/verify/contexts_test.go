@@ -32,6 +32,7 @@ type contextCase struct {
 var contextCases = []contextCase{
 	{dir: "rails_session", orgA: "1", orgB: "2"},
 	{dir: "prisma_jwt", orgA: "clorgacme0001", orgB: "clorgglobex002"},
+	{dir: "org_teams", orgA: "1", orgB: "2"},
 }
 
 // TestRequestContexts migrates each app of testdata/contexts end to end
@@ -80,12 +81,15 @@ func TestRequestContexts(t *testing.T) {
 			app := readFile(t, filepath.Join(dir, "app.sql"))
 			r := contextRun{t: t, conn: conn, pol: pol, psql: psql, url: url, tmp: t.TempDir()}
 
+			before := r.tablesWithColumn()
 			r.appWrites(app, cc.orgB) // before anything changes
 			for _, s := range steps {
 				r.apply(s.Name, s.Up, s.NoTransaction)
 				r.appWrites(app, cc.orgB)
 			}
-			pgtest.Exec(t, conn, readFile(t, filepath.Join(dir, "expect.sql")))
+			expect := readFile(t, filepath.Join(dir, "expect.sql"))
+			pgtest.Exec(t, conn, expect)
+			r.expectCanFail(filepath.Join(dir, "misplace.sql"), expect)
 			r.assertIsolated(plan, cc)
 			if err := r.inOrg("", func(tx pgx.Tx) error { _, err := tx.Exec(t.Context(), app); return err }); sqlState(err) != "42501" {
 				t.Errorf("the app's writes with no org set: %v, want a row-level security violation (42501)", err)
@@ -105,14 +109,8 @@ func TestRequestContexts(t *testing.T) {
 				}
 			}
 			r.appWrites(app, cc.orgB)
-			var left int64
-			if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_catalog.pg_attribute WHERE attname = $1 AND attnum > 0 AND NOT attisdropped
-				AND attrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p'))`,
-				pol.Tenant.Column).Scan(&left); err != nil {
-				t.Fatal(err)
-			}
-			if want := int64(1); left != want { // the membership table's own
-				t.Errorf("after down, %d tables have a column %s, want %d", left, pol.Tenant.Column, want)
+			if left := r.tablesWithColumn(); left != before {
+				t.Errorf("after down, %d tables have a column %s, want the %d that had it before", left, pol.Tenant.Column, before)
 			}
 			for _, s := range steps {
 				r.apply(s.Name+" (again)", s.Up, s.NoTransaction)
@@ -130,6 +128,40 @@ type contextRun struct {
 	psql, url string
 	tmp       string
 	n         int
+}
+
+// expectCanFail shows expect.sql is no empty promise: with the rows of
+// misplace.sql (a row in another org than its rule gives it), when the case
+// has one, it must fail. Both run in a transaction that is rolled back.
+func (r *contextRun) expectCanFail(misplace, expect string) {
+	r.t.Helper()
+	if _, err := os.Stat(misplace); os.IsNotExist(err) {
+		return
+	}
+	ctx := r.t.Context()
+	tx, err := r.conn.Begin(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, readFile(r.t, misplace)); err != nil {
+		r.t.Fatalf("misplace.sql: %v", err)
+	}
+	if _, err := tx.Exec(ctx, expect); err == nil {
+		r.t.Errorf("expect.sql passed with the misplaced rows of %s", misplace)
+	}
+}
+
+// tablesWithColumn counts the tables of public that have the tenant column.
+func (r *contextRun) tablesWithColumn() int64 {
+	r.t.Helper()
+	var n int64
+	if err := r.conn.QueryRow(r.t.Context(), `SELECT count(*) FROM pg_catalog.pg_attribute WHERE attname = $1 AND attnum > 0 AND NOT attisdropped
+		AND attrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p'))`,
+		r.pol.Tenant.Column).Scan(&n); err != nil {
+		r.t.Fatal(err)
+	}
+	return n
 }
 
 // apply runs sql as psql runs a migration file: in one transaction, or
