@@ -55,6 +55,12 @@ type Plan struct {
 	// Scoped holds the direct and inherited tables, parents before children
 	// (the backfill order), ties broken by name.
 	Scoped []*TablePlan
+	// Finished holds the tables that already carry the tenant column (class
+	// already scoped), by name: nothing is filled, but they get the same
+	// end state as a migrated table (foreign key to the tenant validated,
+	// an index led by the column, NOT NULL, immutability, row-level
+	// security).
+	Finished []*TablePlan
 	// Problems are the reasons generation cannot proceed (unclassified
 	// tables, ambiguous parents, policy references to missing tables),
 	// sorted. Warnings do not stop it: unclassified tables under
@@ -110,6 +116,13 @@ type TablePlan struct {
 	Owner *introspect.Column
 	// OwnerFK is the owner column's FK to the users table, when it has one.
 	OwnerFK *introspect.ForeignKey
+	// TenantFK and TenantIndex are what an already scoped table has of its
+	// end state: its tenant column's foreign key to the tenant table and a
+	// valid index led by the column, each nil when missing (the migration
+	// adds it).
+	TenantFK    *introspect.ForeignKey
+	TenantIndex *introspect.Index
+
 	// TenantKey is the column of a direct table that already holds the
 	// tenant key (a foreign key to the tenant table, TenantKeyFK), when it
 	// is the primary source.
@@ -256,6 +269,7 @@ func (c *classifier) run() {
 	c.fixed()
 	c.resolveSources()
 	c.finish()
+	c.alreadyScoped()
 	c.order()
 }
 
@@ -612,6 +626,9 @@ func (c *classifier) order() {
 	for _, tp := range c.plan.Tables {
 		if tp.Class.Scoped() {
 			c.plan.Scoped = append(c.plan.Scoped, tp)
+		}
+		if tp.Class == AlreadyScoped {
+			c.plan.Finished = append(c.plan.Finished, tp)
 		}
 	}
 	sort.SliceStable(c.plan.Scoped, func(i, j int) bool {

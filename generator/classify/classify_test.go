@@ -279,7 +279,7 @@ create table org_settings (id uuid primary key, org_id uuid not null references 
 create table calls (id uuid primary key, user_id uuid not null references auth.users, org_id uuid references organizations);`,
 			policy: "scope: [calls]\n",
 			want: map[string]tableWant{
-				"public.org_settings": {Class: AlreadyScoped, Reason: "already has org_id; not in scope"},
+				"public.org_settings": {Class: AlreadyScoped, Reason: "already has org_id; not in scope: finished as is (index added)"},
 				// In scope, it stays direct although org_id exists: the
 				// classification must not depend on Phase 2 being applied.
 				"public.calls": {Class: Direct, Reason: "ownership column user_id" + userFK},

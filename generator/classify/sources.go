@@ -494,3 +494,56 @@ func sourceTable(s Source) string {
 	}
 	return ""
 }
+
+// alreadyScoped reads what each table that already carries the tenant
+// column has of the end state, and refuses the ones whose column is not
+// the tenant key: finishing them would add a foreign key their values
+// cannot satisfy, or compare orgs of another type.
+func (c *classifier) alreadyScoped() {
+	tn := c.pol.Tenant
+	for _, tp := range c.plan.Tables {
+		if tp.Class != AlreadyScoped {
+			continue
+		}
+		t := tp.Table
+		col := t.Column(tn.Column)
+		if typ, ok := policy.TenantTypeOf(col.Type); !ok || typ != tn.Type {
+			c.problem(tp, "already has %s, but of type %s where the tenant key is %s (tenant.type); list it under global or exclude, or change the column", ident.QuoteIfNeeded(tn.Column), col.Type, tn.Type)
+			continue
+		}
+		for _, fk := range t.ForeignKeys {
+			if len(fk.Columns) != 1 || fk.Columns[0] != col.Name {
+				continue
+			}
+			if fk.RefSchema == tn.Table.Schema && fk.RefTable == tn.Table.Name && fk.RefColumns[0] == tn.Key {
+				tp.TenantFK = fk
+				continue
+			}
+			c.problem(tp, "already has %s, but it references %s(%s), not the tenant table %s(%s); list it under global or exclude, or point the foreign key at the tenant",
+				ident.QuoteIfNeeded(tn.Column), ident2(fk.RefSchema, fk.RefTable), strings.Join(fk.RefColumns, ", "), tn.Table, tn.Key)
+		}
+		for _, ix := range t.Indexes {
+			if ix.Valid && ix.Predicate == "" && len(ix.Columns) > 0 && (ix.Columns[0] == col.Name || ix.Columns[0] == ident.Quote(col.Name)) {
+				tp.TenantIndex = ix
+				break
+			}
+		}
+		if t.Partitioned {
+			c.problem(tp, "already has %s and is partitioned: finishing a partitioned table that already carries the column is not supported yet; list it under global or exclude", ident.QuoteIfNeeded(tn.Column))
+		}
+		tp.Reason = fmt.Sprintf("already has %s; not in scope: finished as is", tn.Column)
+		var todo []string
+		if tp.TenantFK == nil {
+			todo = append(todo, "foreign key to "+tn.Table.String()+" added")
+		}
+		if tp.TenantIndex == nil {
+			todo = append(todo, "index added")
+		}
+		if !col.NotNull {
+			todo = append(todo, "NOT NULL")
+		}
+		if len(todo) > 0 {
+			tp.Reason += " (" + strings.Join(todo, ", ") + ")"
+		}
+	}
+}

@@ -135,6 +135,20 @@ create table documents (id uuid primary key, user_id uuid not null references au
 			problems: []string{"policy.yaml:10:25: tables[documents].org_from: org_from: team is neither a column of public.documents nor one of its foreign-key parents"},
 		},
 		{
+			name: "an already tenanted table whose column is no tenant key is refused, not finished",
+			schema: `
+create table legacy_orgs (id uuid primary key);
+create table a (id uuid primary key, org_id uuid not null references legacy_orgs);
+create table b (id uuid primary key, org_id bigint);
+create table c (id uuid primary key, org_id uuid references organizations);
+create index on c (org_id);`,
+			problems: []string{
+				"public.a: already has org_id, but it references public.legacy_orgs(id), not the tenant table public.organizations(id)",
+				"public.b: already has org_id, but of type bigint where the tenant key is uuid (tenant.type)",
+			},
+			classes: map[string]Class{"public.c": AlreadyScoped},
+		},
+		{
 			name: "fallbacks never form a cycle",
 			schema: `
 create table a (id uuid primary key, user_id uuid references auth.users, b_id uuid);

@@ -147,6 +147,15 @@ type tableData struct {
 	// Fallbacks describes the sources after the first, for comments; ""
 	// when there is one.
 	Fallbacks string
+
+	// Finished: the table already carries the tenant column (class already
+	// scoped) and only gets what the end state lacks. HasFK, HasIndex and
+	// ColNotNull say what it has; FKValidated whether its FK is validated.
+	Finished    bool
+	HasFK       bool
+	FKValidated bool
+	HasIndex    bool
+	ColNotNull  bool
 	// OwnerOrParentNull is true-ish SQL (alias t) telling that the row has no
 	// owner or parent to derive from: an orphan.
 	HasPK     bool
@@ -431,11 +440,15 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		})
 	}
 
-	if !tp.Class.Scoped() {
+	switch {
+	case tp.Class == classify.AlreadyScoped:
+		d.finish(tp)
+	case tp.Class.Scoped():
+		if err := d.derive(tp); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, fmt.Errorf("%s: class %s is not scoped", d.Display, tp.Class)
-	}
-	if err := d.derive(tp); err != nil {
-		return nil, err
 	}
 
 	if pk := t.PrimaryKey; pk != nil {
@@ -491,6 +504,40 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 	d.Permissive = ident.Quote(policyPrefix + "access")
 	d.PermissiveLit = ident.Literal(policyPrefix + "access")
 	return d, nil
+}
+
+// finish adopts what an already scoped table has: its own foreign key to
+// the tenant and its index led by the column keep their names, so the steps
+// validate and check them instead of adding a second of each.
+func (d *tableData) finish(tp *classify.TablePlan) {
+	d.Finished = true
+	d.ColNotNull = tp.Table.Column(d.ColName).NotNull
+	if fk := tp.TenantFK; fk != nil {
+		d.HasFK, d.FKValidated = true, fk.Validated
+		d.FK, d.FKLit = ident.Quote(fk.Name), ident.Literal(fk.Name)
+	}
+	if ix := tp.TenantIndex; ix != nil {
+		d.HasIndex = true
+		d.Index, d.IndexName, d.IndexLit, d.indexRaw = ident.Qualified(tp.Table.Schema, ix.Name), ident.Quote(ix.Name), ident.Literal(ix.Name), ix.Name
+	}
+}
+
+// finishes reports whether a step of kind k has work on the already
+// scoped table d.
+func (d *tableData) finishes(k Kind) bool {
+	switch k {
+	case KindAddColumn:
+		return !d.HasFK || !d.HasIndex
+	case KindIndexBuild, KindIndexVerify:
+		return !d.HasIndex
+	case KindNotNullCheck, KindSetNotNull:
+		return !d.ColNotNull
+	case KindValidate:
+		return !d.ColNotNull || !d.HasFK || !d.FKValidated
+	case KindImmutable, KindRLS:
+		return true
+	}
+	return false
 }
 
 // derive sets the expressions of the row's org: each source in turn

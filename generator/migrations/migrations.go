@@ -130,6 +130,14 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		tables = append(tables, d)
 	}
 	uniqueFuncs(tables)
+	var finished []*tableData
+	for _, tp := range plan.Finished {
+		d, err := newTableData(c, tp, plan.Policy)
+		if err != nil {
+			return nil, err
+		}
+		finished = append(finished, d)
+	}
 	var roots []*tenantRootData
 	for _, tp := range plan.Tables {
 		if tp.Class != classify.TenantRoot || !plan.Policy.InSchemas(tp.Table.Schema) {
@@ -166,6 +174,20 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 				for _, r := range stepTable[i:j] {
 					if r.PartitionedOnly && !d.Partitioned {
 						continue
+					}
+					b.table(r, d)
+				}
+			}
+			// Then the tables that already carry the column, where the
+			// row has work for them.
+			for _, d := range finished {
+				for _, r := range stepTable[i:j] {
+					if r.Finish == "" || !d.finishes(r.Kind) {
+						continue
+					}
+					r.Template = r.Finish
+					if r.FinishName != "" {
+						r.Name = r.FinishName
 					}
 					b.table(r, d)
 				}

@@ -43,6 +43,17 @@ func Names(plan *classify.Plan, tp *classify.TablePlan) ObjectNames {
 	if tp.Class == classify.Inherited {
 		n.IndexColumns = append(n.IndexColumns, tp.ParentFK.Columns...)
 	}
+	if tp.Class == classify.AlreadyScoped {
+		// It keeps its own foreign key and index, and gets no fill
+		// trigger: nothing is filled.
+		n.FillTrigger = ""
+		if tp.TenantFK != nil {
+			n.ForeignKey = tp.TenantFK.Name
+		}
+		if ix := tp.TenantIndex; ix != nil {
+			n.Index, n.IndexColumns = ix.Name, append([]string(nil), ix.Columns...)
+		}
+	}
 	return n
 }
 

@@ -98,6 +98,10 @@ type StepKind struct {
 	// Status names the measured fact that shows the step done, as the
 	// status report calls it.
 	Status string
+	// Finish is the template of the row's step for a table that already
+	// carries the tenant column ("" when the row has nothing to do for
+	// such tables), and FinishName the step's name prefix when it differs.
+	Finish, FinishName string
 }
 
 // stepTable lists every kind of step, in the order the migration runs them.
@@ -107,11 +111,11 @@ var stepTable = []StepKind{
 	{Kind: KindSetup, ID: "setup", Reemit: true, Phase: PhaseAdd, Template: "00_setup", Scope: Once, Name: "setup",
 		Status: "global.setup"},
 	{Kind: KindAddColumn, ID: "add_column", Phase: PhaseAdd, Template: "10_add_column", Scope: PerTable, Name: "add_{col}_",
-		Status: "column, foreign_key"},
+		Status: "column, foreign_key", Finish: "14_finish_key", FinishName: "finish_key_"},
 	{Kind: KindIndexBuild, ID: "index_build", Phase: PhaseAdd, Template: "12_index_build", Scope: PerIndex, Name: "index_",
-		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)"},
+		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)", Finish: "12_index_build"},
 	{Kind: KindIndexVerify, ID: "index_verify", Reemit: true, Phase: PhaseAdd, Template: "13_index_verify", Scope: PerTable, Name: "index_verify_",
-		Group: "index", Status: "index.valid"},
+		Group: "index", Status: "index.valid", Finish: "13_index_verify"},
 	{Kind: KindFillTrigger, ID: "fill_trigger", Reemit: true, Phase: PhaseBackfill, Template: "20_fill_trigger", Scope: PerTable, Name: "fill_trigger_",
 		Status: "fill_trigger"},
 	{Kind: KindBackfill, ID: "backfill", Phase: PhaseBackfill, Template: "21_backfill", Scope: PerTable, Name: "backfill_",
@@ -119,11 +123,11 @@ var stepTable = []StepKind{
 	{Kind: KindBackfillCheck, ID: "backfill_check", Reemit: true, Phase: PhaseBackfill, Template: "22_backfill_check", Scope: Once, Name: "backfill_check",
 		Status: "null_rows of every table"},
 	{Kind: KindNotNullCheck, ID: "not_null_check", Phase: PhaseNotNull, Template: "30_not_null_check", Scope: PerTable, Name: "not_null_check_",
-		Status: "not_null_check"},
+		Status: "not_null_check", Finish: "30_not_null_check"},
 	{Kind: KindValidate, ID: "validate", Phase: PhaseNotNull, Template: "31_validate", Scope: PerTable, Name: "validate_",
-		Unbounded: true, Status: "not_null_check.validated, foreign_key.validated"},
+		Unbounded: true, Status: "not_null_check.validated, foreign_key.validated", Finish: "31_validate"},
 	{Kind: KindSetNotNull, ID: "set_not_null", Phase: PhaseNotNull, Template: "32_set_not_null", Scope: PerTable, Name: "set_not_null_",
-		Status: "column.not_null"},
+		Status: "column.not_null", Finish: "32_set_not_null"},
 	{Kind: KindParentFK, ID: "parent_fk", Phase: PhaseNotNull, Template: "33_parent_fk", Scope: PerTable, Name: "parent_fk_",
 		PartitionedOnly: true, Status: "foreign_key"},
 	{Kind: KindJWTClaims, ID: "jwt_claims", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
@@ -131,9 +135,9 @@ var stepTable = []StepKind{
 	{Kind: KindJWTBackfill, ID: "jwt_backfill", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
 		NoTxUp: true, Status: "global.users_without_claim"},
 	{Kind: KindImmutable, ID: "immutable", Reemit: true, Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
-		Status: "immutable_trigger"},
+		Status: "immutable_trigger", Finish: "50_immutable"},
 	{Kind: KindRLS, ID: "rls", Phase: PhaseRLS, Template: "60_rls", Scope: PerTable, Name: "rls_",
-		Status: "rls"},
+		Status: "rls", Finish: "60_rls"},
 	{Kind: KindRLSRoot, ID: "rls_root", Phase: PhaseRLS, Template: "61_rls_tenant_root", Scope: PerRoot, Name: "rls_root_",
 		Status: "roots[].rls"},
 }

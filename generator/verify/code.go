@@ -206,6 +206,12 @@ func (m *model) tables() []jen.Code {
 			if s.owner != "" {
 				fields = append(fields, jen.Line().Id("Owner").Op(":").Lit(s.owner))
 			}
+			if s.noFill {
+				fields = append(fields, jen.Line().Id("NoFill").Op(":").Lit(true))
+			}
+			if s.onDelete != "" {
+				fields = append(fields, jen.Line().Id("OnDelete").Op(":").Lit(s.onDelete))
+			}
 			// One item per table: a separate comment item would get the
 			// list's comma appended to it.
 			item := g.Line().Comment(ident.Comment(s.class + ": " + s.comment))

@@ -33,6 +33,7 @@ var contextCases = []contextCase{
 	{dir: "rails_session", orgA: "1", orgB: "2"},
 	{dir: "prisma_jwt", orgA: "clorgacme0001", orgB: "clorgglobex002"},
 	{dir: "org_teams", orgA: "1", orgB: "2"},
+	{dir: "already_tenanted", orgA: "a1111111-1111-4111-8111-111111111111", orgB: "b2222222-2222-4222-8222-222222222222"},
 }
 
 // TestRequestContexts migrates each app of testdata/contexts end to end
@@ -237,7 +238,7 @@ func (r *contextRun) appWrites(app, org string) {
 func (r *contextRun) assertIsolated(plan *classify.Plan, cc contextCase) {
 	t := r.t
 	col := ident.Quote(r.pol.Tenant.Column)
-	for _, tp := range plan.Scoped {
+	for _, tp := range append(append([]*classify.TablePlan(nil), plan.Scoped...), plan.Finished...) {
 		table := ident.Qualified(tp.Table.Schema, tp.Table.Name)
 		var ownA, ofB int64
 		if err := r.conn.QueryRow(t.Context(), fmt.Sprintf("SELECT count(*) FILTER (WHERE %s::text = $1), count(*) FILTER (WHERE %s::text = $2) FROM %s", col, col, table),

@@ -155,6 +155,8 @@ type scopedModel struct {
 	noOrg        []columnValue
 	noOrgNote    string // why noOrg is empty, when it is
 	owner        string
+	noFill       bool   // already carried the column: nothing fills it
+	onDelete     string // its own foreign key's ON DELETE, when it kept one
 }
 
 type columnValue struct{ column, sql string }
@@ -246,6 +248,17 @@ func newModel(plan *classify.Plan) (*model, error) {
 			return nil, fmt.Errorf("verify: %s: trigger and policy names differ from the other tables'", tp.Name())
 		}
 		m.scoped = append(m.scoped, newScoped(tp, n))
+	}
+	// The tables that already carried the column get the same end state,
+	// and the same checks but the fill trigger's.
+	for _, tp := range plan.Finished {
+		s := newScoped(tp, migrations.Names(plan, tp))
+		s.noFill = true
+		s.noOrg = []columnValue{{tn.Column, "NULL"}}
+		if fk := tp.TenantFK; fk != nil && fk.OnDelete != tn.OnDelete {
+			s.onDelete = fk.OnDelete
+		}
+		m.scoped = append(m.scoped, s)
 	}
 	for _, tp := range plan.Tables {
 		ref := tableRef{tp.Table.Schema, tp.Table.Name}
