@@ -322,7 +322,19 @@ func (r *renderer) derived(tp *classify.TablePlan) string {
 	case classify.TenantRoot:
 		return "none: " + tp.Reason
 	case classify.AlreadyScoped:
-		return "has " + code(r.pol.Tenant.Column) + " already; verified, not changed"
+		// Finished: what it lacked is added, nothing is filled.
+		var added []string
+		if tp.TenantFK == nil {
+			added = append(added, "a foreign key to "+code(r.pol.Tenant.Table.String()))
+		}
+		if tp.TenantIndex == nil {
+			added = append(added, "an index")
+		}
+		if col := tp.Table.Column(r.pol.Tenant.Column); col != nil && !col.NotNull {
+			added = append(added, "NOT NULL")
+		}
+		added = append(added, "immutability and row-level security")
+		return "has " + code(r.pol.Tenant.Column) + " already, nothing filled; gets " + strings.Join(added, ", ")
 	}
 	return "undecided"
 }
