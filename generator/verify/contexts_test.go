@@ -33,6 +33,7 @@ var contextCases = []contextCase{
 	{dir: "rails_session", orgA: "1", orgB: "2"},
 	{dir: "prisma_jwt", orgA: "clorgacme0001", orgB: "clorgglobex002"},
 	{dir: "org_teams", orgA: "1", orgB: "2"},
+	{dir: "accounts_jwt", orgA: "acc00000-0000-4000-8000-00000000000a", orgB: "acc00000-0000-4000-8000-00000000000b"},
 	{dir: "already_tenanted", orgA: "a1111111-1111-4111-8111-111111111111", orgB: "b2222222-2222-4222-8222-222222222222"},
 }
 
