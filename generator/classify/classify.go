@@ -110,6 +110,9 @@ type TablePlan struct {
 	Sources []Source
 	// Rejected are the candidate sources not used, each with the reason.
 	Rejected []string
+	// WhenNullDefault: the last source can be NULL and the policy gives
+	// such rows the default org (tables.<t>.when_null).
+	WhenNullDefault bool
 
 	// Owner is the ownership column of a direct table whose primary
 	// source is its owner.
@@ -527,7 +530,9 @@ func (c *classifier) scoped(tp *TablePlan, scope *policy.TableRef) {
 	// it would go to the default org, every org's such rows together.
 	// That is a decision, not a note.
 	if last := tp.Sources[len(tp.Sources)-1]; last.Nullable {
-		if o, ok := c.decisions.Override(refOf(tp)); !ok || o.NullParent != policy.NullParentDefaultOrg {
+		o, ok := c.decisions.Override(refOf(tp))
+		tp.WhenNullDefault = ok && o.NullParent == policy.NullParentDefaultOrg
+		if !tp.WhenNullDefault {
 			var srcs []string
 			for _, s := range tp.Sources {
 				srcs = append(srcs, s.String())

@@ -147,6 +147,9 @@ type tableData struct {
 	// Fallbacks describes the sources after the first, for comments; ""
 	// when there is one.
 	Fallbacks string
+	// WhenNull: the policy gives rows with no source the default org
+	// (when_null), so the fill trigger does too, as the backfill does.
+	WhenNull bool
 
 	// Finished: the table already carries the tenant column (class already
 	// scoped) and only gets what the end state lacks. HasFK, HasIndex and
@@ -586,6 +589,7 @@ func (d *tableData) derive(tp *classify.TablePlan) error {
 	}
 	first := tp.Sources[0]
 	d.CallerFirst, d.OwnKey = first.Kind == classify.FromOwner, first.Kind == classify.FromTenantKey
+	d.WhenNull = tp.WhenNullDefault
 	d.Fallbacks = strings.Join(rest, "; then ")
 	if len(olds) == 1 {
 		d.Derive, d.DeriveNew = olds[0], news[0]

@@ -2,9 +2,10 @@
 -- +goose Up
 -- Phase 3 · fill trigger and backfill functions for public.calls.
 -- From now on a row written without org_id gets it from its owner's org
--- (on INSERT the caller's JWT org comes first, since the caller acts in it). It never guesses
--- the default org: a row with nothing to derive from keeps NULL and, after
--- phase 4, fails with a NOT NULL error.
+-- (on INSERT the caller's JWT org comes first, since the caller acts in it). A row with nothing to derive
+-- from takes the default org, as the policy decided (when_null) and as the
+-- backfill gives it: the old app's ownerless writes during the migration
+-- stay writable and leave no NULL behind.
 SET LOCAL lock_timeout = '2s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
@@ -26,9 +27,9 @@ BEGIN
     RETURN NEW;
   END IF;
   IF TG_OP = 'INSERT' THEN
-    NEW."org_id" := coalesce(public.auth_org_id(), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"));
+    NEW."org_id" := coalesce(public.auth_org_id(), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), 'a0000000-0000-0000-0000-000000000001'::uuid);
   ELSE
-    NEW."org_id" := coalesce((SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), public.auth_org_id());
+    NEW."org_id" := coalesce((SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), public.auth_org_id(), 'a0000000-0000-0000-0000-000000000001'::uuid);
   END IF;
   RETURN NEW;
 END
