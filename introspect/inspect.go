@@ -143,6 +143,31 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 			}
 			return nil
 		}},
+		{"views", viewsQuery, func(rows pgx.Rows) error {
+			v := &View{}
+			var kind string
+			var options, readSchemas, readNames []string
+			if err := rows.Scan(&v.Schema, &v.Name, &kind, &options, &readSchemas, &readNames, &v.SelectGrantees); err != nil {
+				return err
+			}
+			v.Materialized = kind == "m"
+			for _, o := range options {
+				if k, val, ok := strings.Cut(o, "="); ok && k == "security_invoker" {
+					switch strings.ToLower(val) {
+					case "true", "on", "yes", "1":
+						v.SecurityInvoker = true
+					}
+				}
+			}
+			for i := range readNames {
+				v.Reads = append(v.Reads, RelationRef{Schema: readSchemas[i], Name: readNames[i]})
+			}
+			if len(v.SelectGrantees) == 0 {
+				v.SelectGrantees = nil
+			}
+			db.Views = append(db.Views, v)
+			return nil
+		}},
 		{"policies", policiesQuery, func(rows pgx.Rows) error {
 			var oid uint32
 			var cmd string
@@ -180,7 +205,7 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 // QueryCount is the number of catalog round trips Inspect makes, whatever
 // the number of tables: the schema check, one query per object kind, and
 // two to pin and restore the search_path.
-const QueryCount = 9
+const QueryCount = 10
 
 // pinSearchPath sets the session's search_path to pg_catalog and returns
 // a function that restores the previous value.
@@ -454,6 +479,32 @@ JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND` + tableFilter + `
 ORDER BY t.tgrelid, t.tgname`
+
+	// A view's query is a rewrite rule; what it reads are the relations
+	// the rule depends on (its own oid aside).
+	viewsQuery = `
+SELECT n.nspname, c.relname, c.relkind::text, COALESCE(c.reloptions, '{}'),
+       ARRAY(SELECT rn.nspname::text FROM (SELECT DISTINCT d.refobjid FROM pg_catalog.pg_rewrite r
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+                AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> c.oid
+              WHERE r.ev_class = c.oid) x
+             JOIN pg_catalog.pg_class rc ON rc.oid = x.refobjid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+             ORDER BY rn.nspname, rc.relname),
+       ARRAY(SELECT rc.relname::text FROM (SELECT DISTINCT d.refobjid FROM pg_catalog.pg_rewrite r
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+                AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> c.oid
+              WHERE r.ev_class = c.oid) x
+             JOIN pg_catalog.pg_class rc ON rc.oid = x.refobjid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+             ORDER BY rn.nspname, rc.relname),
+       ARRAY(SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+             FROM pg_catalog.aclexplode(c.relacl) a
+             WHERE a.privilege_type = 'SELECT' AND a.grantee <> c.relowner ORDER BY 1)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1)
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY n.nspname, c.relname`
 
 	policiesQuery = `
 SELECT p.polrelid, p.polname, p.polpermissive, p.polcmd::text,

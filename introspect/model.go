@@ -23,7 +23,37 @@ type Database struct {
 	// root (see Table.Partitions); views, materialized views, foreign tables
 	// and extension-owned tables are not included.
 	Tables []*Table `json:"tables"`
+	// Views are the views and materialized views of those schemas, sorted
+	// by schema then name (extension-owned ones left out).
+	Views []*View `json:"views,omitempty"`
 }
+
+// View is a view or a materialized view: what it reads, and who may read it.
+type View struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+	// Materialized is true for a materialized view (relkind 'm').
+	Materialized bool `json:"materialized,omitempty"`
+	// SecurityInvoker is true for a view with security_invoker set: it
+	// reads its tables with the caller's rights (and row-level security),
+	// not its owner's.
+	SecurityInvoker bool `json:"security_invoker,omitempty"`
+	// Reads are the relations its query reads directly (tables and other
+	// views), sorted.
+	Reads []RelationRef `json:"reads,omitempty"`
+	// SelectGrantees are the roles granted SELECT on it ("PUBLIC" for
+	// everyone), sorted; the owner's own privilege is left out.
+	SelectGrantees []string `json:"select_grantees,omitempty"`
+}
+
+// RelationRef names a relation.
+type RelationRef struct {
+	Schema string `json:"schema"`
+	Name   string `json:"name"`
+}
+
+// QualifiedName is the view's display name, as Table's.
+func (v *View) QualifiedName() string { return (&Table{Schema: v.Schema, Name: v.Name}).QualifiedName() }
 
 // Table is an ordinary or partitioned table.
 type Table struct {

@@ -67,6 +67,10 @@ INSERT INTO app.dupes VALUES (1), (1);
 -- a table owned by an extension
 CREATE VIEW app.order_view AS SELECT id FROM app.orders;
 CREATE MATERIALIZED VIEW app.order_mv AS SELECT id FROM app.orders;
+-- A view over a view and a table, with the caller's rights, readable by everyone.
+CREATE VIEW app.order_customers WITH (security_invoker = on) AS
+  SELECT v.id, u.email FROM app.order_view v CROSS JOIN app.users u;
+GRANT SELECT ON app.order_customers TO PUBLIC;
 CREATE TABLE other.elsewhere (id int);
 CREATE TABLE app.ext_owned (id int);
 ALTER EXTENSION plpgsql ADD TABLE app.ext_owned;
