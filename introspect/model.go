@@ -53,7 +53,9 @@ type RelationRef struct {
 }
 
 // QualifiedName is the view's display name, as Table's.
-func (v *View) QualifiedName() string { return (&Table{Schema: v.Schema, Name: v.Name}).QualifiedName() }
+func (v *View) QualifiedName() string {
+	return (&Table{Schema: v.Schema, Name: v.Name}).QualifiedName()
+}
 
 // Table is an ordinary or partitioned table.
 type Table struct {
