@@ -25,7 +25,7 @@ import (
 var sections = map[string][]string{
 	"":                {"version", "schemas", "schema_files", "tenant", "request_context", "users", "ownership", "membership", "scope", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations"},
 	"tenant":          {"table", "key", "column", "type", "on_delete", "default_org", "default_org_name", "default_org_values", "default_org_exists"},
-	"request_context": {"kind", "claim", "setting", "roles"},
+	"request_context": {"kind", "claim", "setting", "user_setting", "roles"},
 	"users":           {"table", "key"},
 	"ownership[]":     {"column", "require_fk"},
 	"membership":      {"table", "user_column", "org_column", "primary_column", "order_column"},
@@ -694,7 +694,7 @@ func (d *decoder) columnValues(n *yaml.Node, key string) []ColumnValue {
 // names the tenant column, is filled in by validate.
 func (d *decoder) requestContext(n *yaml.Node, key string) RequestContext {
 	c := RequestContext{Kind: ContextSupabase, Pos: d.pos(n)}
-	var claimNode, settingNode *yaml.Node
+	var claimNode, settingNode, userNode *yaml.Node
 	d.mapping(n, key, "request_context", []string{"kind"}, map[string]field{
 		"kind": func(k string, v *yaml.Node) { c.Kind = d.enum(v, k, contextValues) },
 		"claim": func(k string, v *yaml.Node) {
@@ -730,6 +730,13 @@ func (d *decoder) requestContext(n *yaml.Node, key string) RequestContext {
 				d.fail(v, k, "%q is not a custom setting name; write prefix.name in letters, digits and underscores, e.g. app.org_id", c.Setting)
 			}
 		},
+		"user_setting": func(k string, v *yaml.Node) {
+			userNode = v
+			c.UserSetting = d.str(v, k)
+			if !customSetting(c.UserSetting) {
+				d.fail(v, k, "%q is not a custom setting name; write prefix.name in letters, digits and underscores, e.g. app.user_id", c.UserSetting)
+			}
+		},
 		"roles": func(k string, v *yaml.Node) {
 			first := map[string]*yaml.Node{}
 			d.seq(v, k, func(k string, v *yaml.Node) {
@@ -762,6 +769,12 @@ func (d *decoder) requestContext(n *yaml.Node, key string) RequestContext {
 	}
 	if settingNode != nil && c.Kind != ContextSession {
 		d.fail(settingNode, key+".setting", "setting is for kind session; kind %s reads the JWT claims", c.Kind)
+	}
+	if userNode != nil && c.Kind != ContextSession {
+		d.fail(userNode, key+".user_setting", "user_setting is for kind session; kind %s reads the user from the JWT's sub claim", c.Kind)
+	}
+	if userNode != nil && c.UserSetting == c.Setting {
+		d.fail(userNode, key+".user_setting", "user_setting is the org's setting too; the user's id needs a setting of its own")
 	}
 	return c
 }

@@ -198,6 +198,11 @@ type RequestContext struct {
 	// Setting is the configuration parameter the app sets (session only),
 	// e.g. app.org_id.
 	Setting string
+	// UserSetting is the parameter holding the request's user id (session
+	// only, optional): the row-level security of excluded tables compares
+	// their owner with it. Empty: excluded tables get none (REPORT.md says
+	// so). The jwt and supabase contexts read the JWT's sub claim.
+	UserSetting string
 	// Roles are the roles the org policies apply to, in the order written;
 	// empty: every role (PUBLIC). Roles that bypass RLS or own the tables
 	// are not affected either way.

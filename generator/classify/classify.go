@@ -61,6 +61,9 @@ type Plan struct {
 	// an index led by the column, NOT NULL, immutability, row-level
 	// security).
 	Finished []*TablePlan
+	// Views are the views and materialized views that read scoped,
+	// already scoped or excluded tables, by name.
+	Views []*ViewPlan
 	// Problems are the reasons generation cannot proceed (unclassified
 	// tables, ambiguous parents, policy references to missing tables),
 	// sorted. Warnings do not stop it: unclassified tables under
@@ -273,6 +276,8 @@ func (c *classifier) run() {
 	c.resolveSources()
 	c.finish()
 	c.alreadyScoped()
+	c.excludedOwners()
+	c.views()
 	c.order()
 }
 

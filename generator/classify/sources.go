@@ -547,3 +547,70 @@ func (c *classifier) alreadyScoped() {
 		}
 	}
 }
+
+// ViewPlan is a view or materialized view that reads org-owned or
+// user-owned rows: a scoped, already scoped or excluded table, directly or
+// through other views. A view that runs with its owner's rights shows those
+// rows to whoever may read it, past every row-level security policy.
+type ViewPlan struct {
+	View *introspect.View
+	// Reads are the tables of those classes it reads, by name.
+	Reads []*TablePlan
+}
+
+// Name is the view's display name.
+func (v *ViewPlan) Name() string { return v.View.QualifiedName() }
+
+// views finds the views over protected tables, following views that read
+// views (a cycle cannot occur in PostgreSQL, but is guarded anyway).
+func (c *classifier) views() {
+	byName := map[string]*introspect.View{}
+	for _, v := range c.db.Views {
+		byName[key(v.Schema, v.Name)] = v
+	}
+	protected := func(tp *TablePlan) bool {
+		return tp.Class.Scoped() || tp.Class == AlreadyScoped || tp.Class == Excluded
+	}
+	for _, v := range c.db.Views {
+		if !c.pol.InSchemas(v.Schema) {
+			continue
+		}
+		seen := map[string]bool{}
+		found := map[*TablePlan]bool{}
+		var walk func(v *introspect.View)
+		walk = func(v *introspect.View) {
+			for _, r := range v.Reads {
+				k := key(r.Schema, r.Name)
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+				if tp := c.byKey[k]; tp != nil && protected(tp) {
+					found[tp] = true
+				} else if inner := byName[k]; inner != nil {
+					walk(inner)
+				}
+			}
+		}
+		walk(v)
+		if len(found) == 0 {
+			continue
+		}
+		vp := &ViewPlan{View: v}
+		for tp := range found {
+			vp.Reads = append(vp.Reads, tp)
+		}
+		sort.Slice(vp.Reads, func(i, j int) bool { return vp.Reads[i].Name() < vp.Reads[j].Name() })
+		c.plan.Views = append(c.plan.Views, vp)
+	}
+}
+
+// excludedOwners finds the ownership column of every excluded table: its
+// row-level security lets each user reach only their own rows.
+func (c *classifier) excludedOwners() {
+	for _, tp := range c.plan.Tables {
+		if tp.Class == Excluded && tp.Owner == nil {
+			c.findOwner(tp)
+		}
+	}
+}

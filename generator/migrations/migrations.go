@@ -148,6 +148,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		}
 	}
 
+	exposed := exposedSteps(c, plan)
 	b := stepBuilder{c: c, funcs: funcs, plan: plan}
 	for i := 0; i < len(stepTable); {
 		row := stepTable[i]
@@ -162,6 +163,12 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		case PerRoot:
 			for _, r := range roots {
 				b.root(row, r)
+			}
+			i++
+		case PerExposed:
+			for _, d := range exposed[row.Kind] {
+				check := d.check
+				b.add(row, Step{Name: row.stepName(b.c.ColName, d.slug), Table: d.Display, TablePlan: d.tp, Partition: -1, Exposed: &check}, d)
 			}
 			i++
 		default:

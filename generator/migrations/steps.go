@@ -31,6 +31,10 @@ const (
 	KindImmutable
 	KindRLS
 	KindRLSRoot
+	KindRLSGlobal
+	KindRLSExcluded
+	KindViewInvoker
+	KindMatviewRevoke
 )
 
 // String is the kind's row name in stepTable, e.g. "index_build".
@@ -57,6 +61,11 @@ const (
 	// PerRoot: one step per tenant root that holds an org id (the tenant
 	// table and the membership table).
 	PerRoot
+	// PerExposed: one step per relation of the row's kind outside the
+	// scoped tables that an API role can reach (global and excluded tables
+	// with row-level security off, views and materialized views over
+	// org-owned or user-owned rows).
+	PerExposed
 )
 
 // StepKind is one row of the step table: everything warden knows about a
@@ -140,6 +149,14 @@ var stepTable = []StepKind{
 		Status: "rls", Finish: "60_rls"},
 	{Kind: KindRLSRoot, ID: "rls_root", Phase: PhaseRLS, Template: "61_rls_tenant_root", Scope: PerRoot, Name: "rls_root_",
 		Status: "roots[].rls"},
+	{Kind: KindRLSGlobal, ID: "rls_global", Phase: PhaseRLS, Template: "62_rls_global", Scope: PerExposed, Name: "rls_global_",
+		Status: "exposed[].closed"},
+	{Kind: KindRLSExcluded, ID: "rls_excluded", Phase: PhaseRLS, Template: "63_rls_excluded", Scope: PerExposed, Name: "rls_excluded_",
+		Status: "exposed[].closed"},
+	{Kind: KindViewInvoker, ID: "view_invoker", Phase: PhaseRLS, Template: "64_view_invoker", Scope: PerExposed, Name: "view_invoker_",
+		Status: "exposed[].closed"},
+	{Kind: KindMatviewRevoke, ID: "matview_revoke", Phase: PhaseRLS, Template: "65_matview_revoke", Scope: PerExposed, Name: "matview_revoke_",
+		Status: "exposed[].closed"},
 }
 
 // Kinds returns the step table, in the order the migration runs the kinds.
@@ -164,6 +181,10 @@ type Step struct {
 	Objects Objects
 	// Backfill is set on KindBackfill steps: what its CALL passes.
 	Backfill *BackfillCall
+	// Exposed is set on the steps that close a relation outside the
+	// scoped tables (KindRLSGlobal, KindRLSExcluded, KindViewInvoker,
+	// KindMatviewRevoke): what shows the step done.
+	Exposed *ExposedRelation
 	// Up and Down are the scripts without the generated-file header. Down
 	// is empty for steps with nothing to undo (checks, backfills).
 	Up, Down string
@@ -186,6 +207,18 @@ type Objects struct {
 	Triggers    []string `json:"triggers,omitempty"`
 	Functions   []string `json:"functions,omitempty"`
 	Policies    []string `json:"policies,omitempty"`
+}
+
+// ExposedRelation is the relation an exposed step closes and what it
+// leaves there.
+type ExposedRelation struct {
+	// Relation is the quoted, qualified name.
+	Relation string
+	// Policy is the permissive policy the step adds (raw name), "" for
+	// views.
+	Policy string
+	// Revoked are the roles that lose SELECT (raw names, PUBLIC as such).
+	Revoked []string
 }
 
 // BackfillCall is what a backfill step's CALL warden.backfill(...) passes:

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/policy"
@@ -41,6 +42,7 @@ func Render(p *classify.Plan) ([]byte, error) {
 	r.nullable()
 	r.notes()
 	r.unscoped()
+	r.exposed()
 	r.review()
 	// Exactly one newline at the end, whatever the last section wrote.
 	return append(bytes.TrimRight(r.b.Bytes(), "\n"), '\n'), nil
@@ -469,6 +471,41 @@ func (r *renderer) unscoped() {
 			by = fmt.Sprintf("%s at %s", code(d.Key), code(pos(d.Pos)))
 		}
 		r.printf("| %s | %s | %s |\n", r.short(tp), tp.Class, by)
+	}
+}
+
+// exposed lists what the migration closes outside the scoped tables, and
+// the excluded tables it cannot close.
+func (r *renderer) exposed() {
+	r.section("Other relations the API can reach")
+	list := migrations.Exposed(r.p)
+	r.printf("Tables outside the scoped ones, views and materialized views can show org-owned or user-owned rows to any request: ")
+	r.printf("the migration closes the ones that were open. A table whose row-level security the app set up itself is left as it is.\n\n")
+	if len(list) > 0 {
+		r.printf("| Relation | What the migration does |\n|---|---|\n")
+		for _, e := range list {
+			r.printf("| %s | %s |\n", code(e.Relation), e.Detail)
+		}
+	}
+	closed := map[string]bool{}
+	for _, e := range list {
+		closed[e.Relation] = true
+	}
+	var open []string
+	for _, tp := range r.sum.Excluded {
+		if !tp.Table.RLSEnabled && !closed[tp.Name()] {
+			why := "no ownership column to compare with the request's user"
+			if tp.Owner != nil {
+				why = "the request context carries no user id (set request_context.user_setting)"
+			}
+			open = append(open, fmt.Sprintf("%s (%s)", code(r.p.ShortName(tp)), why))
+		}
+	}
+	if len(open) > 0 {
+		r.printf("\nLeft open: %s. Any API role with a grant reaches every user's rows there.\n", strings.Join(open, "; "))
+	}
+	if len(list) == 0 && len(open) == 0 {
+		r.printf("None: nothing else was open.\n")
 	}
 }
 

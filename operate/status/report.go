@@ -31,6 +31,11 @@ type Report struct {
 	Complete bool `json:"complete"`
 	// Next is the next action: that of the first phase not done.
 	Next string `json:"next_action"`
+	// Exposed says, per step that closes a relation outside the scoped
+	// tables (by step name), whether it is closed.
+	Exposed map[string]bool `json:"exposed,omitempty"`
+
+	tenantType string // the policy's tenant.type
 }
 
 // TableStatus is what the migration has done to one scoped table.
@@ -253,7 +258,8 @@ var phaseOrder = []migrations.Phase{
 func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Report {
 	g := &m.global
 	g.Setup = g.DefaultOrg && g.AuthOrgID && g.BackfillProcedure && g.ProgressTable
-	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Roots: m.roots, Global: *g}
+	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Roots: m.roots, Global: *g,
+		Exposed: m.exposed, tenantType: plan.Policy.Tenant.Type}
 	if r.Roots == nil {
 		r.Roots = []*RootStatus{}
 	}

@@ -87,6 +87,7 @@ func Measure(ctx context.Context, conn *pgx.Conn, plan *classify.Plan, opts Opti
 	}
 
 	m := newMeasurer(plan, opts, rootsOf(plan, steps))
+	m.exposedSteps = exposedOf(steps)
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -109,6 +110,7 @@ func Measure(ctx context.Context, conn *pgx.Conn, plan *classify.Plan, opts Opti
 		{"users", m.users},
 		{"backfill progress", m.progress},
 		{"NULL counts", m.nulls},
+		{"views and other exposed relations", m.exposedState},
 	} {
 		if err := q.run(ctx, tx); err != nil {
 			return nil, explain(ctx, q.what, err, opts.LockTimeout)
@@ -144,6 +146,60 @@ type measurer struct {
 	// qualified name in rootByRel.
 	roots     []*RootStatus
 	rootByRel map[string]*RootStatus
+	// exposedSteps are the steps that close relations outside the scoped
+	// tables; exposed says per step name whether each is closed.
+	exposedSteps []migrations.Step
+	exposed      map[string]bool
+}
+
+// exposedOf picks the steps that close relations outside the scoped
+// tables.
+func exposedOf(steps []migrations.Step) []migrations.Step {
+	var out []migrations.Step
+	for _, s := range steps {
+		if s.Exposed != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// exposedState reads, in one statement, whether each exposed relation is
+// closed: row-level security on with warden's policy (global and excluded
+// tables), security_invoker set (views), no SELECT left for the revoked
+// roles (materialized views). A relation that is gone counts as not closed.
+func (m *measurer) exposedState(ctx context.Context, tx pgx.Tx) error {
+	m.exposed = map[string]bool{}
+	if len(m.exposedSteps) == 0 {
+		return nil
+	}
+	var exprs []string
+	for _, s := range m.exposedSteps {
+		rel := "pg_catalog.to_regclass(" + ident.Literal(s.Exposed.Relation) + ")"
+		switch s.Kind {
+		case migrations.KindViewInvoker:
+			exprs = append(exprs, fmt.Sprintf(`coalesce((SELECT c.reloptions && ARRAY['security_invoker=true', 'security_invoker=on'] FROM pg_catalog.pg_class c WHERE c.oid = %s), false)`, rel))
+		case migrations.KindMatviewRevoke:
+			var roles []string
+			for _, r := range s.Exposed.Revoked {
+				roles = append(roles, ident.Literal(r))
+			}
+			exprs = append(exprs, fmt.Sprintf(`(%[1]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+  WHERE c.oid = %[1]s AND a.privilege_type = 'SELECT'
+    AND CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END = ANY(ARRAY[%[2]s]::text[])))`, rel, strings.Join(roles, ", ")))
+		default:
+			exprs = append(exprs, fmt.Sprintf(`(coalesce((SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = %[1]s), false)
+  AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = %[1]s AND p.polname = %[2]s))`, rel, ident.Literal(s.Exposed.Policy)))
+		}
+	}
+	var done []bool
+	if err := tx.QueryRow(ctx, "SELECT ARRAY["+strings.Join(exprs, ",\n")+"]::boolean[]").Scan(&done); err != nil {
+		return err
+	}
+	for i, s := range m.exposedSteps {
+		m.exposed[s.Name] = done[i]
+	}
+	return nil
 }
 
 // relRef is one relation (a scoped table or one of its partitions) and the
@@ -184,7 +240,9 @@ func newMeasurer(plan *classify.Plan, opts Options, roots []*classify.TablePlan)
 		m.roots = append(m.roots, rs)
 		m.rootByRel[rs.qualified] = rs
 	}
-	for i, tp := range plan.Scoped {
+	// The tables that already carried the column are finished by the same
+	// steps and measured the same way.
+	for i, tp := range append(append([]*classify.TablePlan(nil), plan.Scoped...), plan.Finished...) {
 		n := migrations.Names(plan, tp)
 		ts := &TableStatus{
 			Table:    tp.Name(),

@@ -5,6 +5,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/policy"
 )
 
 // doneChecks say, per step kind, whether a step's effect is in the
@@ -13,8 +14,9 @@ import (
 // here fails that test.
 var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r *Report) bool{
 	migrations.KindSetup: func(_ migrations.Step, _ *TableStatus, r *Report) bool { return r.Global.Setup },
-	migrations.KindAddColumn: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
-		return ts.Column.Exists && ts.Column.Type == "uuid" && fkPresent(ts)
+	migrations.KindAddColumn: func(_ migrations.Step, ts *TableStatus, r *Report) bool {
+		typ, _ := policy.TenantTypeOf(ts.Column.Type)
+		return ts.Column.Exists && typ == r.tenantType && fkPresent(ts)
 	},
 	migrations.KindIndexBuild: func(s migrations.Step, ts *TableStatus, _ *Report) bool {
 		if ts.Index.Present && ts.Index.Valid {
@@ -57,6 +59,10 @@ var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r 
 		return ts.ImmutableTrigger.Present && ts.ImmutableTrigger.Enabled == "always"
 	},
 	migrations.KindRLS: func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return rlsDone(ts.RLS) },
+	migrations.KindRLSGlobal:     exposedDone,
+	migrations.KindRLSExcluded:   exposedDone,
+	migrations.KindViewInvoker:   exposedDone,
+	migrations.KindMatviewRevoke: exposedDone,
 	migrations.KindRLSRoot: func(s migrations.Step, _ *TableStatus, r *Report) bool {
 		for _, rs := range r.Roots {
 			if rs.Table == s.Table {
@@ -74,11 +80,15 @@ func stepDone(s migrations.Step, ts *TableStatus, r *Report) bool {
 	if check == nil {
 		return false
 	}
-	if s.TablePlan != nil && s.Kind != migrations.KindRLSRoot && (ts == nil || !ts.Exists) {
+	if s.TablePlan != nil && s.Kind != migrations.KindRLSRoot && s.Exposed == nil && (ts == nil || !ts.Exists) {
 		return false
 	}
 	return check(s, ts, r)
 }
+
+// exposedDone: the relation outside the scoped tables is closed as the
+// step closes it (measured by measurer.exposed).
+func exposedDone(s migrations.Step, _ *TableStatus, r *Report) bool { return r.Exposed[s.Name] }
 
 // rlsDone: RLS is on and every one of warden's policies is there, of the
 // right kind.

@@ -1,0 +1,196 @@
+package migrations
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/policy"
+)
+
+// This file plans what closes the relations outside the scoped tables that
+// an API role can reach: a global table anyone may write, an excluded
+// table every user reads whole, a view that shows every org's rows with
+// its owner's rights, a materialized view (which has no row-level security
+// at all). Each gets a step of its own, planned from the catalog as it was
+// before warden, so the undo restores exactly that.
+
+// exposedData is one such relation as its template sees it.
+type exposedData struct {
+	common
+	Display string // for comments
+	T       string // quoted, qualified
+	Lit     string // the qualified name as a literal
+	// Policy is the permissive policy added (global, excluded tables).
+	Policy, PolicyLit string
+	// OwnerMatch is the excluded table's condition "the row is the
+	// caller's": its owner column against the request's user.
+	OwnerMatch string
+	OwnerCol   string // raw, for comments
+	// Revoke lists the API roles that may SELECT a materialized view, as
+	// REVOKE and the undo's GRANT take them.
+	Revoke string
+	// Reads names the protected tables a view reads, for comments.
+	Reads string
+	// check is what the step's Exposed field says.
+	check ExposedRelation
+	slug string // for the step's file name
+	tp   *classify.TablePlan
+}
+
+// Name of the read policy warden gives global tables and of the owner
+// policy it gives excluded ones.
+const (
+	globalReadPolicy = "warden_read"
+	ownerPolicy      = "warden_owner_access"
+)
+
+// apiRoles are the roles a request acts as: Supabase's anon and
+// authenticated, or the policy's roles; PUBLIC always, since a grant to it
+// reaches them all.
+func apiRoles(pol *policy.Policy) map[string]bool {
+	out := map[string]bool{"PUBLIC": true}
+	switch {
+	case pol.Context.Kind == policy.ContextSupabase:
+		out["anon"], out["authenticated"] = true, true
+	default:
+		for _, r := range pol.Context.Roles {
+			out[r] = true
+		}
+	}
+	return out
+}
+
+// userExprFor is the request's user id as SQL of the owner column's type,
+// "" when the context carries none (a session context without
+// user_setting).
+func userExprFor(pol *policy.Policy, ownerType string) string {
+	var raw string
+	switch pol.Context.Kind {
+	case policy.ContextSupabase:
+		if baseType(ownerType) == "uuid" {
+			return "(SELECT auth.uid())"
+		}
+		raw = "auth.uid()::text"
+	case policy.ContextJWT:
+		raw = "nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'"
+	case policy.ContextSession:
+		if pol.Context.UserSetting == "" {
+			return ""
+		}
+		raw = fmt.Sprintf("nullif(pg_catalog.current_setting(%s, true), '')", ident.Literal(pol.Context.UserSetting))
+	}
+	if isTextType(baseType(ownerType)) {
+		return "(SELECT " + raw + ")"
+	}
+	return fmt.Sprintf("(SELECT (%s)::%s)", raw, baseType(ownerType))
+}
+
+// exposedSteps lists, per step kind, the relations that need it.
+func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
+	pol := plan.Policy
+	out := map[Kind][]*exposedData{}
+	rel := func(schema, name string) *exposedData {
+		slug := name
+		if schema != "public" {
+			slug = schema + "_" + name
+		}
+		return &exposedData{common: c, Display: ident.Display(schema, name), T: ident.Qualified(schema, name),
+			Lit: ident.Literal(ident.Qualified(schema, name)), slug: sanitize(slug), check: ExposedRelation{Relation: ident.Qualified(schema, name)}}
+	}
+	for _, tp := range plan.Tables {
+		t := tp.Table
+		// A table whose RLS the app set up is the app's: warden adds no
+		// permissive policy there (it could only widen or open it).
+		if t.RLSEnabled {
+			continue
+		}
+		switch tp.Class {
+		case classify.Global:
+			d := rel(t.Schema, t.Name)
+			d.Policy, d.PolicyLit, d.tp = ident.Quote(globalReadPolicy), ident.Literal(globalReadPolicy), tp
+			d.check.Policy = globalReadPolicy
+			out[KindRLSGlobal] = append(out[KindRLSGlobal], d)
+		case classify.Excluded:
+			if tp.Owner == nil {
+				continue
+			}
+			user := userExprFor(pol, tp.Owner.Type)
+			if user == "" {
+				continue
+			}
+			d := rel(t.Schema, t.Name)
+			d.Policy, d.PolicyLit, d.tp = ident.Quote(ownerPolicy), ident.Literal(ownerPolicy), tp
+			d.check.Policy = ownerPolicy
+			d.OwnerMatch, d.OwnerCol = ident.Quote(tp.Owner.Name)+" = "+user, tp.Owner.Name
+			out[KindRLSExcluded] = append(out[KindRLSExcluded], d)
+		}
+	}
+	api := apiRoles(pol)
+	for _, vp := range plan.Views {
+		v := vp.View
+		var reads []string
+		for _, tp := range vp.Reads {
+			reads = append(reads, tp.Name())
+		}
+		d := rel(v.Schema, v.Name)
+		d.Reads = strings.Join(reads, ", ")
+		switch {
+		case !v.Materialized && !v.SecurityInvoker:
+			out[KindViewInvoker] = append(out[KindViewInvoker], d)
+		case v.Materialized:
+			var roles []string
+			for _, g := range v.SelectGrantees {
+				if api[g] {
+					d.check.Revoked = append(d.check.Revoked, g)
+					if g == "PUBLIC" {
+						roles = append(roles, g)
+					} else {
+						roles = append(roles, ident.Quote(g))
+					}
+				}
+			}
+			if len(roles) == 0 {
+				continue
+			}
+			sort.Strings(roles)
+			d.Revoke = strings.Join(roles, ", ")
+			out[KindMatviewRevoke] = append(out[KindMatviewRevoke], d)
+		}
+	}
+	return out
+}
+
+// ExposedSummary is one relation of exposedSteps for the report: what warden
+// does to it, in a few words.
+type ExposedSummary struct {
+	Kind     Kind
+	Relation string // display name
+	Detail   string
+}
+
+// Exposed lists what the migration closes outside the scoped tables, in
+// step order.
+func Exposed(plan *classify.Plan) []ExposedSummary {
+	var out []ExposedSummary
+	steps := exposedSteps(common{}, plan)
+	for _, k := range []Kind{KindRLSGlobal, KindRLSExcluded, KindViewInvoker, KindMatviewRevoke} {
+		for _, d := range steps[k] {
+			s := ExposedSummary{Kind: k, Relation: d.Display}
+			switch k {
+			case KindRLSGlobal:
+				s.Detail = "row-level security on: every request may read it, only roles that bypass it (or own it) may write"
+			case KindRLSExcluded:
+				s.Detail = "row-level security on: a request reaches only its user's rows (" + d.OwnerCol + ")"
+			case KindViewInvoker:
+				s.Detail = "security_invoker: it reads " + d.Reads + " with the caller's rights and row-level security"
+			case KindMatviewRevoke:
+				s.Detail = "SELECT revoked from " + d.Revoke + ": a materialized view has no row-level security, and it holds rows of " + d.Reads
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
