@@ -34,6 +34,24 @@ func repoCopy(t *testing.T) string {
 	return dir
 }
 
+// copyTree copies the files under src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	for _, rel := range listFiles(t, src) {
+		data, err := os.ReadFile(filepath.Join(src, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := filepath.Join(dst, rel)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // listFiles returns the files under dir, relative and sorted.
 func listFiles(t *testing.T, dir string) []string {
 	t.Helper()
@@ -73,9 +91,22 @@ func TestGenerateAndCheck(t *testing.T) {
 		}
 	}
 
-	// The repository's committed output is what generate produces.
-	if diff := cmp.Diff(listFiles(t, "../../generated"), files); diff != "" {
-		t.Errorf("committed generated/ differs from a fresh generate (-committed +fresh):\n%s", diff)
+	// The repository's committed output is what generate produces from
+	// its history: generating over a copy of it writes nothing and lists
+	// the same files. (A first generate with no history numbers the steps
+	// by position; the committed one appended steps after its first day.)
+	kept := repoCopy(t)
+	copyTree(t, "../../generated", filepath.Join(kept, "generated"))
+	r = warden(t, "generate", "--policy", filepath.Join(kept, "policy.yaml"))
+	wantOK(t, r)
+	if !strings.Contains(r.stdout, " 0 written") {
+		t.Errorf("generate over the committed output changed it: %s", r.stdout)
+	}
+	if diff := cmp.Diff(listFiles(t, "../../generated"), listFiles(t, filepath.Join(kept, "generated"))); diff != "" {
+		t.Errorf("committed generated/ differs from generate over it (-committed +generated):\n%s", diff)
+	}
+	if len(files) > len(listFiles(t, "../../generated")) {
+		t.Errorf("a first generate wrote %d files, more than the committed %d", len(files), len(listFiles(t, "../../generated")))
 	}
 
 	t.Run("current", func(t *testing.T) {

@@ -48,6 +48,10 @@ type scopedTable struct {
 	// finished it (key, index, NOT NULL, immutability, RLS) but fill
 	// nothing, so it has no fill trigger to check.
 	NoFill bool
+	// NoOrgGets is the org a row with nothing to derive from gets where the
+	// policy gives such rows the default org (when_null); "" means the
+	// insert must fail with a NOT NULL violation.
+	NoOrgGets string
 	// OnDelete is the foreign key's ON DELETE where it is the table's own
 	// (it already carried orgColumn with one); "" means onDelete.
 	OnDelete string
@@ -409,6 +413,10 @@ WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.at
 		err := tx.QueryRow(context.Background(), sql, c.row.TableOID, c.row.CTID).Scan(&org)
 		var pgErr *pgconn.PgError
 		switch {
+		case c.table.NoOrgGets != "":
+			if err != nil || org == nil || *org != c.table.NoOrgGets {
+				t.Errorf("%s: a row with nothing to derive %s from: got %s (%v); the policy gives such rows the default org %s\n%s", c.table, orgColumn, show(org), err, c.table.NoOrgGets, sql)
+			}
 		case err == nil:
 			t.Errorf("%s: a row with nothing to derive %s from was inserted with %s %s; want a NOT NULL violation\n%s", c.table, orgColumn, orgColumn, show(org), sql)
 		case errors.As(err, &pgErr) && pgErr.Code == "23502" && pgErr.ColumnName == orgColumn:

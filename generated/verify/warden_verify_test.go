@@ -176,8 +176,9 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "event_type",
-		NoOrg:        []columnValue{{Column: "user_id", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "user_id", SQL: "NULL"}},
 		Owner:        "user_id",
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// direct: ownership column user_id → auth.users
 	{
@@ -236,7 +237,8 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "label",
-		NoOrg:        []columnValue{{Column: "created_by", SQL: "gen_random_uuid()::text"}},
+		NoOrg:        []columnValue{{Column: "created_by", SQL: "NULL"}},
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// direct: ownership column user_id → auth.users
 	{
@@ -259,8 +261,9 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "phone_number",
-		NoOrg:        []columnValue{{Column: "user_id", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "user_id", SQL: "NULL"}},
 		Owner:        "user_id",
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// direct: ownership column user_id → auth.users
 	{
@@ -283,8 +286,9 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "action",
-		NoOrg:        []columnValue{{Column: "user_id", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "user_id", SQL: "NULL"}},
 		Owner:        "user_id",
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// direct: ownership column user_id → auth.users
 	{
@@ -331,8 +335,9 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "name",
-		NoOrg:        []columnValue{{Column: "created_by", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "created_by", SQL: "NULL"}},
 		Owner:        "created_by",
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// direct: ownership column user_id → auth.users
 	{
@@ -379,8 +384,9 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "call_sid",
-		NoOrg:        []columnValue{{Column: "user_id", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "user_id", SQL: "NULL"}},
 		Owner:        "user_id",
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// direct: ownership column user_id → auth.users
 	{
@@ -550,7 +556,8 @@ var scopedTables = []scopedTable{
 		IndexColumns: []string{"org_id", "call_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "action",
-		NoOrg:        []columnValue{{Column: "call_id", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "call_id", SQL: "NULL"}},
+		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
 	},
 	// inherited: foreign-key path public."LeadScores"(campaign_id, lead_id) → public.campaign_leads(campaign_id) → public.campaigns(user_id)
 	{

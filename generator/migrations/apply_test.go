@@ -293,9 +293,21 @@ func TestSeedAcceptance(t *testing.T) {
 	}
 
 	t.Run("insert without a derivable org fails", func(t *testing.T) {
-		// voicemail_audit_log inherits from calls through a nullable FK: a
-		// row with no call and no JWT has nothing to derive its org from.
-		expectErr(t, "23502", `"org_id"`, `INSERT INTO public.voicemail_audit_log (call_id, action) VALUES (NULL, 'deleted')`)
+		// An owner who is no user of the app, and no JWT: nothing to derive
+		// the org from, and no policy decision to give it the default org.
+		expectErr(t, "23502", `"org_id"`, `INSERT INTO public.onboarding_events (user_id, step) VALUES (gen_random_uuid(), 'x')`)
+	})
+	t.Run("insert without a source takes the default org where the policy says so", func(t *testing.T) {
+		// voicemail_audit_log inherits from calls through a nullable FK, and
+		// the policy gives rows with no call the default org (when_null):
+		// the fill trigger does as the backfill does.
+		var org string
+		if err := e.conn.QueryRow(ctx, `INSERT INTO public.voicemail_audit_log (call_id, action) VALUES (NULL, 'deleted') RETURNING org_id::text`).Scan(&org); err != nil {
+			t.Fatal(err)
+		}
+		if org != e.pol.Tenant.DefaultOrg {
+			t.Errorf("a voicemail log with no call got org %s, want the default org %s", org, e.pol.Tenant.DefaultOrg)
+		}
 	})
 	t.Run("insert with a derivable org gets it", func(t *testing.T) {
 		tx, err := e.conn.Begin(ctx)

@@ -209,6 +209,9 @@ func (m *model) tables() []jen.Code {
 			if s.noFill {
 				fields = append(fields, jen.Line().Id("NoFill").Op(":").Lit(true))
 			}
+			if s.noOrgGets != "" {
+				fields = append(fields, jen.Line().Id("NoOrgGets").Op(":").Lit(s.noOrgGets))
+			}
 			if s.onDelete != "" {
 				fields = append(fields, jen.Line().Id("OnDelete").Op(":").Lit(s.onDelete))
 			}

@@ -157,6 +157,7 @@ type scopedModel struct {
 	owner        string
 	noFill       bool   // already carried the column: nothing fills it
 	onDelete     string // its own foreign key's ON DELETE, when it kept one
+	noOrgGets    string // the default org, where when_null gives it
 }
 
 type columnValue struct{ column, sql string }
@@ -247,7 +248,29 @@ func newModel(plan *classify.Plan) (*model, error) {
 			strings.Join(n.Policies, ",") != strings.Join(shared.Policies, ",") {
 			return nil, fmt.Errorf("verify: %s: trigger and policy names differ from the other tables'", tp.Name())
 		}
-		m.scoped = append(m.scoped, newScoped(tp, n))
+		s := newScoped(tp, n)
+		if tp.WhenNullDefault {
+			// Every source of such a table can be NULL (the chain goes on
+			// only after a nullable one): NULL in each is the row the
+			// policy gives the default org, and names no missing row.
+			s.noOrgGets, s.noOrg, s.noOrgNote = tn.DefaultOrg, nil, ""
+			seen := map[string]bool{}
+			for _, src := range tp.Sources {
+				cols := []string{}
+				if src.Column != nil {
+					cols = append(cols, src.Column.Name)
+				} else {
+					cols = append(cols, src.FK.Columns...)
+				}
+				for _, c := range cols {
+					if !seen[c] {
+						seen[c] = true
+						s.noOrg = append(s.noOrg, columnValue{c, "NULL"})
+					}
+				}
+			}
+		}
+		m.scoped = append(m.scoped, s)
 	}
 	// The tables that already carried the column get the same end state,
 	// and the same checks but the fill trigger's.
