@@ -36,8 +36,8 @@ type exposedData struct {
 	Reads string
 	// check is what the step's Exposed field says.
 	check ExposedRelation
-	slug string // for the step's file name
-	tp   *classify.TablePlan
+	slug  string // for the step's file name
+	tp    *classify.TablePlan
 }
 
 // Name of the read policy warden gives global tables and of the owner

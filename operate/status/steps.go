@@ -58,7 +58,7 @@ var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r 
 	migrations.KindImmutable: func(_ migrations.Step, ts *TableStatus, _ *Report) bool {
 		return ts.ImmutableTrigger.Present && ts.ImmutableTrigger.Enabled == "always"
 	},
-	migrations.KindRLS: func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return rlsDone(ts.RLS) },
+	migrations.KindRLS:           func(_ migrations.Step, ts *TableStatus, _ *Report) bool { return rlsDone(ts.RLS) },
 	migrations.KindRLSGlobal:     exposedDone,
 	migrations.KindRLSExcluded:   exposedDone,
 	migrations.KindViewInvoker:   exposedDone,
