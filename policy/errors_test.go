@@ -80,6 +80,8 @@ var errorCases = []struct {
 	{"context kind", head + tail + "request_context:\n  kind: cookie\n", `p.yaml:9:9: request_context.kind: "cookie" is not one of supabase, jwt, session`},
 	{"context claim for session", head + tail + "request_context:\n  kind: session\n  claim: org_id\n", `p.yaml:10:10: request_context.claim: kind session reads a setting, not a JWT claim; use setting`},
 	{"context setting for jwt", head + tail + "request_context:\n  kind: jwt\n  setting: app.org_id\n", `p.yaml:10:12: request_context.setting: setting is for kind session; kind jwt reads the JWT claims`},
+	{"user_setting on a jwt context", head + tail + "request_context:\n  kind: jwt\n  user_setting: app.user_id\n", `p.yaml:10:17: request_context.user_setting: user_setting is for kind session; kind jwt reads the user from the JWT's sub claim`},
+	{"user_setting is the org setting", head + tail + "request_context:\n  kind: session\n  user_setting: app.org_id\n", `p.yaml:10:17: request_context.user_setting: user_setting is the org's setting too; the user's id needs a setting of its own`},
 	{"context bad setting", head + tail + "request_context:\n  kind: session\n  setting: org_id\n", `p.yaml:10:12: request_context.setting: "org_id" is not a custom setting name; write prefix.name in letters, digits and underscores, e.g. app.org_id`},
 	{"context bad claim", head + tail + "request_context:\n  kind: jwt\n  claim: app_metadata..org\n", `p.yaml:10:10: request_context.claim: "app_metadata..org" is not a claim path; write keys joined by dots, e.g. app_metadata.org_id, or a list of keys`},
 	{"context public role", head + tail + "request_context:\n  kind: session\n  roles: [app, PUBLIC]\n", `p.yaml:10:16: request_context.roles[1]: public is every role; leave roles out for that`},
