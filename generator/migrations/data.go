@@ -22,12 +22,17 @@ const (
 	// change. Class 23 (integrity constraint violation) makes clients and
 	// PostgREST treat it as a conflict, not a server fault.
 	ImmutableSQLState = "23W01"
+	// ParentOrgSQLState is raised when a row references a row of another
+	// org through a foreign key (class 23, like a foreign key violation).
+	ParentOrgSQLState = "23W02"
 	// Trigger names: BEFORE row triggers fire in name order, so the fill
 	// trigger runs after an app's own triggers ("w" sorts late) and the
 	// immutability check after everything ("zz").
 	fillTriggerName      = "warden_fill_org_id"
 	immutableTriggerName = "zz_warden_org_id_immutable"
-	policyPrefix         = "warden_org_"
+	// parentTriggerName fires after the fill trigger has set the org.
+	parentTriggerName = "zz_warden_parent_org"
+	policyPrefix      = "warden_org_"
 	// metaColumn is the users table's JSON column holding the app metadata
 	// the JWT org claim is kept in.
 	metaColumn = classify.ClaimColumn
@@ -126,6 +131,15 @@ type tableData struct {
 	Partitioned bool
 	Partitions  []partData
 
+	// ParentChecks are the table's foreign keys to org-owned tables, each
+	// checked to point at a row of the row's own org; ParentFunc and
+	// ParentTrigger do it.
+	ParentChecks   []parentCheck
+	ParentFunc     string
+	ParentTrigger  string
+	ParentState    string // literal SQLSTATE
+	ParentStateRaw string
+
 	FillFunc        string // quoted, qualified function
 	BackfillFunc    string
 	BackfillFuncLit string
@@ -188,6 +202,7 @@ type tableData struct {
 func (d *tableData) nameFuncs(base string) {
 	batch, upper := ident.Derive(base, "backfill_batch"), ident.Derive(base, "backfill_upper")
 	d.FillFunc = ident.Qualified(wardenSchema, ident.Derive(base, "fill_"+d.ColName))
+	d.ParentFunc = ident.Qualified(wardenSchema, ident.Derive(base, "parent_"+d.ColName))
 	d.BackfillFunc = ident.Qualified(wardenSchema, batch)
 	d.UpperFunc = ident.Qualified(wardenSchema, upper)
 	// The procedure reads these back as text (regproc input and dynamic
@@ -393,24 +408,27 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		base = t.Schema + "_" + t.Name
 	}
 	d := &tableData{
-		common:      c,
-		Display:     t.QualifiedName(),
-		T:           q,
-		Lit:         ident.Literal(ident.Qualified(t.Schema, t.Name)),
-		Schema:      ident.Literal(t.Schema),
-		Name:        ident.Literal(t.Name),
-		Class:       string(tp.Class),
-		Reason:      tp.Reason,
-		FK:          ident.Quote(ident.Derive(t.Name, c.ColName+"_fkey")),
-		FKLit:       ident.Literal(ident.Derive(t.Name, c.ColName+"_fkey")),
-		Check:       ident.Quote(ident.Derive(t.Name, c.ColName+"_not_null")),
-		CheckLit:    ident.Literal(ident.Derive(t.Name, c.ColName+"_not_null")),
-		Partitioned: t.Partitioned,
-		FillTrigger: ident.Quote(fillTriggerName),
-		ImmTrigger:  ident.Quote(immutableTriggerName),
-		schema:      t.Schema,
-		name:        t.Name,
-		tp:          tp,
+		common:         c,
+		Display:        t.QualifiedName(),
+		T:              q,
+		Lit:            ident.Literal(ident.Qualified(t.Schema, t.Name)),
+		Schema:         ident.Literal(t.Schema),
+		Name:           ident.Literal(t.Name),
+		Class:          string(tp.Class),
+		Reason:         tp.Reason,
+		FK:             ident.Quote(ident.Derive(t.Name, c.ColName+"_fkey")),
+		FKLit:          ident.Literal(ident.Derive(t.Name, c.ColName+"_fkey")),
+		Check:          ident.Quote(ident.Derive(t.Name, c.ColName+"_not_null")),
+		CheckLit:       ident.Literal(ident.Derive(t.Name, c.ColName+"_not_null")),
+		Partitioned:    t.Partitioned,
+		FillTrigger:    ident.Quote(fillTriggerName),
+		ImmTrigger:     ident.Quote(immutableTriggerName),
+		ParentTrigger:  ident.Quote(parentTriggerName),
+		ParentState:    ident.Literal(ParentOrgSQLState),
+		ParentStateRaw: ParentOrgSQLState,
+		schema:         t.Schema,
+		name:           t.Name,
+		tp:             tp,
 	}
 	d.nameFuncs(base)
 	idxName := ident.Derive(t.Name, c.ColName+"_idx")
@@ -509,6 +527,39 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 	return d, nil
 }
 
+// parentCheck is one foreign key of a table to an org-owned table, as the
+// parent-org template checks it against NEW.
+type parentCheck struct {
+	Parent    string // quoted, qualified parent table
+	ParentLit string // the parent as a literal, for the message
+	ColsLit   string // the foreign-key columns as a literal, for the message
+	NotNull   string // every FK column of NEW is set (MATCH SIMPLE checks only then)
+	Changed   string // some FK column changed from OLD
+	Match     string // p.<key> = NEW.<col> AND ...
+}
+
+// parentChecks finds d's foreign keys to the tables of protected (the
+// scoped and already scoped ones, by schema and name), itself included.
+func (d *tableData) parentChecks(protected map[relKey]bool) {
+	for _, fk := range d.tp.Table.ForeignKeys {
+		if !protected[relKey{fk.RefSchema, fk.RefTable}] {
+			continue
+		}
+		var notNull, changed, match []string
+		for i, col := range fk.Columns {
+			q := ident.Quote(col)
+			notNull = append(notNull, "NEW."+q+" IS NOT NULL")
+			changed = append(changed, fmt.Sprintf("NEW.%s IS DISTINCT FROM OLD.%s", q, q))
+			match = append(match, fmt.Sprintf("p.%s = NEW.%s", ident.Quote(fk.RefColumns[i]), q))
+		}
+		d.ParentChecks = append(d.ParentChecks, parentCheck{
+			Parent: ident.Qualified(fk.RefSchema, fk.RefTable), ParentLit: ident.Literal(ident.Display(fk.RefSchema, fk.RefTable)),
+			ColsLit: ident.Literal(strings.Join(fk.Columns, ", ")),
+			NotNull: strings.Join(notNull, " AND "), Changed: strings.Join(changed, " OR "), Match: strings.Join(match, " AND "),
+		})
+	}
+}
+
 // finish adopts what an already scoped table has: its own foreign key to
 // the tenant and its index led by the column keep their names, so the steps
 // validate and check them instead of adding a second of each.
@@ -539,6 +590,8 @@ func (d *tableData) finishes(k Kind) bool {
 		return !d.ColNotNull || !d.HasFK || !d.FKValidated
 	case KindImmutable, KindRLS:
 		return true
+	case KindParentOrg:
+		return len(d.ParentChecks) > 0
 	}
 	return false
 }

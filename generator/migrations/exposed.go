@@ -35,7 +35,7 @@ type exposedData struct {
 	// Reads names the protected tables a view reads, for comments.
 	Reads string
 	// check is what the step's Exposed field says.
-	check ExposedRelation
+	check Probe
 	slug  string // for the step's file name
 	tp    *classify.TablePlan
 }
@@ -98,7 +98,7 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 			slug = schema + "_" + name
 		}
 		return &exposedData{common: c, Display: ident.Display(schema, name), T: ident.Qualified(schema, name),
-			Lit: ident.Literal(ident.Qualified(schema, name)), slug: sanitize(slug), check: ExposedRelation{Relation: ident.Qualified(schema, name)}}
+			Lit: ident.Literal(ident.Qualified(schema, name)), slug: sanitize(slug), check: Probe{Relation: ident.Qualified(schema, name)}}
 	}
 	for _, tp := range plan.Tables {
 		t := tp.Table

@@ -170,3 +170,50 @@ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', '
 	sort.Strings(out)
 	return out
 }
+
+// TestCrossOrgParentsRejected attacks the example as a member of org A
+// after up: a call log of org A for org B's call, a log of A's re-pointed at
+// B's call, and the 1:1 sentiment analysis of B's call (which would block
+// B's own) are all refused with the parent-org SQLSTATE; writes within the
+// member's own org pass. Before the parent-org step, the first attack
+// passes: the check is what stops it.
+func TestCrossOrgParentsRejected(t *testing.T) {
+	e := loadExample(t, 300)
+	ctx := context.Background()
+	e.up(t, func(s Step) bool { return s.Kind != KindParentOrg })
+	var user, orgA, callA, callB string
+	if err := e.conn.QueryRow(ctx, `SELECT m.user_id::text, m.org_id::text, a.id::text, b.id::text
+		FROM public.organization_members m
+		JOIN public.calls a ON a.org_id = m.org_id
+		JOIN public.calls b ON b.org_id <> m.org_id
+		WHERE NOT EXISTS (SELECT 1 FROM public.sentiment_analysis s WHERE s.call_id = b.id)
+		ORDER BY m.user_id, a.id, b.id LIMIT 1`).Scan(&user, &orgA, &callA, &callB); err != nil {
+		t.Fatal(err)
+	}
+	member := claims(user, "authenticated", orgA)
+	// The attacker names their own org: the fill trigger would otherwise
+	// take the call's, which row-level security refuses.
+	insertLog := `INSERT INTO public.call_logs (call_id, event, org_id) VALUES ($1, 'x', $2)`
+	attack := func(sql string, args ...any) error {
+		var err error
+		asAPI(t, e.conn, "authenticated", member, nil, func(tx pgx.Tx) { _, err = tx.Exec(ctx, sql, args...) })
+		return err
+	}
+	if err := attack(insertLog, callB, orgA); err != nil {
+		t.Fatalf("before the parent-org step, org A's log for org B's call: %v; the attack needs it to pass there", err)
+	}
+	e.up(t, func(s Step) bool { return s.Kind == KindParentOrg })
+
+	if err := attack(insertLog, callA, orgA); err != nil {
+		t.Errorf("a log for the member's own org's call: %v", err)
+	}
+	for name, sql := range map[string]string{
+		"a log for another org's call":           insertLog,
+		"a log re-pointed at another org's call": `UPDATE public.call_logs SET call_id = $1 WHERE id = (SELECT id FROM public.call_logs WHERE org_id = $2 ORDER BY id LIMIT 1)`,
+		"the 1:1 analysis of another org's call": `INSERT INTO public.sentiment_analysis (call_id, overall_sentiment, org_id) VALUES ($1, 'positive', $2)`,
+	} {
+		if err := attack(sql, callB, orgA); sqlState(err) != ParentOrgSQLState {
+			t.Errorf("%s: %v, want SQLSTATE %s", name, err, ParentOrgSQLState)
+		}
+	}
+}

@@ -138,6 +138,13 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		}
 		finished = append(finished, d)
 	}
+	protected := map[relKey]bool{}
+	for _, d := range append(append([]*tableData(nil), tables...), finished...) {
+		protected[relKey{d.schema, d.name}] = true
+	}
+	for _, d := range append(append([]*tableData(nil), tables...), finished...) {
+		d.parentChecks(protected)
+	}
 	var roots []*tenantRootData
 	for _, tp := range plan.Tables {
 		if tp.Class != classify.TenantRoot || !plan.Policy.InSchemas(tp.Table.Schema) {
@@ -168,7 +175,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		case PerExposed:
 			for _, d := range exposed[row.Kind] {
 				check := d.check
-				b.add(row, Step{Name: row.stepName(b.c.ColName, d.slug), Table: d.Display, TablePlan: d.tp, Partition: -1, Exposed: &check}, d)
+				b.add(row, Step{Name: row.stepName(b.c.ColName, d.slug), Table: d.Display, TablePlan: d.tp, Partition: -1, Probe: &check}, d)
 			}
 			i++
 		default:
@@ -179,7 +186,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 			}
 			for _, d := range tables {
 				for _, r := range stepTable[i:j] {
-					if r.PartitionedOnly && !d.Partitioned {
+					if r.PartitionedOnly && !d.Partitioned || r.Kind == KindParentOrg && len(d.ParentChecks) == 0 {
 						continue
 					}
 					b.table(r, d)
@@ -350,6 +357,9 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 	}
 	s := Step{Name: row.stepName(b.c.ColName, fileSlug(d)), Table: d.Display, TablePlan: d.tp, Partition: -1,
 		Objects: tableObjects(row.Kind, d, n)}
+	if row.Kind == KindParentOrg {
+		s.Probe = &Probe{Relation: d.T, Trigger: parentTriggerName}
+	}
 	if row.Kind == KindBackfill {
 		s.Backfill = &BackfillCall{Key: ident.Qualified(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
 	}

@@ -29,6 +29,7 @@ const (
 	KindJWTClaims
 	KindJWTBackfill
 	KindImmutable
+	KindParentOrg
 	KindRLS
 	KindRLSRoot
 	KindRLSGlobal
@@ -145,6 +146,8 @@ var stepTable = []StepKind{
 		NoTxUp: true, Status: "global.users_without_claim"},
 	{Kind: KindImmutable, ID: "immutable", Reemit: true, Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
 		Status: "immutable_trigger", Finish: "50_immutable"},
+	{Kind: KindParentOrg, ID: "parent_org", Reemit: true, Phase: PhaseImmutable, Template: "51_parent_org", Scope: PerTable, Name: "parent_org_",
+		Status: "probes[]", Finish: "51_parent_org"},
 	{Kind: KindRLS, ID: "rls", Phase: PhaseRLS, Template: "60_rls", Scope: PerTable, Name: "rls_",
 		Status: "rls", Finish: "60_rls"},
 	{Kind: KindRLSRoot, ID: "rls_root", Phase: PhaseRLS, Template: "61_rls_tenant_root", Scope: PerRoot, Name: "rls_root_",
@@ -181,10 +184,10 @@ type Step struct {
 	Objects Objects
 	// Backfill is set on KindBackfill steps: what its CALL passes.
 	Backfill *BackfillCall
-	// Exposed is set on the steps that close a relation outside the
-	// scoped tables (KindRLSGlobal, KindRLSExcluded, KindViewInvoker,
-	// KindMatviewRevoke): what shows the step done.
-	Exposed *ExposedRelation
+	// Probe is set on the steps whose effect the per-table measurement
+	// does not cover (closing a relation outside the scoped tables, the
+	// parent-org check): what in the catalog shows the step done.
+	Probe *Probe
 	// Up and Down are the scripts without the generated-file header. Down
 	// is empty for steps with nothing to undo (checks, backfills).
 	Up, Down string
@@ -209,11 +212,15 @@ type Objects struct {
 	Policies    []string `json:"policies,omitempty"`
 }
 
-// ExposedRelation is the relation an exposed step closes and what it
-// leaves there.
-type ExposedRelation struct {
+// Probe is what a step leaves in the catalog, for the status report: on
+// Relation, the row-level security and Policy it adds, the Trigger it
+// creates, the roles it Revokes SELECT from, or (none of them set, a view)
+// security_invoker.
+type Probe struct {
 	// Relation is the quoted, qualified name.
 	Relation string
+	// Trigger is a trigger the step creates (raw name).
+	Trigger string
 	// Policy is the permissive policy the step adds (raw name), "" for
 	// views.
 	Policy string

@@ -31,9 +31,10 @@ type Report struct {
 	Complete bool `json:"complete"`
 	// Next is the next action: that of the first phase not done.
 	Next string `json:"next_action"`
-	// Exposed says, per step that closes a relation outside the scoped
-	// tables (by step name), whether it is closed.
-	Exposed map[string]bool `json:"exposed,omitempty"`
+	// Probes says, per step with a catalog probe (closing a relation
+	// outside the scoped tables, the parent-org check), by step name,
+	// whether its effect is there.
+	Probes map[string]bool `json:"probes,omitempty"`
 
 	tenantType string // the policy's tenant.type
 }
@@ -259,7 +260,7 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 	g := &m.global
 	g.Setup = g.DefaultOrg && g.AuthOrgID && g.BackfillProcedure && g.ProgressTable
 	r := &Report{Column: m.col, Estimated: m.opts.Estimate, Tables: m.tables, Roots: m.roots, Global: *g,
-		Exposed: m.exposed, tenantType: plan.Policy.Tenant.Type}
+		Probes: m.exposed, tenantType: plan.Policy.Tenant.Type}
 	if r.Roots == nil {
 		r.Roots = []*RootStatus{}
 	}

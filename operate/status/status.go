@@ -157,7 +157,7 @@ type measurer struct {
 func exposedOf(steps []migrations.Step) []migrations.Step {
 	var out []migrations.Step
 	for _, s := range steps {
-		if s.Exposed != nil {
+		if s.Probe != nil {
 			out = append(out, s)
 		}
 	}
@@ -175,13 +175,15 @@ func (m *measurer) exposedState(ctx context.Context, tx pgx.Tx) error {
 	}
 	var exprs []string
 	for _, s := range m.exposedSteps {
-		rel := "pg_catalog.to_regclass(" + ident.Literal(s.Exposed.Relation) + ")"
-		switch s.Kind {
-		case migrations.KindViewInvoker:
+		rel := "pg_catalog.to_regclass(" + ident.Literal(s.Probe.Relation) + ")"
+		switch {
+		case s.Probe.Trigger != "":
+			exprs = append(exprs, fmt.Sprintf(`EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = %s AND g.tgname = %s AND NOT g.tgisinternal AND g.tgenabled <> 'D')`, rel, ident.Literal(s.Probe.Trigger)))
+		case s.Kind == migrations.KindViewInvoker:
 			exprs = append(exprs, fmt.Sprintf(`coalesce((SELECT c.reloptions && ARRAY['security_invoker=true', 'security_invoker=on'] FROM pg_catalog.pg_class c WHERE c.oid = %s), false)`, rel))
-		case migrations.KindMatviewRevoke:
+		case s.Kind == migrations.KindMatviewRevoke:
 			var roles []string
-			for _, r := range s.Exposed.Revoked {
+			for _, r := range s.Probe.Revoked {
 				roles = append(roles, ident.Literal(r))
 			}
 			exprs = append(exprs, fmt.Sprintf(`(%[1]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
@@ -189,7 +191,7 @@ func (m *measurer) exposedState(ctx context.Context, tx pgx.Tx) error {
     AND CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END = ANY(ARRAY[%[2]s]::text[])))`, rel, strings.Join(roles, ", ")))
 		default:
 			exprs = append(exprs, fmt.Sprintf(`(coalesce((SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = %[1]s), false)
-  AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = %[1]s AND p.polname = %[2]s))`, rel, ident.Literal(s.Exposed.Policy)))
+  AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = %[1]s AND p.polname = %[2]s))`, rel, ident.Literal(s.Probe.Policy)))
 		}
 	}
 	var done []bool

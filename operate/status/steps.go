@@ -63,6 +63,7 @@ var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r 
 	migrations.KindRLSExcluded:   exposedDone,
 	migrations.KindViewInvoker:   exposedDone,
 	migrations.KindMatviewRevoke: exposedDone,
+	migrations.KindParentOrg:     exposedDone,
 	migrations.KindRLSRoot: func(s migrations.Step, _ *TableStatus, r *Report) bool {
 		for _, rs := range r.Roots {
 			if rs.Table == s.Table {
@@ -80,15 +81,15 @@ func stepDone(s migrations.Step, ts *TableStatus, r *Report) bool {
 	if check == nil {
 		return false
 	}
-	if s.TablePlan != nil && s.Kind != migrations.KindRLSRoot && s.Exposed == nil && (ts == nil || !ts.Exists) {
+	if s.TablePlan != nil && s.Kind != migrations.KindRLSRoot && s.Probe == nil && (ts == nil || !ts.Exists) {
 		return false
 	}
 	return check(s, ts, r)
 }
 
-// exposedDone: the relation outside the scoped tables is closed as the
-// step closes it (measured by measurer.exposed).
-func exposedDone(s migrations.Step, _ *TableStatus, r *Report) bool { return r.Exposed[s.Name] }
+// exposedDone: what the step's probe looks for is in the catalog (measured
+// by measurer.exposedState).
+func exposedDone(s migrations.Step, _ *TableStatus, r *Report) bool { return r.Probes[s.Name] }
 
 // rlsDone: RLS is on and every one of warden's policies is there, of the
 // right kind.
