@@ -7,6 +7,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/policy"
 )
 
@@ -29,9 +30,10 @@ type exposedData struct {
 	// caller's": its owner column against the request's user.
 	OwnerMatch string
 	OwnerCol   string // raw, for comments
-	// Revoke lists the API roles that may SELECT a materialized view, as
-	// REVOKE and the undo's GRANT take them.
-	Revoke string
+	// Revoke lists the API roles, as REVOKE takes them; RevokeLits the
+	// same as literals, to record which of them had SELECT before.
+	Revoke     string
+	RevokeLits string
 	// Reads names the protected tables a view reads, for comments.
 	Reads string
 	// check is what the step's Exposed field says.
@@ -103,17 +105,16 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 	for _, tp := range plan.Tables {
 		t := tp.Table
 		// A table whose RLS the app set up is the app's: warden adds no
-		// permissive policy there (it could only widen or open it).
-		if t.RLSEnabled {
-			continue
-		}
-		switch tp.Class {
-		case classify.Global:
+		// permissive policy there (it could only widen or open it). RLS
+		// found on with warden's own policy is warden's doing: the step is
+		// still planned, so regenerating after up changes nothing.
+		switch {
+		case tp.Class == classify.Global && (!t.RLSEnabled || hasPolicy(t, globalReadPolicy)):
 			d := rel(t.Schema, t.Name)
 			d.Policy, d.PolicyLit, d.tp = ident.Quote(globalReadPolicy), ident.Literal(globalReadPolicy), tp
 			d.check.Policy = globalReadPolicy
 			out[KindRLSGlobal] = append(out[KindRLSGlobal], d)
-		case classify.Excluded:
+		case tp.Class == classify.Excluded && (!t.RLSEnabled || hasPolicy(t, ownerPolicy)):
 			if tp.Owner == nil {
 				continue
 			}
@@ -128,7 +129,18 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 			out[KindRLSExcluded] = append(out[KindRLSExcluded], d)
 		}
 	}
-	api := apiRoles(pol)
+	var api, apiRaw []string
+	for r := range apiRoles(pol) {
+		apiRaw = append(apiRaw, r)
+	}
+	sort.Strings(apiRaw)
+	for _, r := range apiRaw {
+		if r == "PUBLIC" {
+			api = append(api, r)
+		} else {
+			api = append(api, ident.Quote(r))
+		}
+	}
 	for _, vp := range plan.Views {
 		v := vp.View
 		var reads []string
@@ -137,30 +149,35 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 		}
 		d := rel(v.Schema, v.Name)
 		d.Reads = strings.Join(reads, ", ")
-		switch {
-		case !v.Materialized && !v.SecurityInvoker:
-			out[KindViewInvoker] = append(out[KindViewInvoker], d)
-		case v.Materialized:
-			var roles []string
-			for _, g := range v.SelectGrantees {
-				if api[g] {
-					d.check.Revoked = append(d.check.Revoked, g)
-					if g == "PUBLIC" {
-						roles = append(roles, g)
-					} else {
-						roles = append(roles, ident.Quote(g))
-					}
-				}
-			}
-			if len(roles) == 0 {
-				continue
-			}
-			sort.Strings(roles)
-			d.Revoke = strings.Join(roles, ", ")
+		// Planned whatever the view's options and grants are now: the up
+		// records them and the undo restores exactly them, and a view that
+		// warden already changed plans the same step (no drift).
+		if v.Materialized {
+			d.Revoke, d.RevokeLits = strings.Join(api, ", "), literals(apiRaw)
+			d.check.Revoked = apiRaw
 			out[KindMatviewRevoke] = append(out[KindMatviewRevoke], d)
+		} else {
+			out[KindViewInvoker] = append(out[KindViewInvoker], d)
 		}
 	}
 	return out
+}
+
+func hasPolicy(t *introspect.Table, name string) bool {
+	for _, p := range t.Policies {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func literals(names []string) string {
+	var out []string
+	for _, n := range names {
+		out = append(out, ident.Literal(n))
+	}
+	return strings.Join(out, ", ")
 }
 
 // ExposedSummary is one relation of exposedSteps for the report: what warden
@@ -187,7 +204,7 @@ func Exposed(plan *classify.Plan) []ExposedSummary {
 			case KindViewInvoker:
 				s.Detail = "security_invoker: it reads " + d.Reads + " with the caller's rights and row-level security"
 			case KindMatviewRevoke:
-				s.Detail = "SELECT revoked from " + d.Revoke + ": a materialized view has no row-level security, and it holds rows of " + d.Reads
+				s.Detail = "SELECT revoked from the API roles (" + d.Revoke + "): a materialized view has no row-level security, and it holds rows of " + d.Reads
 			}
 			out = append(out, s)
 		}

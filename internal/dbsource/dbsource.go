@@ -282,6 +282,11 @@ func loadSnapshot(opts Options) (*Schema, error) {
 			out.Tables = append(out.Tables, t)
 		}
 	}
+	for _, v := range db.Views {
+		if keep[v.Schema] {
+			out.Views = append(out.Views, v)
+		}
+	}
 	s := &Schema{DB: out, Source: source}
 	if opts.Stats && stats != nil {
 		s.Stats = &introspect.Stats{Tables: map[string]introspect.TableStats{}}
