@@ -280,19 +280,6 @@ var scopedTables = []scopedTable{
 	// direct: ownership column user_id → auth.users
 	{
 		Schema:       "public",
-		Name:         "knowledge_base_changelog",
-		ForeignKey:   "knowledge_base_changelog_org_id_fkey",
-		Index:        "knowledge_base_changelog_org_id_idx",
-		IndexColumns: []string{"org_id"},
-		OrgPolicy:    true,
-		UpdateColumn: "action",
-		NoOrg:        []columnValue{{Column: "user_id", SQL: "NULL"}},
-		Owner:        "user_id",
-		NoOrgGets:    "a0000000-0000-0000-0000-000000000001",
-	},
-	// direct: ownership column user_id → auth.users
-	{
-		Schema:       "public",
 		Name:         "leads",
 		ForeignKey:   "leads_org_id_fkey",
 		Index:        "leads_org_id_idx",
@@ -513,6 +500,18 @@ var scopedTables = []scopedTable{
 		OrgPolicy:    true,
 		UpdateColumn: "status",
 		NoOrg:        []columnValue{{Column: "kb_id", SQL: "gen_random_uuid()"}},
+	},
+	// direct: ownership column user_id → auth.users
+	{
+		Schema:       "public",
+		Name:         "knowledge_base_changelog",
+		ForeignKey:   "knowledge_base_changelog_org_id_fkey",
+		Index:        "knowledge_base_changelog_org_id_idx",
+		IndexColumns: []string{"org_id"},
+		OrgPolicy:    true,
+		UpdateColumn: "action",
+		NoOrg:        []columnValue{{Column: "user_id", SQL: "gen_random_uuid()"}, {Column: "kb_id", SQL: "gen_random_uuid()"}},
+		Owner:        "user_id",
 	},
 	// inherited: foreign-key path public.knowledge_base_documents(kb_id) → public.knowledge_base(user_id)
 	{

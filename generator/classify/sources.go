@@ -457,10 +457,13 @@ func (c *classifier) chain(tp *TablePlan, cands []candidate, bc cost, best map[*
 		case done:
 			tp.Rejected = append(tp.Rejected, fmt.Sprintf("%s: ranks after %s, which every row has", r.src, tp.Sources[len(tp.Sources)-1]))
 			continue
-		case r.src.Kind == FromParent && !pinned && !before(r.src.Parent, tp):
+		case r.src.Kind == FromParent && !before(r.src.Parent, tp):
 			// The parent may itself fall back on this table: filling
 			// either first would read the other's NULL.
 			tp.Rejected = append(tp.Rejected, fmt.Sprintf("%s: %s ranks after this table, so it cannot be filled first", r.src, r.src.Parent.Name()))
+			if pinned {
+				c.problem(tp, "org_from names %s, which takes its org after this table does (its own sources run through this table, or a longer path): it cannot be filled first; name another source or drop it from org_from", r.src.Parent.Name())
+			}
 			continue
 		}
 		tp.Sources = append(tp.Sources, r.src)
@@ -569,7 +572,7 @@ func (c *classifier) views() {
 		byName[key(v.Schema, v.Name)] = v
 	}
 	protected := func(tp *TablePlan) bool {
-		return tp.Class.Scoped() || tp.Class == AlreadyScoped || tp.Class == Excluded
+		return tp.Class.Scoped() || tp.Class == AlreadyScoped || tp.Class == Excluded || tp.Class == TenantRoot
 	}
 	for _, v := range c.db.Views {
 		if !c.pol.InSchemas(v.Schema) {

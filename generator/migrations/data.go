@@ -164,6 +164,10 @@ type tableData struct {
 	// WhenNull: the policy gives rows with no source the default org
 	// (when_null), so the fill trigger does too, as the backfill does.
 	WhenNull bool
+	// KnownTail is ", <default org for a known owner>" per owner source of
+	// a chain of several sources: tried after the caller's org, as the
+	// one-owner form (KnownUserOrg) tries it after the owner's org.
+	KnownTail string
 
 	// Finished: the table already carries the tenant column (class already
 	// scoped) and only gets what the end state lacks. HasFK, HasIndex and
@@ -655,10 +659,10 @@ func (d *tableData) derive(tp *classify.TablePlan) error {
 		return nil
 	}
 	d.Derive = "coalesce(" + strings.Join(olds, ",\n    ") + ")"
-	// The known-user fallbacks are the last terms of KnownUserOrg: the
-	// user's org first, then every other source, then the default org.
-	news = append(news, known...)
 	d.DeriveNew = "coalesce(" + strings.Join(news, ",\n    ") + ")"
+	for _, k := range known {
+		d.KnownTail += ",\n    " + k
+	}
 	return nil
 }
 

@@ -109,7 +109,10 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 		// found on with warden's own policy is warden's doing: the step is
 		// still planned, so regenerating after up changes nothing.
 		switch {
-		case tp.Class == classify.Global && (!t.RLSEnabled || hasPolicy(t, globalReadPolicy)):
+		// Only tables the policy lists as global: one treated as global for
+		// want of an owner may hold private rows (a child of an excluded
+		// table), and a read-all policy would make that explicit.
+		case tp.Class == classify.Global && tp.Decision != nil && (!t.RLSEnabled || hasPolicy(t, globalReadPolicy)):
 			d := rel(t.Schema, t.Name)
 			d.Policy, d.PolicyLit, d.tp = ident.Quote(globalReadPolicy), ident.Literal(globalReadPolicy), tp
 			d.check.Policy = globalReadPolicy

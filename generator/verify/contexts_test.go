@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -146,7 +147,18 @@ func (r *contextRun) expectCanFail(misplace, expect string) {
 		r.t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, readFile(r.t, misplace)); err != nil {
+	body := readFile(r.t, misplace)
+	// Written as the app would, the parent-org trigger refuses the row.
+	if _, err := tx.Exec(ctx, "SAVEPOINT plain"); err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, strings.Replace(body, "SET LOCAL session_replication_role = replica;", "", 1)); sqlState(err) != migrations.ParentOrgSQLState {
+		r.t.Errorf("misplace.sql without replica: %v, want the parent-org check's SQLSTATE %s", err, migrations.ParentOrgSQLState)
+	}
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT plain"); err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, body); err != nil {
 		r.t.Fatalf("misplace.sql: %v", err)
 	}
 	if _, err := tx.Exec(ctx, expect); err == nil {

@@ -269,6 +269,19 @@ func newModel(plan *classify.Plan) (*model, error) {
 					}
 				}
 			}
+			// The row is inserted this time: a copied key without a default
+			// would collide with the row it was copied from.
+			if pk := tp.Table.PrimaryKey; pk != nil {
+				for _, c := range pk.Columns {
+					col := tp.Table.Column(c)
+					if seen[c] || col == nil || col.Default != "" || col.Identity != "" {
+						continue
+					}
+					if v, ok := freshKey(col, tp.Table); ok {
+						s.noOrg = append(s.noOrg, columnValue{c, v})
+					}
+				}
+			}
 		}
 		m.scoped = append(m.scoped, s)
 	}
@@ -426,6 +439,19 @@ func noParentValue(col *introspect.Column, parent *introspect.Table, refCol stri
 	}
 	if !col.NotNull {
 		return "NULL", true
+	}
+	return "", false
+}
+
+// freshKey is SQL for a key value of col no row of t has yet.
+func freshKey(col *introspect.Column, t *introspect.Table) (string, bool) {
+	switch typ := strings.SplitN(col.Type, "(", 2)[0]; typ {
+	case "uuid":
+		return "gen_random_uuid()", true
+	case "text", "character varying":
+		return "gen_random_uuid()::text", true
+	case "smallint", "integer", "bigint", "numeric":
+		return fmt.Sprintf("(SELECT coalesce(max(k.%s), 0) + 1 FROM %s k)", ident.Quote(col.Name), ident.Qualified(t.Schema, t.Name)), true
 	}
 	return "", false
 }

@@ -17,6 +17,13 @@ SECURITY DEFINER
 SET search_path = ''
 AS $fn$
 BEGIN
+  -- No org yet: NOT NULL refuses the row. A row of another org than the
+  -- caller's: row-level security refuses it, and checking its parents
+  -- first would tell the caller which rows that org has.
+  IF NEW."org_id" IS NULL
+     OR (public.auth_org_id() IS NOT NULL AND NEW."org_id" IS DISTINCT FROM public.auth_org_id()) THEN
+    RETURN NEW;
+  END IF;
   IF NEW."kb_id" IS NOT NULL
      AND (TG_OP = 'INSERT' OR NEW."org_id" IS DISTINCT FROM OLD."org_id" OR NEW."kb_id" IS DISTINCT FROM OLD."kb_id")
      AND NOT EXISTS (SELECT 1 FROM "public"."knowledge_base" p WHERE p."id" = NEW."kb_id" AND p."org_id" = NEW."org_id") THEN
