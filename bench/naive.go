@@ -72,25 +72,35 @@ $$ SELECT %s FROM %s u WHERE u.%s = p_user $$;`, def,
 	}
 	add(NaiveAddColumn, "", setup)
 
+	// derive is the row's org from its sources in turn, as a person would
+	// write it by hand: the first that gives one.
 	derive := func(tp *classify.TablePlan, alias string) string {
-		if tp.TenantKey != nil {
-			return alias + "." + pgx.Identifier{tp.TenantKey.Name}.Sanitize()
-		}
-		if tp.Class == classify.Direct {
-			ref := alias + "." + pgx.Identifier{tp.Owner.Name}.Sanitize()
-			if t := tp.Owner.Type; t != "uuid" {
-				// A text owner column: only values shaped like a uuid are
-				// user ids, as warden reads them.
-				ref = fmt.Sprintf("(CASE WHEN %s ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN %s::uuid END)", ref, ref)
+		var terms []string
+		for _, src := range tp.Sources {
+			switch src.Kind {
+			case classify.FromTenantKey:
+				terms = append(terms, alias+"."+pgx.Identifier{src.Column.Name}.Sanitize())
+			case classify.FromOwner:
+				ref := alias + "." + pgx.Identifier{src.Column.Name}.Sanitize()
+				if t := src.Column.Type; t != "uuid" {
+					// A text owner column: only values shaped like a uuid
+					// are user ids, as warden reads them.
+					ref = fmt.Sprintf("(CASE WHEN %s ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN %s::uuid END)", ref, ref)
+				}
+				terms = append(terms, "naive.user_org("+ref+")")
+			default:
+				p := src.Parent.Table
+				var conds []string
+				for i, c := range src.FK.Columns {
+					conds = append(conds, fmt.Sprintf("p.%s = %s.%s", pgx.Identifier{src.FK.RefColumns[i]}.Sanitize(), alias, pgx.Identifier{c}.Sanitize()))
+				}
+				terms = append(terms, fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", col, pgx.Identifier{p.Schema, p.Name}.Sanitize(), strings.Join(conds, " AND ")))
 			}
-			return "naive.user_org(" + ref + ")"
 		}
-		p := tp.Parent.Table
-		var conds []string
-		for i, c := range tp.ParentFK.Columns {
-			conds = append(conds, fmt.Sprintf("p.%s = %s.%s", pgx.Identifier{tp.ParentFK.RefColumns[i]}.Sanitize(), alias, pgx.Identifier{c}.Sanitize()))
+		if len(terms) == 1 {
+			return terms[0]
 		}
-		return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", col, pgx.Identifier{p.Schema, p.Name}.Sanitize(), strings.Join(conds, " AND "))
+		return "coalesce(" + strings.Join(terms, ", ") + ")"
 	}
 	ident := func(tp *classify.TablePlan) string {
 		return pgx.Identifier{tp.Table.Schema, tp.Table.Name}.Sanitize()
