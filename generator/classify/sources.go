@@ -158,10 +158,7 @@ func (c *classifier) resolveSources() {
 		changed := false
 		for _, tp := range open {
 			list := cands[tp]
-			if len(list) > 0 && list[0].pinned {
-				// A pinned table is as good as its first named source.
-				list = list[:1]
-			}
+			pinned := len(list) > 0 && list[0].pinned
 			for _, cd := range list {
 				if cd.src.Kind == FromParent && !usable(cd.src.Parent) {
 					continue
@@ -173,6 +170,11 @@ func (c *classifier) resolveSources() {
 				if cur, ok := best[tp]; !ok || nc.less(cur) {
 					best[tp] = nc
 					changed = true
+				}
+				if pinned {
+					// A pinned table is as good as its first usable
+					// named source.
+					break
 				}
 			}
 		}
@@ -304,6 +306,12 @@ func (c *classifier) pinned(tp *TablePlan, o policy.Override, all []candidate,
 	var out []candidate
 	for _, ref := range o.OrgFrom {
 		if col := t.Column(ref.Name); col != nil && !strings.Contains(ref.Name, ".") {
+			if bad := c.notASource(tp, col); bad != "" {
+				c.pinFailed[tp] = true
+				c.plan.Problems = append(c.plan.Problems, Problem{Table: tp.Name(), Config: true,
+					Msg: (&policy.Error{Pos: ref.Pos, Key: ref.Key, Value: ref.Name, Msg: bad}).Error()})
+				continue
+			}
 			var src *Source
 			for _, fk := range t.ForeignKeys {
 				if len(fk.Columns) == 1 && fk.Columns[0] == col.Name && tenantKey(fk) {
@@ -355,6 +363,28 @@ func (c *classifier) pinned(tp *TablePlan, o policy.Override, all []candidate,
 		}
 	}
 	return out
+}
+
+// notASource says why column col of tp cannot be named in org_from, or "":
+// the tenant column is what is filled, and a column referencing another
+// table than the tenant or users table holds that table's key, not an org
+// or a user (its table is the parent to name).
+func (c *classifier) notASource(tp *TablePlan, col *introspect.Column) string {
+	if col.Name == c.pol.Tenant.Column {
+		return fmt.Sprintf("org_from names %s, the tenant column itself, which is what the migration fills; name the column or parent its org comes from", ident.QuoteIfNeeded(col.Name))
+	}
+	for _, fk := range tp.Table.ForeignKeys {
+		if len(fk.Columns) != 1 || fk.Columns[0] != col.Name {
+			continue
+		}
+		tn, u := c.pol.Tenant.Table, c.pol.Users.Table
+		if (fk.RefSchema == tn.Schema && fk.RefTable == tn.Name) || (fk.RefSchema == u.Schema && fk.RefTable == u.Name) {
+			return ""
+		}
+		return fmt.Sprintf("org_from names %s, which references %s, neither the tenant nor the users table; to take that row's org, name the parent %s",
+			ident.QuoteIfNeeded(col.Name), ident2(fk.RefSchema, fk.RefTable), ident2(fk.RefSchema, fk.RefTable))
+	}
+	return ""
 }
 
 // sourceColumns lists the columns of t that reference the tenant or the

@@ -135,6 +135,24 @@ create table documents (id uuid primary key, user_id uuid not null references au
 			problems: []string{"policy.yaml:10:25: tables[documents].org_from: org_from: team is neither a column of public.documents nor one of its foreign-key parents"},
 		},
 		{
+			name: "org_from naming the tenant column or another table's key is a configuration error",
+			schema: teams + `
+create table documents (id uuid primary key, team_id uuid not null references teams, author_id uuid references auth.users, org_id uuid);`,
+			policy: "scope: [documents]\ntables:\n  documents: {org_from: [org_id, team_id]}\n",
+			problems: []string{
+				"org_from names org_id, the tenant column itself",
+				"org_from names team_id, which references public.teams, neither the tenant nor the users table; to take that row's org, name the parent public.teams",
+			},
+		},
+		{
+			name: "a pinned first source that cannot be used gives way to the next",
+			schema: `
+create table plans (id uuid primary key);
+create table notes (id uuid primary key, plan_id uuid references plans, user_id uuid not null references auth.users);`,
+			policy: "global: [plans]\nscope: [notes]\ntables:\n  notes: {org_from: [plans, user_id]}\n",
+			want:   map[string][]string{"public.notes": {"owner user_id → auth.users (the owner's org)"}},
+		},
+		{
 			name: "an already tenanted table whose column is no tenant key is refused, not finished",
 			schema: `
 create table legacy_orgs (id uuid primary key);
