@@ -74,10 +74,13 @@ CREATE TABLE public.users (id bigint PRIMARY KEY);
 CREATE TABLE public.notes (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES public.users);
 CREATE TABLE public.preferences (user_id bigint PRIMARY KEY REFERENCES public.users, theme text NOT NULL);
 CREATE TABLE public.plans (id int PRIMARY KEY, price int NOT NULL);
+CREATE TABLE public.visits (user_id bigint NOT NULL REFERENCES public.users, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE public.visits_2025 PARTITION OF public.visits FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO web_app;
 INSERT INTO public.users VALUES (1), (2);
 INSERT INTO public.preferences VALUES (1, 'dark'), (2, 'light');
 INSERT INTO public.plans VALUES (1, 10);
+INSERT INTO public.visits VALUES (1, '2025-02-01'), (2, '2025-03-01');
 `
 	const pol = `version: 1
 schemas: [public]
@@ -85,7 +88,7 @@ tenant: {table: orgs, type: bigint, default_org: 1000}
 users: {table: public.users}
 request_context: {kind: session, setting: app.org, user_setting: app.user, roles: [web_app]}
 scope: [notes]
-exclude: [preferences]
+exclude: [preferences, visits]
 global: [plans]
 migrations: {format: psql, version: "20250110000000"}
 `
@@ -104,7 +107,7 @@ migrations: {format: psql, version: "20250110000000"}
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := func(user string) (prefs int64, writeErr error) {
+	seen := func(user string) (prefs, visits int64, writeErr error) {
 		tx, err := conn.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -115,34 +118,36 @@ migrations: {format: psql, version: "20250110000000"}
 				t.Fatal(err)
 			}
 		}
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM public.preferences").Scan(&prefs); err != nil {
+		// The partition, named directly: past the parent's policies unless
+		// it has its own.
+		if err := tx.QueryRow(ctx, "SELECT (SELECT count(*) FROM public.preferences), (SELECT count(*) FROM public.visits_2025)").Scan(&prefs, &visits); err != nil {
 			t.Fatal(err)
 		}
 		tag, err := tx.Exec(ctx, "UPDATE public.plans SET price = 0")
 		if err == nil && tag.RowsAffected() > 0 {
 			err = errUpdated
 		}
-		return prefs, err
+		return prefs, visits, err
 	}
-	if n, err := seen("1"); n != 2 || err != errUpdated {
-		t.Fatalf("before: user 1 sees %d preferences and updating plans gives %v; the test needs both open", n, err)
+	if n, v, err := seen("1"); n != 2 || v != 2 || err != errUpdated {
+		t.Fatalf("before: user 1 sees %d preferences and %d visits and updating plans gives %v; the test needs all open", n, v, err)
 	}
 	for _, s := range steps {
 		if s.Kind != KindBackfill {
 			applyStep(t, conn, s, false)
 		}
 	}
-	if n, err := seen("1"); n != 1 || err != nil {
-		t.Errorf("after up: user 1 sees %d preferences (want their 1) and updating plans gives %v (want no row changed)", n, err)
+	if n, v, err := seen("1"); n != 1 || v != 1 || err != nil {
+		t.Errorf("after up: user 1 sees %d preferences and %d visits through the partition (want their 1 each) and updating plans gives %v (want no row changed)", n, v, err)
 	}
-	if n, _ := seen(""); n != 0 {
-		t.Errorf("after up: a request with no user sees %d preferences", n)
+	if n, v, _ := seen(""); n != 0 || v != 0 {
+		t.Errorf("after up: a request with no user sees %d preferences and %d visits", n, v)
 	}
 	for i := len(steps) - 1; i >= 0; i-- {
 		applyStep(t, conn, steps[i], true)
 	}
-	if n, err := seen("1"); n != 2 || err != errUpdated {
-		t.Errorf("after down: user 1 sees %d preferences and updating plans gives %v; want both as before", n, err)
+	if n, v, err := seen("1"); n != 2 || v != 2 || err != errUpdated {
+		t.Errorf("after down: user 1 sees %d preferences and %d visits and updating plans gives %v; want all as before", n, v, err)
 	}
 }
 
