@@ -43,6 +43,7 @@ func Render(p *classify.Plan) ([]byte, error) {
 	r.notes()
 	r.unscoped()
 	r.exposed()
+	r.defaultOrg()
 	r.review()
 	// Exactly one newline at the end, whatever the last section wrote.
 	return append(bytes.TrimRight(r.b.Bytes(), "\n"), '\n'), nil
@@ -507,6 +508,36 @@ func (r *renderer) exposed() {
 	if len(list) == 0 && len(open) == 0 {
 		r.printf("None: nothing else was open.\n")
 	}
+}
+
+// defaultOrg says who shares the default org: which rows go there and
+// which users get it as their org, so nobody mistakes it for an empty
+// placeholder.
+func (r *renderer) defaultOrg() {
+	t := r.pol.Tenant
+	r.section("Who shares the default org")
+	r.printf("The default org %s holds every row whose sources gave no org: ", code(t.DefaultOrg))
+	var tables []string
+	for _, tp := range r.p.Scoped {
+		if tp.WhenNullDefault {
+			tables = append(tables, r.short(tp))
+		}
+	}
+	if len(tables) > 0 {
+		r.printf("the rows with no owner or parent of %s (the policy's `when_null`), ", strings.Join(tables, ", "))
+	}
+	r.printf("and the rows of owners who belong to no org (the backfill counts them as orphans).\n\n")
+	if r.pol.Membership == nil {
+		r.printf("There is no membership table: every user's org is the default org, so every user reads and writes every org-owned row. " +
+			"This is the single-org starting point; add a membership table to the policy to give users orgs of their own.\n")
+		return
+	}
+	r.printf("A user with no membership, every new signup included, gets the default org as their org")
+	if r.pol.Context.KeepsClaim() {
+		r.printf(" (their JWT claim)")
+	}
+	r.printf(", and so reads and writes every row above. Give each user a membership of their own as they sign up, " +
+		"and keep the `when_null` tables few.\n")
 }
 
 func (r *renderer) review() {
