@@ -554,7 +554,7 @@ func (r *renderer) review() {
 	}
 	var noFK []*classify.TablePlan
 	for _, tp := range r.p.Scoped {
-		if tp.Class == classify.Direct && tp.OwnerFK == nil {
+		if tp.Owner != nil && tp.OwnerFK == nil {
 			noFK = append(noFK, tp)
 		}
 	}

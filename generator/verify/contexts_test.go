@@ -15,6 +15,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/generator/report"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/introspect"
@@ -75,6 +76,13 @@ func TestRequestContexts(t *testing.T) {
 			steps, err := migrations.Steps(plan, db)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Every renderer takes the plan: REPORT.md and the plan output.
+			if _, err := report.Render(plan); err != nil {
+				t.Fatalf("REPORT.md: %v", err)
+			}
+			if _, err := classify.PlanJSON(plan, nil); err != nil {
+				t.Fatalf("plan JSON: %v", err)
 			}
 			for _, s := range steps {
 				if s.Kind == migrations.KindJWTClaims || s.Kind == migrations.KindJWTBackfill {
