@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,6 +84,9 @@ func TestRequestContexts(t *testing.T) {
 			}
 			if _, err := classify.PlanJSON(plan, nil); err != nil {
 				t.Fatalf("plan JSON: %v", err)
+			}
+			if err := classify.WritePlanText(io.Discard, plan, nil); err != nil {
+				t.Fatalf("plan text: %v", err)
 			}
 			for _, s := range steps {
 				if s.Kind == migrations.KindJWTClaims || s.Kind == migrations.KindJWTBackfill {
