@@ -312,6 +312,11 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 	}
 
 	for _, ph := range phaseOrder {
+		if len(phaseSteps[ph]) == 0 {
+			// A phase the plan has no step of (phase 5 outside Supabase):
+			// nothing to do, nothing to report.
+			continue
+		}
 		info := phaseInfo[ph]
 		p := &PhaseStatus{Phase: ph, Title: info.title, Unit: "tables", BlockedBy: []migrations.Phase{}}
 		names := make([]string, 0, len(m.tables)+len(m.roots))
@@ -349,7 +354,7 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 		}
 		allDone := phaseAllDone[ph] && len(phaseSteps[ph]) > 0
 		for _, d := range info.deps {
-			if !phaseAllDone[d] {
+			if len(phaseSteps[d]) > 0 && !phaseAllDone[d] {
 				p.BlockedBy = append(p.BlockedBy, d)
 			}
 		}

@@ -495,6 +495,11 @@ func (m *measurer) globals(ctx context.Context, tx pgx.Tx) error {
 
 func (m *measurer) users(ctx context.Context, tx pgx.Tx) error {
 	pol := m.plan.Policy
+	if !pol.Context.KeepsClaim() {
+		// No claim is kept in the users table (jwt, session contexts):
+		// there is no phase 5 and nothing to count.
+		return nil
+	}
 	q := fmt.Sprintf(usersQuery, ident.Quote(metaColumn), ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name))
 	g := &m.global
 	if err := tx.QueryRow(ctx, q, m.col).Scan(&g.Users, &g.UsersWithClaim); err != nil {
