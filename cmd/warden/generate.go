@@ -114,7 +114,18 @@ func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *intr
 	if err != nil {
 		return nil
 	}
-	return laid.Up
+	// A step re-emitted at a later version is first applied by its
+	// earliest file: that is the one to name in "apply X first", since a
+	// runner applies everything before it too.
+	paths := laid.Up
+	earliest := map[string]int64{}
+	for _, e := range h.Prior.Entries {
+		if v, ok := earliest[e.Step]; (!ok || e.Version < v) && e.Up.Path != "" {
+			earliest[e.Step] = e.Version
+			paths[e.Step] = e.Up.Path
+		}
+	}
+	return paths
 }
 
 // ownMigrationsFloor is the highest version among the migrations in the
