@@ -196,19 +196,16 @@ func (t *TablePlan) PathString() string {
 //
 //  1. Tenant roots: the tenant, membership and users tables, by their role.
 //  2. The policy's explicit word: exclude, global, tables.<t>.class.
-//  3. Direct: a table in scope with an ownership column (the first of the
-//     policy's ownership list that qualifies). A table that has both an
-//     ownership column and a foreign key to a scoped parent is direct: the
-//     row's own owner is authoritative (a call placed by one user on a
-//     colleague's campaign belongs to the caller's org), and it needs no
-//     join, so the backfill and the fill trigger read only the row itself
-//     and do not depend on the parent being filled first or on its FK
-//     being non-NULL. The policy can still choose the parent with via or
-//     class: inherited.
-//  4. Inherited: the best foreign-key path to a direct table (see
-//     resolvePaths).
-//  5. What is left: in scope with no way to get an org (a problem), already
-//     has the tenant column (already scoped), an owner or path but no
+//  3. Already scoped: not in scope and already carrying the tenant column;
+//     such a table is a parent others can inherit from, and is finished by
+//     the migration (see alreadyScoped).
+//  4. Sources (see resolveSources): for every other table, where its rows
+//     get their org, best first: a column holding the tenant key, a parent
+//     whose org is known, the ownership column. A table in scope whose
+//     first source is one of its own columns is direct, one whose first
+//     source is a parent inherited; the policy can pin the sources with
+//     org_from (or via, or class).
+//  5. What is left: in scope with no source (a problem), a source but no
 //     decision (unclassified: a problem, or a warning under
 //     `unclassified: warn`), or nothing at all (global).
 func Classify(db *introspect.Database, pol *policy.Policy) *Plan {
