@@ -239,7 +239,9 @@ func (c *classifier) candidates(tp *TablePlan, tenant *TablePlan) []candidate {
 	}
 	parentOf := func(fk *introspect.ForeignKey) *TablePlan {
 		p := c.byKey[key(fk.RefSchema, fk.RefTable)]
-		if p == nil || p == tp || p == tenant {
+		// The tenant is a tenant-key source; the users and membership
+		// tables hold no org to pass on (a users FK is an owner).
+		if p == nil || p == tp || p.Class == TenantRoot {
 			return nil
 		}
 		return p
