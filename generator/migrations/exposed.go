@@ -66,17 +66,15 @@ const (
 )
 
 // apiRoles are the roles a request acts as: Supabase's anon and
-// authenticated, or the policy's roles; PUBLIC always, since a grant to it
+// authenticated, and the policy's roles; PUBLIC always, since a grant to it
 // reaches them all.
 func apiRoles(pol *policy.Policy) map[string]bool {
 	out := map[string]bool{"PUBLIC": true}
-	switch {
-	case pol.Context.Kind == policy.ContextSupabase:
+	if pol.Context.Kind == policy.ContextSupabase {
 		out["anon"], out["authenticated"] = true, true
-	default:
-		for _, r := range pol.Context.Roles {
-			out[r] = true
-		}
+	}
+	for _, r := range pol.Context.Roles {
+		out[r] = true
 	}
 	return out
 }
