@@ -43,11 +43,20 @@ func FuzzParse(f *testing.F) {
 		refs = append(refs, p.Critical...)
 		for _, o := range p.Tables {
 			refs = append(refs, o.Table)
-			if (o.Via == nil) == (o.Class == "") {
-				t.Fatalf("override %v: want exactly one of via and class", o.Table)
+			set := 0
+			for _, b := range []bool{o.Via != nil, o.Class != "", len(o.OrgFrom) > 0} {
+				if b {
+					set++
+				}
+			}
+			if set > 1 || set == 0 && o.NullParent == "" {
+				t.Fatalf("override %v: want at most one of via, class and org_from, and a decision", o.Table)
 			}
 			if o.Via != nil {
 				refs = append(refs, *o.Via)
+			}
+			for _, src := range o.OrgFrom {
+				refs = append(refs, src.Table)
 			}
 		}
 		for _, r := range refs {
