@@ -41,6 +41,15 @@ type Source struct {
 	Nullable bool
 }
 
+// Columns are the row's columns the source reads: its own column, or the
+// foreign-key columns to the parent.
+func (s Source) Columns() []string {
+	if s.Column != nil {
+		return []string{s.Column.Name}
+	}
+	return s.FK.Columns
+}
+
 // String describes the source for plans and reports, e.g.
 // "column account_id → public.accounts (the tenant key)".
 func (s Source) String() string {

@@ -36,22 +36,22 @@ type exposedData struct {
 	RevokeLits string
 	// Reads names the protected tables a view reads, for comments.
 	Reads string
-	// Parts are the partitions of a partitioned table: the API roles can
-	// name a partition directly, past the parent's policies, so each gets
-	// the same row-level security.
-	Parts []exposedPart
+	// Rels are the table, then every partition of a partitioned one: the
+	// API roles can name a partition directly, past the parent's policies,
+	// so each gets the same row-level security.
+	Rels []exposedPart
 	// check is what the step's Probe says.
 	check Probe
 	slug  string // for the step's file name
 	tp    *classify.TablePlan
 }
 
-// exposedPart is one partition of an exposed table.
+// exposedPart is an exposed table or one of its partitions.
 type exposedPart struct{ T, Lit string }
 
-// partsOf lists every partition of t, at any level.
-func partsOf(t *introspect.Table) []exposedPart {
-	var out []exposedPart
+// relsOf lists t, then every partition of it at any level.
+func relsOf(t *introspect.Table) []exposedPart {
+	out := []exposedPart{{T: ident.Qualified(t.Schema, t.Name), Lit: ident.Literal(ident.Qualified(t.Schema, t.Name))}}
 	for _, p := range t.Partitions {
 		out = append(out, exposedPart{T: ident.Qualified(p.Schema, p.Name), Lit: ident.Literal(ident.Qualified(p.Schema, p.Name))})
 	}
@@ -130,7 +130,7 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 			d := rel(t.Schema, t.Name)
 			d.Policy, d.PolicyLit, d.tp = ident.Quote(globalReadPolicy), ident.Literal(globalReadPolicy), tp
 			d.check.Policy = globalReadPolicy
-			d.Parts = partsOf(t)
+			d.Rels = relsOf(t)
 			out[KindRLSGlobal] = append(out[KindRLSGlobal], d)
 		case tp.Class == classify.Excluded && (!t.RLSEnabled || hasPolicy(t, ownerPolicy)):
 			if tp.Owner == nil {
@@ -143,7 +143,7 @@ func exposedSteps(c common, plan *classify.Plan) map[Kind][]*exposedData {
 			d := rel(t.Schema, t.Name)
 			d.Policy, d.PolicyLit, d.tp = ident.Quote(ownerPolicy), ident.Literal(ownerPolicy), tp
 			d.check.Policy = ownerPolicy
-			d.Parts = partsOf(t)
+			d.Rels = relsOf(t)
 			d.OwnerMatch, d.OwnerCol = ident.Quote(tp.Owner.Name)+" = "+user, tp.Owner.Name
 			out[KindRLSExcluded] = append(out[KindRLSExcluded], d)
 		}

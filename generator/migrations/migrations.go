@@ -138,11 +138,12 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		}
 		finished = append(finished, d)
 	}
+	all := append(append([]*tableData(nil), tables...), finished...)
 	protected := map[relKey]bool{}
-	for _, d := range append(append([]*tableData(nil), tables...), finished...) {
+	for _, d := range all {
 		protected[relKey{d.schema, d.name}] = true
 	}
-	for _, d := range append(append([]*tableData(nil), tables...), finished...) {
+	for _, d := range all {
 		d.parentChecks(protected)
 	}
 	var roots []*tenantRootData

@@ -256,13 +256,7 @@ func newModel(plan *classify.Plan) (*model, error) {
 			s.noOrgGets, s.noOrg, s.noOrgNote = tn.DefaultOrg, nil, ""
 			seen := map[string]bool{}
 			for _, src := range tp.Sources {
-				cols := []string{}
-				if src.Column != nil {
-					cols = append(cols, src.Column.Name)
-				} else {
-					cols = append(cols, src.FK.Columns...)
-				}
-				for _, c := range cols {
+				for _, c := range src.Columns() {
 					if !seen[c] {
 						seen[c] = true
 						s.noOrg = append(s.noOrg, columnValue{c, "NULL"})
@@ -277,7 +271,8 @@ func newModel(plan *classify.Plan) (*model, error) {
 					if seen[c] || col == nil || col.Default != "" || col.Identity != "" {
 						continue
 					}
-					if v, ok := freshKey(col, tp.Table); ok {
+					// A value naming no row of the table is a key it has not.
+					if v, ok := noParentValue(col, tp.Table, c); ok {
 						s.noOrg = append(s.noOrg, columnValue{c, v})
 					}
 				}
@@ -359,11 +354,11 @@ func newScoped(tp *classify.TablePlan, n migrations.ObjectNames) scopedModel {
 			col := t.Column(name)
 			v, ok := noParentValue(col, parent, refs[i])
 			if !ok {
-				what := "parent key"
+				what, names := "parent key", "parent row"
 				if src.Kind == classify.FromOwner {
-					what = "ownership"
+					what, names = "ownership", "user"
 				}
-				s.noOrg, s.noOrgNote = nil, fmt.Sprintf("%s column %s is %s, for which no value naming no %s can be written", what, name, col.Type, map[bool]string{true: "user", false: "parent row"}[src.Kind == classify.FromOwner])
+				s.noOrg, s.noOrgNote = nil, fmt.Sprintf("%s column %s is %s, for which no value naming no %s can be written", what, name, col.Type, names)
 				return s
 			}
 			set[name] = true
@@ -439,19 +434,6 @@ func noParentValue(col *introspect.Column, parent *introspect.Table, refCol stri
 	}
 	if !col.NotNull {
 		return "NULL", true
-	}
-	return "", false
-}
-
-// freshKey is SQL for a key value of col no row of t has yet.
-func freshKey(col *introspect.Column, t *introspect.Table) (string, bool) {
-	switch typ := strings.SplitN(col.Type, "(", 2)[0]; typ {
-	case "uuid":
-		return "gen_random_uuid()", true
-	case "text", "character varying":
-		return "gen_random_uuid()::text", true
-	case "smallint", "integer", "bigint", "numeric":
-		return fmt.Sprintf("(SELECT coalesce(max(k.%s), 0) + 1 FROM %s k)", ident.Quote(col.Name), ident.Qualified(t.Schema, t.Name)), true
 	}
 	return "", false
 }
