@@ -28,6 +28,8 @@ const (
 	newOrgSQL = `INSERT INTO "public"."organizations" ("id", "name") OVERRIDING SYSTEM VALUE VALUES (gen_random_uuid(), 'warden verify (rolled back)') RETURNING "id"::text`
 	// orgType is the SQL type of the tenant key and of orgColumn.
 	orgType = "uuid"
+	// defaultOrg holds the rows no source gave an org; a row may leave it once.
+	defaultOrg = "a0000000-0000-0000-0000-000000000001"
 )
 
 // How a request carries its org (request_context): the checks act as
@@ -39,6 +41,21 @@ const (
 	actingRole     = "authenticated"
 	orgSetting     = ""
 	probeOrg       = "00000000-0000-4000-8000-00000000a0a1"
+)
+
+// Where public.auth_org_id() holds a claim only for a member of the claimed
+// org, the checks act as a member: memberSQL makes a user (the first parameter)
+// a member of an org (the second) inside the check's transaction, isMemberSQL
+// finds that membership and leaveSQL takes it back; memberOfSQL finds a member
+// of an org, someUserSQL any user, userOrgSQL a user's own org. All empty where
+// the claim is taken as it is.
+const (
+	memberSQL   = `INSERT INTO "public"."organization_members" ("user_id", "org_id") VALUES ($1, $2)`
+	isMemberSQL = `SELECT 1 FROM "public"."organization_members" WHERE "user_id" = $1 AND "org_id" = $2 LIMIT 1`
+	leaveSQL    = `DELETE FROM "public"."organization_members" WHERE "user_id" = $1 AND "org_id" = $2`
+	memberOfSQL = `SELECT "user_id"::text FROM "public"."organization_members" WHERE "org_id" = $1 ORDER BY 1 LIMIT 1`
+	someUserSQL = `SELECT "id"::text FROM "auth"."users" ORDER BY 1 LIMIT 1`
+	userOrgSQL  = `SELECT "warden".user_org($1)::text`
 )
 
 var (

@@ -86,9 +86,18 @@ type common struct {
 	// tells that phase 5 keeps the users' JWT claim in step (supabase).
 	Context   string
 	ClaimSync bool
-	// AuthOrgExpr is the body of public.auth_org_id() for the jwt and
-	// session contexts: the caller's org, NULL when it set none.
+	// AuthOrgExpr is the org the request claims, NULL when it claims
+	// none.
 	AuthOrgExpr string
+	// AuthUserText is the request's user id as text, NULL when it names
+	// none; "" when the context never carries a user (session without
+	// user_setting). AuthUserCast turns it, as s.u, into the users key
+	// type (NULL for a value that is no such key). public.auth_org_id()
+	// checks the claimed org against this user's membership.
+	AuthUserText string
+	AuthUserCast string
+	// MemberOrg is the membership table's quoted org column.
+	MemberOrg string
 	// ClaimDisplay and SettingDisplay name where the org comes from, for
 	// comments.
 	ClaimDisplay   string
@@ -286,6 +295,9 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		DefaultOrgExists:  tn.DefaultOrgExists,
 	}
 	switch pol.Context.Kind {
+	case policy.ContextSupabase:
+		c.AuthOrgExpr = fmt.Sprintf("nullif(\n    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb\n      -> 'app_metadata' ->> %s),\n    '')::%s",
+			ident.Literal(tn.Column), tn.Type)
 	case policy.ContextJWT:
 		var keys []string
 		for _, k := range pol.Context.Claim {
@@ -297,6 +309,9 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 	case policy.ContextSession:
 		c.SettingDisplay = pol.Context.Setting
 		c.AuthOrgExpr = fmt.Sprintf("nullif(pg_catalog.current_setting(%s, true), '')::%s", ident.Literal(pol.Context.Setting), tn.Type)
+	}
+	if c.AuthUserText = requestUserText(pol); c.AuthUserText != "" {
+		c.AuthUserCast = castIfValid("s.u", c.UsersKeyType)
 	}
 	if len(pol.Context.Roles) > 0 {
 		var quoted []string
@@ -322,6 +337,7 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 	if m := pol.Membership; m != nil {
 		c.Membership = ident.Qualified(m.Table.Schema, m.Table.Name)
 		c.MemberUser = ident.Quote(m.UserColumn)
+		c.MemberOrg = ident.Quote(m.OrgColumn)
 		order := ""
 		if m.PrimaryColumn != "" {
 			order = fmt.Sprintf("m.%s DESC NULLS LAST, ", ident.Quote(m.PrimaryColumn))
@@ -737,4 +753,43 @@ func relationsOf(db *introspect.Database) relations {
 		}
 	}
 	return r
+}
+
+// requestUserText is the request's user id as text: the token's subject
+// (jwt, supabase) or request_context.user_setting (session); "" when the
+// context carries no user.
+func requestUserText(pol *policy.Policy) string {
+	switch pol.Context.Kind {
+	case policy.ContextSupabase, policy.ContextJWT:
+		return "nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '')"
+	case policy.ContextSession:
+		if pol.Context.UserSetting != "" {
+			return fmt.Sprintf("nullif(pg_catalog.current_setting(%s, true), '')", ident.Literal(pol.Context.UserSetting))
+		}
+	}
+	return ""
+}
+
+// castIfValid casts the text expression expr to typ, giving NULL where the
+// text is not a value of typ that the pattern can vouch for: a subject
+// such as "auth0|42" against an integer key then names no user, instead of
+// failing every query of the request.
+func castIfValid(expr, typ string) string {
+	var pattern string
+	switch baseType(typ) {
+	case "uuid":
+		pattern = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+	case "bigint":
+		pattern = "^-?[0-9]{1,18}$"
+	case "integer":
+		pattern = "^-?[0-9]{1,9}$"
+	case "smallint":
+		pattern = "^-?[0-9]{1,4}$"
+	default:
+		if isTextType(baseType(typ)) {
+			return expr
+		}
+		return expr + "::" + typ
+	}
+	return fmt.Sprintf("CASE WHEN %s ~ %s THEN (%s)::%s END", expr, ident.Literal(pattern), expr, typ)
 }

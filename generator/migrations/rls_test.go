@@ -94,6 +94,10 @@ type rlsFixture struct {
 	aRows  int64
 	bRows  int64
 	ownPol bool // the app has permissive policies of its own on the table
+	// member makes sub a member of org A (and a user, where it is not
+	// one), run before each check: public.auth_org_id() holds a claim
+	// only for a member of the claimed org.
+	member []string
 }
 
 func (e *example) rlsFixture(t testing.TB, tp *classify.TablePlan) rlsFixture {
@@ -132,6 +136,10 @@ func (e *example) rlsFixture(t testing.TB, tp *classify.TablePlan) rlsFixture {
 		if sub != nil {
 			f.sub = *sub
 		}
+	}
+	f.member = []string{
+		fmt.Sprintf(`INSERT INTO auth.users (id, email) VALUES ('%s', 'rls-fixture@example.com') ON CONFLICT DO NOTHING`, f.sub),
+		fmt.Sprintf(`INSERT INTO public.organization_members (org_id, user_id, is_primary) VALUES ('%s', '%s', false) ON CONFLICT DO NOTHING`, f.a, f.sub),
 	}
 	f.aRows = e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, f.t), f.a)
 	f.bRows = e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, f.t), f.b)
@@ -202,7 +210,7 @@ func TestRLSIsolation(t *testing.T) {
 					// The app's own permissive policies (leads: the user's
 					// own rows) still decide within the org: expect what they
 					// alone show of org A.
-					asAPI(t, e.conn, "authenticated", jwt, dropWardenRestrictive(e, tp, f.t), func(tx pgx.Tx) {
+					asAPI(t, e.conn, "authenticated", jwt, append(slices.Clone(f.member), dropWardenRestrictive(e, tp, f.t)...), func(tx pgx.Tx) {
 						n, err := txCount(tx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, f.t), f.a)
 						if err != nil {
 							t.Fatal(err)
@@ -210,7 +218,7 @@ func TestRLSIsolation(t *testing.T) {
 						want = n
 					})
 				}
-				asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 					got, err := txCount(tx, fmt.Sprintf(`SELECT count(*) FROM %s`, f.t))
 					if err != nil {
 						t.Fatal(err)
@@ -227,12 +235,12 @@ func TestRLSIsolation(t *testing.T) {
 
 			insert := e.insertCopySQL(t, f)
 			t.Run("cannot insert for another org", func(t *testing.T) {
-				asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 					if _, err := tx.Exec(ctx, insert, f.b, f.a); sqlState(err) != "42501" {
 						t.Errorf("insert with org B: got %v, want SQLSTATE 42501\n%s", err, insert)
 					}
 				})
-				asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 					if _, err := tx.Exec(ctx, insert, f.a, f.a); sqlState(err) == "42501" {
 						t.Errorf("control: the same insert with org A is rejected by RLS too (%v), so the org B check proves nothing", err)
 					}
@@ -243,7 +251,7 @@ func TestRLSIsolation(t *testing.T) {
 				if f.bRows == 0 {
 					t.Logf("org B has no rows in %s: only proves nothing is touched", tp.Name())
 				}
-				asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 					up, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET org_id = org_id WHERE org_id = $1`, f.t), f.b)
 					if err != nil {
 						t.Fatal(err)
@@ -264,7 +272,7 @@ func TestRLSIsolation(t *testing.T) {
 				return fmt.Sprintf(`(tableoid, ctid) = (SELECT tableoid, ctid FROM %s WHERE org_id = $%d LIMIT 1)`, f.t, param)
 			}
 			t.Run("cannot move a row to another org", func(t *testing.T) {
-				asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 					tag, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET org_id = $1 WHERE %s`, f.t, oneRow(2)), f.b, f.a)
 					// The immutability trigger (BEFORE UPDATE) fires before
 					// the RLS WITH CHECK; either refusal is right.
@@ -274,7 +282,7 @@ func TestRLSIsolation(t *testing.T) {
 				})
 			})
 			t.Run("cannot clear the org", func(t *testing.T) {
-				asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+				asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 					var got string
 					err := tx.QueryRow(ctx, fmt.Sprintf(`UPDATE %s SET org_id = NULL WHERE %s RETURNING org_id::text`, f.t, oneRow(1)), f.a).Scan(&got)
 					switch {
@@ -307,7 +315,7 @@ func TestRLSPartitionsDirect(t *testing.T) {
 			part := pgx.Identifier{p.Schema, p.Name}.Sanitize()
 			want := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, part), f.a)
 			total := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s`, part))
-			asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
+			asAPI(t, e.conn, "authenticated", jwt, f.member, func(tx pgx.Tx) {
 				got, err := txCount(tx, fmt.Sprintf(`SELECT count(*) FROM %s`, part))
 				if err != nil {
 					t.Fatal(err)
@@ -467,8 +475,16 @@ func TestRLSInitPlan(t *testing.T) {
 			calls = tp
 		}
 	}
-	org := e.scalarText(t, `SELECT org_id::text FROM public.calls GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`)
-	jwt := claims(nobodySub, "authenticated", org)
+	// A member of the org with the most calls: auth_org_id() holds a claim
+	// only for a member of the claimed org.
+	var org, member string
+	if err := e.conn.QueryRow(context.Background(), `
+SELECT c.org_id::text, min(m.user_id::text) FROM public.calls c
+JOIN public.organization_members m ON m.org_id = c.org_id
+GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`).Scan(&org, &member); err != nil {
+		t.Fatal(err)
+	}
+	jwt := claims(member, "authenticated", org)
 	query := `SELECT * FROM public.calls WHERE status <> 'queued'`
 
 	asAPI(t, e.conn, "authenticated", jwt, nil, func(tx pgx.Tx) {
@@ -729,4 +745,150 @@ WHERE id = (SELECT id FROM public.call_logs WHERE org_id = $2 LIMIT 1)`, callB, 
 			mustFail(t, err == nil, fmt.Sprintf("a call_logs row of org %s under a call of org %s (%v)", a, b, err))
 		})
 	})
+}
+
+// TestMembershipIsTheTruth checks public.auth_org_id() against the
+// membership table rather than the token alone (issue 17, item 2): a
+// removed member's unexpired token reads and writes nothing of the former
+// org, a claim of an org the user never joined gives nothing, a token
+// issued before the claim existed gets the user's primary org, and a new
+// signup (whose claim the trigger sets to the default org, which it is no
+// member of) reads nothing of the default org's rows.
+func TestMembershipIsTheTruth(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	ctx := context.Background()
+	// A user with exactly one membership, in the org with the most calls
+	// among such users, and another org with calls.
+	var user, a, b string
+	if err := e.conn.QueryRow(ctx, `
+WITH pick AS (
+  SELECT m.user_id, m.org_id FROM public.organization_members m
+  JOIN public.calls c ON c.org_id = m.org_id
+  WHERE (SELECT count(*) FROM public.organization_members o WHERE o.user_id = m.user_id) = 1
+  GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1)
+SELECT p.user_id::text, p.org_id::text,
+       (SELECT c.org_id::text FROM public.calls c WHERE c.org_id <> p.org_id GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1)
+FROM pick p`).Scan(&user, &a, &b); err != nil {
+		t.Fatal(err)
+	}
+	aCalls := e.scalar(t, `SELECT count(*) FROM public.calls WHERE org_id = $1`, a)
+	if aCalls == 0 {
+		t.Fatalf("org %s has no calls to test with", a)
+	}
+	leave := []string{fmt.Sprintf(`DELETE FROM public.organization_members WHERE user_id = '%s' AND org_id = '%s'`, user, a)}
+	count := `SELECT count(*) FROM public.calls`
+
+	// The control: while a member, the token reads the org's calls. Were
+	// it to fail, every "reads nothing" below would prove nothing.
+	asAPI(t, e.conn, "authenticated", claims(user, "authenticated", a), nil, func(tx pgx.Tx) {
+		if n, err := txCount(tx, count); err != nil || n != aCalls {
+			t.Fatalf("member with a claim of org %s: sees %d calls (%v), want %d", a, n, err, aCalls)
+		}
+	})
+	t.Run("no claim yet: the primary membership", func(t *testing.T) {
+		asAPI(t, e.conn, "authenticated", claims(user, "authenticated", ""), nil, func(tx pgx.Tx) {
+			if n, err := txCount(tx, count); err != nil || n != aCalls {
+				t.Errorf("member without an org claim: sees %d calls (%v), want org %s's %d", n, err, a, aCalls)
+			}
+		})
+	})
+	t.Run("removed member's old token", func(t *testing.T) {
+		asAPI(t, e.conn, "authenticated", claims(user, "authenticated", a), leave, func(tx pgx.Tx) {
+			if n, err := txCount(tx, count); err != nil || n != 0 {
+				t.Errorf("reads %d calls of org %s after leaving it (%v), want 0", n, a, err)
+			}
+			if tag, err := tx.Exec(ctx, `DELETE FROM public.call_recordings`); err != nil || tag.RowsAffected() != 0 {
+				t.Errorf("deletes %d recordings of org %s after leaving it (%v), want 0", tag.RowsAffected(), a, err)
+			}
+			if tag, err := tx.Exec(ctx, `UPDATE public.calls SET status = status`); err != nil || tag.RowsAffected() != 0 {
+				t.Errorf("updates %d calls of org %s after leaving it (%v), want 0", tag.RowsAffected(), a, err)
+			}
+		})
+	})
+	t.Run("claim of an org never joined", func(t *testing.T) {
+		asAPI(t, e.conn, "authenticated", claims(user, "authenticated", b), nil, func(tx pgx.Tx) {
+			if n, err := txCount(tx, count); err != nil || n != 0 {
+				t.Errorf("a member of %s claiming %s reads %d calls (%v), want 0", a, b, n, err)
+			}
+		})
+	})
+	t.Run("new signup", func(t *testing.T) {
+		const signup = "00000000-0000-0000-0000-0000000000b1"
+		create := []string{`INSERT INTO auth.users (id, email) VALUES ('` + signup + `', 'new@example.com')`}
+		// The claim the users trigger gave the signup.
+		tx, err := e.conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claim string
+		if _, err = tx.Exec(ctx, create[0]); err == nil {
+			err = tx.QueryRow(ctx, `SELECT raw_app_meta_data ->> 'org_id' FROM auth.users WHERE id = $1`, signup).Scan(&claim)
+		}
+		tx.Rollback(ctx)
+		if err != nil || claim != e.plan.Policy.Tenant.DefaultOrg {
+			t.Fatalf("signup's claim %q (%v), want the default org %s", claim, err, e.plan.Policy.Tenant.DefaultOrg)
+		}
+		var seen []string
+		for _, tp := range e.plan.Scoped {
+			table := quoted(tp)
+			inDefault := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, table, pgx.Identifier{e.plan.Policy.Tenant.Column}.Sanitize()), e.plan.Policy.Tenant.DefaultOrg)
+			asAPI(t, e.conn, "authenticated", claims(signup, "authenticated", e.plan.Policy.Tenant.DefaultOrg), create, func(tx pgx.Tx) {
+				if n, err := txCount(tx, `SELECT count(*) FROM `+table); err != nil || n != 0 {
+					t.Errorf("%s: the signup reads %d rows (%d in the default org) (%v), want 0", tp.Table.Name, n, inDefault, err)
+				}
+			})
+			if inDefault > 0 {
+				seen = append(seen, tp.Table.Name)
+			}
+		}
+		if len(seen) == 0 {
+			t.Fatal("no scoped table has default-org rows: the signup check tests nothing")
+		}
+	})
+}
+
+// TestDefaultOrgRowsLeaveOnce: the default org holds the rows no source
+// gave an org, which nobody can read once membership decides. A role that
+// bypasses row-level security gives such a row a real org, once; any
+// further move, and any move of a row of a real org, is still refused
+// (SQLSTATE 23W01), and an API caller cannot move it at all.
+func TestDefaultOrgRowsLeaveOnce(t *testing.T) {
+	e := loadExample(t, 1000)
+	e.up(t, nil)
+	ctx := context.Background()
+	def := e.plan.Policy.Tenant.DefaultOrg
+	a := e.scalarText(t, `SELECT org_id::text FROM public.organization_members WHERE org_id <> $1 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`, def)
+	b := e.scalarText(t, `SELECT id::text FROM public.organizations WHERE id NOT IN ($1, $2) ORDER BY 1 LIMIT 1`, def, a)
+	id := e.scalarText(t, `SELECT id::text FROM public.compliance_audit_logs WHERE org_id = $1 ORDER BY id LIMIT 1`, def)
+	member := e.scalarText(t, `SELECT user_id::text FROM public.organization_members WHERE org_id = $1 ORDER BY 1 LIMIT 1`, a)
+	move := `UPDATE public.compliance_audit_logs SET org_id = $1 WHERE id = $2`
+
+	// An API caller, even a member of the target org, moves nothing: the
+	// row is not theirs to see.
+	asAPI(t, e.conn, "authenticated", claims(member, "authenticated", a), nil, func(tx pgx.Tx) {
+		if tag, err := tx.Exec(ctx, move, a, id); err != nil || tag.RowsAffected() != 0 {
+			t.Errorf("a member of %s moved a default-org row: %v, %v", a, tag, err)
+		}
+	})
+	tx, err := e.conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, move, a, id); err != nil {
+		t.Fatalf("giving a default-org row org %s: %v", a, err)
+	}
+	if _, err := tx.Exec(ctx, "SAVEPOINT again"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, move, b, id); sqlState(err) != ImmutableSQLState {
+		t.Errorf("moving the row on from %s to %s: %v, want SQLSTATE %s", a, b, err, ImmutableSQLState)
+	}
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT again"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, move, def, id); sqlState(err) != ImmutableSQLState {
+		t.Errorf("moving the row back to the default org: %v, want SQLSTATE %s", err, ImmutableSQLState)
+	}
 }

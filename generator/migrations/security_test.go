@@ -112,6 +112,17 @@ ORDER BY 2`)
 		if publicExec {
 			report("%s: PUBLIC can EXECUTE", sig)
 		}
+		if name == "warden.request_org" {
+			// The membership lookup behind auth_org_id(): the one function
+			// in schema warden its callers may run.
+			if !secdef {
+				report("%s: not SECURITY DEFINER, so the membership table's own policies filter the lookup", sig)
+			}
+			if slices.Contains(api, "anon") {
+				report("%s: anon can EXECUTE", sig)
+			}
+			continue
+		}
 		if name == "public.auth_org_id" {
 			authOrgID = true
 			if secdef {
@@ -163,7 +174,10 @@ UNION ALL
 SELECT pg_catalog.format('schema warden: %s has %s', r.rolname, pv)
 FROM pg_catalog.pg_namespace n, pg_catalog.pg_roles r, unnest(ARRAY['USAGE', 'CREATE']) pv
 WHERE n.nspname = 'warden' AND r.rolname = ANY (`+apiRolesSQL+`)
-  AND pg_catalog.has_schema_privilege(r.oid, n.oid, pv)`); err != nil {
+  AND pg_catalog.has_schema_privilege(r.oid, n.oid, pv)
+  -- USAGE goes to the callers of auth_org_id(), for warden.request_org().
+  AND NOT (pv = 'USAGE' AND pg_catalog.has_function_privilege(r.oid, 'public.auth_org_id()', 'EXECUTE')
+           AND pg_catalog.to_regprocedure('warden.request_org()') IS NOT NULL)`); err != nil {
 		return nil, err
 	}
 
@@ -305,7 +319,8 @@ func collect(ctx context.Context, q querier, out *[]string, sql string) error {
 // TestSecurityHardening: the migrated example app breaks no hardening
 // rule: search_path pinned (bar the two committing procedures, whose
 // relation names are all qualified), SECURITY DEFINER only in schema
-// warden, no EXECUTE or schema USAGE for PUBLIC and the API roles, RLS and
+// warden, no EXECUTE or schema USAGE for PUBLIC and the API roles (but
+// USAGE and warden.request_org() for the callers of auth_org_id()), RLS and
 // warden's policies on every scoped table and partition, immutability
 // triggers enabled ALWAYS.
 func TestSecurityHardening(t *testing.T) {
@@ -357,7 +372,9 @@ func TestSecurityNegativeControl(t *testing.T) {
 				"warden.tenant_column_immutable(): authenticated can EXECUTE",
 			}},
 		{"auth_org_id not callable by authenticated", `REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM authenticated`,
-			[]string{"public.auth_org_id(): authenticated cannot EXECUTE, so every policy fails for it"}},
+			[]string{"public.auth_org_id(): authenticated cannot EXECUTE, so every policy fails for it",
+				// USAGE on warden is for the callers of auth_org_id() only.
+				"schema warden: authenticated has USAGE"}},
 		{"auth_org_id SECURITY DEFINER", `ALTER FUNCTION public.auth_org_id() SECURITY DEFINER`,
 			[]string{"public.auth_org_id(): SECURITY DEFINER", "public.auth_org_id(): SECURITY DEFINER outside schema warden"}},
 		{"SECURITY DEFINER in public", `CREATE FUNCTION public.sneaky() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = '' AS 'SELECT 1'`,
@@ -374,8 +391,12 @@ func TestSecurityNegativeControl(t *testing.T) {
 		{"unqualified name in a committing procedure", `CREATE OR REPLACE PROCEDURE warden.backfill_user_claims(p_batch_size integer DEFAULT 1)
 LANGUAGE plpgsql AS $$BEGIN UPDATE users SET raw_app_meta_data = '{}'; COMMIT; END$$`,
 			[]string{"warden.backfill_user_claims(IN p_batch_size integer): unqualified relation users in a procedure without a pinned search_path"}},
-		{"schema USAGE for authenticated", `GRANT USAGE ON SCHEMA warden TO authenticated`,
-			[]string{"schema warden: authenticated has USAGE"}},
+		{"schema USAGE for anon", `GRANT USAGE ON SCHEMA warden TO anon`,
+			[]string{"schema warden: anon has USAGE"}},
+		{"membership lookup for anon", `GRANT EXECUTE ON FUNCTION warden.request_org() TO anon`,
+			[]string{"warden.request_org(): anon can EXECUTE"}},
+		{"membership lookup as invoker", `ALTER FUNCTION warden.request_org() SECURITY INVOKER`,
+			[]string{"warden.request_org(): not SECURITY DEFINER, so the membership table's own policies filter the lookup"}},
 		{"schema CREATE for PUBLIC", `GRANT CREATE ON SCHEMA warden TO PUBLIC`,
 			[]string{"schema warden: PUBLIC has CREATE", "schema warden: anon has CREATE", "schema warden: authenticated has CREATE"}},
 		{"bookkeeping readable", `GRANT SELECT ON warden.backfill_progress TO authenticated`,

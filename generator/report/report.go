@@ -532,12 +532,20 @@ func (r *renderer) defaultOrg() {
 			"This is the single-org starting point; add a membership table to the policy to give users orgs of their own.\n")
 		return
 	}
-	r.printf("A user with no membership, every new signup included, gets the default org as their org")
-	if r.pol.Context.KeepsClaim() {
-		r.printf(" (their JWT claim)")
+	if r.pol.Context.Kind == policy.ContextSession && r.pol.Context.UserSetting == "" {
+		r.printf("The request names no user (`request_context.user_setting` is not set), so `public.auth_org_id()` takes the org the app sets as it is: " +
+			"whoever the app gives the default org reads and writes every row above.\n")
+		return
 	}
-	r.printf(", and so reads and writes every row above. Give each user a membership of their own as they sign up, " +
-		"and keep the `when_null` tables few.\n")
+	r.printf("`public.auth_org_id()` holds a claimed org only for a member of it, so nobody reads or writes these rows unless made a member of the default org: ")
+	r.printf("a user with no membership, every new signup included, reads nothing")
+	if r.pol.Context.KeepsClaim() {
+		r.printf(" (their JWT claim names the default org, which they are no member of)")
+	}
+	r.printf(", and neither do they read their own earlier rows that the backfill gave the default org. " +
+		"A role that bypasses row-level security reassigns such rows: a row may leave the default org once, for a real org " +
+		"(the immutability trigger allows that for the default org only; parents move before their children). " +
+		"Give each user a membership of their own as they sign up, and keep the `when_null` tables few.\n")
 }
 
 func (r *renderer) review() {
@@ -590,7 +598,7 @@ func (r *renderer) review() {
 	}
 	item("`ON DELETE %s`: %s.", strings.ToUpper(r.pol.Tenant.OnDelete), onDeleteMeaning(r.pol.Tenant.OnDelete))
 	if r.pol.Membership != nil {
-		item("Users in several orgs get the org the mapping rule above gives; users with no membership get the default org.")
+		item("Users in several orgs get the org the mapping rule above gives; users with no membership get the default org, which shows them nothing until they join an org (see Who shares the default org).")
 	} else {
 		item("Every existing row goes to the default org %s (no membership table).", code(r.pol.Tenant.DefaultOrg))
 	}

@@ -88,6 +88,8 @@ func (m *model) constants() []jen.Code {
 			jen.Id("newOrgSQL").Op("=").Add(raw(m.newOrgSQL)),
 			doc("orgType is the SQL type of the tenant key and of orgColumn."),
 			jen.Id("orgType").Op("=").Lit(m.orgType),
+			doc("defaultOrg holds the rows no source gave an org; a row may leave it once."),
+			jen.Id("defaultOrg").Op("=").Lit(m.defaultOrg),
 		),
 
 		doc("How a request carries its org (request_context): the checks act as",
@@ -99,6 +101,20 @@ func (m *model) constants() []jen.Code {
 			jen.Id("actingRole").Op("=").Lit(m.actingRole),
 			jen.Id("orgSetting").Op("=").Lit(m.setting),
 			jen.Id("probeOrg").Op("=").Lit(m.probeOrg),
+		),
+		doc("Where public.auth_org_id() holds a claim only for a member of the claimed",
+			"org, the checks act as a member: memberSQL makes a user (the first parameter)",
+			"a member of an org (the second) inside the check's transaction, isMemberSQL",
+			"finds that membership and leaveSQL takes it back; memberOfSQL finds a member",
+			"of an org, someUserSQL any user, userOrgSQL a user's own org. All empty where",
+			"the claim is taken as it is.").Line().
+			Const().Defs(
+			jen.Id("memberSQL").Op("=").Add(raw(m.memberSQL)),
+			jen.Id("isMemberSQL").Op("=").Add(raw(m.isMemberSQL)),
+			jen.Id("leaveSQL").Op("=").Add(raw(m.leaveSQL)),
+			jen.Id("memberOfSQL").Op("=").Add(raw(m.memberOfSQL)),
+			jen.Id("someUserSQL").Op("=").Add(raw(m.someUserSQL)),
+			jen.Id("userOrgSQL").Op("=").Add(raw(m.userOrgSQL)),
 		),
 		jen.Line().Var().Defs(
 			jen.Id("claimPath").Op("=").Index().String().ValuesFunc(func(g *jen.Group) {

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"go/token"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,6 +124,7 @@ type model struct {
 	tenantKey   string
 	onDelete    string // as the policy spells it: cascade, restrict, ...
 	newOrgSQL   string
+	defaultOrg  string
 	users       string // quoted, qualified
 	usersKey    string
 	fillTrigger string
@@ -136,6 +138,11 @@ type model struct {
 	orgType, context, setting, actingRole, probeOrg string
 	claimPath, policyRoles                          []string
 	keepsClaim                                      bool
+	// The membership lookups of checks acting as a member, where
+	// public.auth_org_id() checks the claim against the membership table
+	// (a membership table and a context whose requests name their user):
+	// all "" otherwise.
+	memberSQL, isMemberSQL, leaveSQL, memberOfSQL, someUserSQL, userOrgSQL string
 }
 
 type policyModel struct{ name, command string }
@@ -178,12 +185,13 @@ func newModel(plan *classify.Plan) (*model, error) {
 	pol := plan.Policy
 	tn := pol.Tenant
 	m := &model{
-		orgColumn: tn.Column,
-		tenant:    ident.Qualified(tn.Table.Schema, tn.Table.Name),
-		tenantKey: tn.Key,
-		onDelete:  tn.OnDelete,
-		users:     ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
-		usersKey:  pol.Users.Key,
+		orgColumn:  tn.Column,
+		tenant:     ident.Qualified(tn.Table.Schema, tn.Table.Name),
+		tenantKey:  tn.Key,
+		onDelete:   tn.OnDelete,
+		defaultOrg: tn.DefaultOrg,
+		users:      ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
+		usersKey:   pol.Users.Key,
 	}
 	// The throwaway org the immutability checks move a row to gets the
 	// columns the migrations give the default org.
@@ -223,6 +231,20 @@ func newModel(plan *classify.Plan) (*model, error) {
 	if len(pol.Context.Roles) > 0 {
 		m.policyRoles = append([]string(nil), pol.Context.Roles...)
 		sort.Strings(m.policyRoles)
+	}
+	if ms := pol.Membership; ms != nil && (pol.Context.Kind == policy.ContextSupabase || pol.Context.Kind == policy.ContextJWT) {
+		mt, mu, mo := ident.Qualified(ms.Table.Schema, ms.Table.Name), ident.Quote(ms.UserColumn), ident.Quote(ms.OrgColumn)
+		cols, vals := []string{mu, mo}, []string{"$1", "$2"}
+		if t := planTable(plan, ms.Table.Schema, ms.Table.Name); t != nil {
+			c, v := requiredValues(t, ms.UserColumn, ms.OrgColumn)
+			cols, vals = append(cols, c...), append(vals, v...)
+		}
+		m.memberSQL = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", mt, strings.Join(cols, ", "), strings.Join(vals, ", "))
+		m.isMemberSQL = fmt.Sprintf("SELECT 1 FROM %s WHERE %s = $1 AND %s = $2 LIMIT 1", mt, mu, mo)
+		m.leaveSQL = fmt.Sprintf("DELETE FROM %s WHERE %s = $1 AND %s = $2", mt, mu, mo)
+		m.memberOfSQL = fmt.Sprintf("SELECT %s::text FROM %s WHERE %s = $1 ORDER BY 1 LIMIT 1", mu, mt, mo)
+		m.someUserSQL = fmt.Sprintf("SELECT %s::text FROM %s ORDER BY 1 LIMIT 1", ident.Quote(pol.Users.Key), m.users)
+		m.userOrgSQL = `SELECT "warden".user_org($1)::text`
 	}
 	if pol.Context.Kind != policy.ContextSupabase {
 		m.actingRole = "warden_verify_app"
@@ -436,6 +458,76 @@ func noParentValue(col *introspect.Column, parent *introspect.Table, refCol stri
 		return "NULL", true
 	}
 	return "", false
+}
+
+// planTable is the plan's table schema.name, nil if it is not in the plan.
+func planTable(plan *classify.Plan, schema, name string) *introspect.Table {
+	for _, tp := range plan.Tables {
+		if tp.Table.Schema == schema && tp.Table.Name == name {
+			return tp.Table
+		}
+	}
+	return nil
+}
+
+// requiredValues gives the NOT NULL columns of t that have no default
+// (skip aside) a value for a row the checks add and roll back: a fresh
+// one for a primary key column, else a value an existing row has (which
+// passes the app's checks and enum types), else a plain value of the
+// column's type. A column it has nothing for is left out: the insert then
+// fails and the check reports the missing prerequisite.
+func requiredValues(t *introspect.Table, skip ...string) (cols, vals []string) {
+	key := map[string]bool{}
+	if t.PrimaryKey != nil {
+		for _, c := range t.PrimaryKey.Columns {
+			key[c] = true
+		}
+	}
+	table := ident.Qualified(t.Schema, t.Name)
+	for _, c := range t.Columns {
+		if !c.NotNull || c.Default != "" || c.Identity != "" || c.Generated || slices.Contains(skip, c.Name) {
+			continue
+		}
+		q := ident.Quote(c.Name)
+		var v string
+		if key[c.Name] {
+			fresh, ok := noParentValue(c, t, c.Name)
+			if !ok {
+				continue
+			}
+			v = fresh
+		} else {
+			v = fmt.Sprintf("(SELECT x.%s FROM %s x LIMIT 1)", q, table)
+			if plain := plainValue(c.Type); plain != "" {
+				v = fmt.Sprintf("coalesce(%s, %s)", v, plain)
+			}
+		}
+		cols, vals = append(cols, q), append(vals, v)
+	}
+	return cols, vals
+}
+
+// plainValue is a value of type typ that most checks accept, "" for types
+// it does not know.
+func plainValue(typ string) string {
+	if i := strings.IndexByte(typ, '('); i > 0 {
+		typ = typ[:i]
+	}
+	switch typ {
+	case "boolean":
+		return "false"
+	case "text", "character varying", "character", "citext":
+		return "'warden verify'"
+	case "smallint", "integer", "bigint", "numeric", "real", "double precision":
+		return "0"
+	case "timestamp with time zone", "timestamp without time zone", "date":
+		return "now()"
+	case "uuid":
+		return "gen_random_uuid()"
+	case "jsonb", "json":
+		return "'{}'"
+	}
+	return ""
 }
 
 // tenantTable is the tenant table of the plan's schema, nil if it is not

@@ -133,28 +133,68 @@ func TestGlobalTables(t *testing.T) {
 	checkUntouched(t, globalTables)
 }
 
-// TestAuthOrgID checks public.auth_org_id(): the org of the caller's JWT,
-// NULL without one, callable by authenticated.
+// TestAuthOrgID checks public.auth_org_id(): the org the request claims,
+// NULL without one, callable by actingRole. Where the request names its
+// user (memberSQL is set), the claim counts only for a member of the
+// claimed org: the member gets it, a user who is no member gets NULL, and a
+// request without a claim gets the user's own org.
 func TestAuthOrgID(t *testing.T) {
 	conn := connect(t)
-	for _, tc := range []struct {
-		name, org string
-		want      *string
-	}{
-		{"with_org", probeOrg, strPtr(probeOrg)},
-		{"without_org", "", nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rollback(t, conn, func(tx pgx.Tx) {
-				actAsOrg(t, tx, probeUser, tc.org)
-				var got *string
-				queryRow(t, tx, "SELECT public.auth_org_id()::text", nil, &got)
-				if show(got) != show(tc.want) {
-					t.Errorf("public.auth_org_id() = %s acting in org %q, want %s", show(got), tc.org, show(tc.want))
-				}
-			})
+	t.Run("with_org", func(t *testing.T) {
+		rollback(t, conn, func(tx pgx.Tx) {
+			org, subject := probeOrg, probeUser
+			if memberSQL != "" {
+				org = newOrg(t, tx)
+				subject = memberOf(t, tx, probeUser, org)
+			}
+			actAsOrg(t, tx, subject, org)
+			var got *string
+			queryRow(t, tx, "SELECT public.auth_org_id()::text", nil, &got)
+			if show(got) != org {
+				t.Errorf("public.auth_org_id() = %s acting as %s in org %q, want %s", show(got), subject, org, org)
+			}
 		})
+	})
+	t.Run("without_org", func(t *testing.T) {
+		rollback(t, conn, func(tx pgx.Tx) {
+			actAsOrg(t, tx, probeUser, "")
+			var got *string
+			queryRow(t, tx, "SELECT public.auth_org_id()::text", nil, &got)
+			if got != nil {
+				t.Errorf("public.auth_org_id() = %s for a request with no org and no user, want NULL", show(got))
+			}
+		})
+	})
+	if memberSQL == "" {
+		return
 	}
+	t.Run("claim_without_membership", func(t *testing.T) {
+		rollback(t, conn, func(tx pgx.Tx) {
+			org := newOrg(t, tx)
+			subject := memberOf(t, tx, probeUser, org)
+			exec(t, tx, leaveSQL, subject, org)
+			actAsOrg(t, tx, subject, org)
+			var got *string
+			queryRow(t, tx, "SELECT public.auth_org_id()::text", nil, &got)
+			if got != nil {
+				t.Errorf("public.auth_org_id() = %s for user %s claiming org %s after leaving it, want NULL", show(got), subject, org)
+			}
+		})
+	})
+	t.Run("no_claim_yet", func(t *testing.T) {
+		rollback(t, conn, func(tx pgx.Tx) {
+			org := newOrg(t, tx)
+			subject := memberOf(t, tx, probeUser, org)
+			var want *string
+			queryRow(t, tx, userOrgSQL, []any{subject}, &want)
+			actAsOrg(t, tx, subject, "")
+			var got *string
+			queryRow(t, tx, "SELECT public.auth_org_id()::text", nil, &got)
+			if want == nil || show(got) != show(want) {
+				t.Errorf("public.auth_org_id() = %s for member %s with no org claim, want their org %s", show(got), subject, show(want))
+			}
+		})
+	})
 }
 
 // TestUsersHaveOrgClaim checks that every user's org names an existing org:
@@ -207,8 +247,10 @@ func sampleRow(t *testing.T, conn *pgx.Conn, st scopedTable) *rowRef {
 	t.Helper()
 	var r rowRef
 	var org, owner *string
-	sql := fmt.Sprintf("SELECT r.tableoid, r.ctid::text, to_jsonb(r) ->> $1, to_jsonb(r) ->> $2 FROM %s r LIMIT 1", st.ident())
-	if !queryRow(t, conn, sql, []any{orgColumn, st.Owner}, &r.TableOID, &r.CTID, &org, &owner) {
+	// A row of a real org where there is one: a row of the default org may
+	// leave it once, so it tells less about immutability.
+	sql := fmt.Sprintf("SELECT r.tableoid, r.ctid::text, to_jsonb(r) ->> $1, to_jsonb(r) ->> $2 FROM %s r ORDER BY (to_jsonb(r) ->> $1) IS NOT DISTINCT FROM $3 LIMIT 1", st.ident())
+	if !queryRow(t, conn, sql, []any{orgColumn, st.Owner, defaultOrg}, &r.TableOID, &r.CTID, &org, &owner) {
 		return nil
 	}
 	r.Org, r.Owner = text(org), text(owner)
@@ -444,12 +486,23 @@ func checkOrgChange(t *testing.T, c *checker, replica bool) {
 		if replica {
 			exec(t, tx, "SET LOCAL session_replication_role = replica")
 		}
-		sql := fmt.Sprintf("UPDATE %s SET %s = $1 WHERE tableoid = $2 AND ctid = $3::tid", c.table.ident(), quote(orgColumn))
-		_, err := tx.Exec(context.Background(), sql, org, c.row.TableOID, c.row.CTID)
+		sql := fmt.Sprintf("UPDATE %s SET %s = $1 WHERE tableoid = $2 AND ctid = $3::tid RETURNING ctid::text", c.table.ident(), quote(orgColumn))
+		from, ctid := c.row.Org, c.row.CTID
+		if from == defaultOrg {
+			// Every row of the table is in the default org, which a row
+			// may leave once, for a real org: that move must succeed, and
+			// the next one fail.
+			if err := tx.QueryRow(context.Background(), sql, org, c.row.TableOID, ctid).Scan(&ctid); err != nil {
+				t.Fatalf("%s: giving a row of the default org %s org %s: %v; a row may leave the default org once", c.table, defaultOrg, org, err)
+			}
+			from = org
+			queryRow(t, tx, newOrgSQL, nil, &org)
+		}
+		_, err := tx.Exec(context.Background(), sql, org, c.row.TableOID, ctid)
 		var pgErr *pgconn.PgError
 		switch {
 		case err == nil:
-			t.Errorf("%s: changing a row's %s from %s to %s succeeded; want SQLSTATE %s", c.table, orgColumn, c.row.Org, org, immutableSQLState)
+			t.Errorf("%s: changing a row's %s from %s to %s succeeded; want SQLSTATE %s", c.table, orgColumn, from, org, immutableSQLState)
 		case !errors.As(err, &pgErr) || pgErr.Code != immutableSQLState:
 			t.Errorf("%s: changing a row's %s: got %v; want SQLSTATE %s", c.table, orgColumn, err, immutableSQLState)
 		case !strings.Contains(pgErr.Message, c.table.Name) || !strings.Contains(pgErr.Message, orgColumn):
@@ -556,6 +609,7 @@ func checkIsolation(t *testing.T, c *checker) {
 					subject = *owner
 				}
 			}
+			subject = memberOf(t, tx, subject, org)
 			actAsOrg(t, tx, subject, org)
 			queryRow(t, tx, count, []any{org}, &visible, &foreign)
 			if foreign > 0 {
@@ -580,27 +634,31 @@ func checkIsolation(t *testing.T, c *checker) {
 				}
 			}
 		}
-		actAsOrg(t, tx, probeUser, probeOrg)
-		queryRow(t, tx, count, []any{probeOrg}, &visible, &foreign)
+		empty, subject := probeOrg, probeUser
+		if memberSQL != "" {
+			// Back to the check's own user, who adds the org and member.
+			exec(t, tx, "RESET ROLE")
+			empty = newOrg(t, tx)
+			subject = memberOf(t, tx, probeUser, empty)
+		}
+		actAsOrg(t, tx, subject, empty)
+		queryRow(t, tx, count, []any{empty}, &visible, &foreign)
 		if visible > 0 {
 			t.Errorf("%s: a user of an org with no rows sees %d rows", c.table, visible)
 		}
 	})
 }
 
-// checkNoOrgClaim: a token without the org claim sees nothing, not even the
-// rows its subject owns.
+// checkNoOrgClaim: a request without an org, whose subject is no user,
+// sees nothing. (A user's token without the claim gets the user's own org
+// where the context names the user: TestAuthOrgID checks that.)
 func checkNoOrgClaim(t *testing.T, c *checker) {
 	rollback(t, c.conn, func(tx pgx.Tx) {
-		subject := probeUser
-		if c.row != nil && c.row.Owner != "" {
-			subject = c.row.Owner
-		}
-		actAsOrg(t, tx, subject, "")
+		actAsOrg(t, tx, probeUser, "")
 		var n int64
 		queryRow(t, tx, "SELECT count(*) FROM "+c.table.ident(), nil, &n)
 		if n > 0 {
-			t.Errorf("%s: a token without an org claim (subject %s) sees %d rows", c.table, subject, n)
+			t.Errorf("%s: a request without an org (subject %s) sees %d rows", c.table, probeUser, n)
 		}
 	})
 }
@@ -707,6 +765,58 @@ func actAsOrg(t *testing.T, tx pgx.Tx, subject, org string) {
 	if requestContext == "session" {
 		exec(t, tx, "SELECT pg_catalog.set_config($1, $2, true)", orgSetting, org)
 	}
+}
+
+// newOrg adds a throwaway org inside the check's transaction (newOrgSQL)
+// and returns its key; the app's own constraints refusing it are a
+// missing prerequisite, reported as such.
+func newOrg(t *testing.T, tx pgx.Tx) string {
+	t.Helper()
+	var org string
+	if err := tx.QueryRow(context.Background(), newOrgSQL).Scan(&org); err != nil {
+		t.Fatalf("prerequisite: a throwaway org cannot be added to %s (%v); give tenant.default_org_values for its required columns\n%s", tenantTable, err, newOrgSQL)
+	}
+	return org
+}
+
+// memberOf returns a user who is a member of org, for a check to act as:
+// subject, made a member inside the check's transaction where it is a
+// user but no member; else an existing member of org; else any user made
+// a member. Outside membership checking (memberSQL empty) it is subject.
+// Run it before actAs: the check's own user writes the membership.
+func memberOf(t *testing.T, tx pgx.Tx, subject, org string) string {
+	t.Helper()
+	if memberSQL == "" {
+		return subject
+	}
+	ctx := context.Background()
+	try := func(user string) error {
+		if queryRow(t, tx, isMemberSQL, []any{user, org}, new(int)) {
+			return nil
+		}
+		exec(t, tx, "SAVEPOINT warden_member")
+		_, err := tx.Exec(ctx, memberSQL, user, org)
+		if err != nil {
+			exec(t, tx, "ROLLBACK TO SAVEPOINT warden_member")
+		}
+		return err
+	}
+	first := try(subject)
+	if first == nil {
+		return subject
+	}
+	var member string
+	if queryRow(t, tx, memberOfSQL, []any{org}, &member) {
+		return member
+	}
+	var user string
+	if !queryRow(t, tx, someUserSQL, nil, &user) {
+		t.Fatalf("prerequisite: org %s has no member and there is no user to make one (%v)", org, first)
+	}
+	if err := try(user); err != nil {
+		t.Fatalf("prerequisite: no user can be made a member of org %s to act in it: %v (and for %s: %v)\n%s", org, err, subject, first, memberSQL)
+	}
+	return user
 }
 
 // clearOrg makes the transaction carry no org at all.

@@ -26,6 +26,13 @@ const (
 	actingRole        = "authenticated"
 	orgSetting        = ""
 	probeOrg          = "00000000-0000-4000-8000-00000000a0a1"
+	defaultOrg        = "a0000000-0000-0000-0000-000000000001"
+	memberSQL         = `INSERT INTO "public"."members" ("user_id", "org_id") VALUES ($1, $2)`
+	isMemberSQL       = `SELECT 1 FROM "public"."members" WHERE "user_id" = $1 AND "org_id" = $2`
+	leaveSQL          = `DELETE FROM "public"."members" WHERE "user_id" = $1 AND "org_id" = $2`
+	memberOfSQL       = `SELECT "user_id"::text FROM "public"."members" WHERE "org_id" = $1 ORDER BY 1 LIMIT 1`
+	someUserSQL       = `SELECT "id"::text FROM "auth"."users" ORDER BY 1 LIMIT 1`
+	userOrgSQL        = `SELECT "warden".user_org($1)::text`
 )
 
 var (

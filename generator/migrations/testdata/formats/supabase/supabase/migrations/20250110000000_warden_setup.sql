@@ -39,39 +39,6 @@ REVOKE ALL ON SCHEMA "warden" FROM PUBLIC;
 INSERT INTO "public"."orgs" ("id", "name")
 VALUES ('a0000000-0000-0000-0000-000000000001', 'Default organization')
 ON CONFLICT ("id") DO NOTHING;
-
--- The caller's org from the JWT (app_metadata.org_id), NULL without one.
--- STABLE, and wrapped as (SELECT public.auth_org_id()) in policies, so it
--- is evaluated once per statement.
-CREATE OR REPLACE FUNCTION public.auth_org_id()
-RETURNS uuid
-LANGUAGE sql
-STABLE
-SET search_path = ''
-AS $fn$
-  SELECT nullif(
-    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
-      -> 'app_metadata' ->> 'org_id'),
-    '')::uuid
-$fn$;
-REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM PUBLIC;
-DO $do$
-DECLARE r text;
-BEGIN
-  -- Supabase's API roles, where they exist. anon never needs it, and
-  -- Supabase's default privileges grant new functions in public to anon
-  -- explicitly, so revoke that grant too.
-  FOREACH r IN ARRAY ARRAY['authenticated', 'service_role'] LOOP
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
-      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION public.auth_org_id() TO %I', r);
-    END IF;
-  END LOOP;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
-    REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM anon;
-  END IF;
-END
-$do$;
-
 -- A user's org by the policy's mapping rule, NULL when the user has none.
 CREATE OR REPLACE FUNCTION "warden".user_org(p_user uuid)
 RETURNS uuid
@@ -83,6 +50,75 @@ AS $fn$
   SELECT (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = p_user)
 $fn$;
 REVOKE EXECUTE ON FUNCTION "warden".user_org(uuid) FROM PUBLIC;
+
+-- The caller's org from the JWT (app_metadata.org_id).
+-- Membership is the truth, not the token: a claimed org counts only while
+-- the request's user is still a user, so a removed member's
+-- unexpired token reads nothing; a request that claims no org yet (a
+-- token issued before the claim existed) gets the user's org by the
+-- policy's mapping rule; a request naming no user keeps its claim as it is
+-- (a server-minted token, a background job). NULL otherwise.
+--
+-- The lookup is "warden".request_org(), SECURITY DEFINER so it needs no grant on
+-- the membership table and is not filtered by that table's own row-level
+-- security (whose policies call auth_org_id() in turn). It lives in schema
+-- "warden", which the API does not expose, so no API caller can reach a
+-- SECURITY DEFINER function through it; the callers of auth_org_id() get
+-- USAGE on the schema and EXECUTE on this one function only (every other
+-- object in it stays closed to them). It reads only the request's own
+-- settings, so it tells a caller nothing it could not set itself.
+CREATE OR REPLACE FUNCTION "warden".request_org()
+RETURNS uuid
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+SECURITY DEFINER
+SET search_path = ''
+AS $fn$
+  SELECT CASE
+    WHEN r.member IS NULL THEN r.claimed
+    WHEN r.claimed IS NULL THEN "warden".user_org(r.member)
+    WHEN "warden".user_org(r.member) IS NOT NULL THEN r.claimed
+  END
+  FROM (SELECT nullif(
+    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
+      -> 'app_metadata' ->> 'org_id'),
+    '')::uuid AS claimed,
+               CASE WHEN s.u ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$' THEN (s.u)::uuid END AS member
+        FROM (SELECT nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '') AS u) AS s) AS r
+$fn$;
+REVOKE EXECUTE ON FUNCTION "warden".request_org() FROM PUBLIC;
+
+-- STABLE and wrapped as (SELECT public.auth_org_id()) in policies, so it
+-- is evaluated once per statement.
+CREATE OR REPLACE FUNCTION public.auth_org_id()
+RETURNS uuid
+LANGUAGE sql
+STABLE
+PARALLEL SAFE
+SET search_path = ''
+AS $fn$
+  SELECT "warden".request_org()
+$fn$;
+REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM PUBLIC;
+DO $do$
+DECLARE r text;
+BEGIN
+  -- Supabase's API roles, where they exist. anon never needs it, and
+  -- Supabase's default privileges grant new functions in public to anon
+  -- explicitly, so revoke that grant too.
+  FOREACH r IN ARRAY ARRAY['authenticated', 'service_role'] LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION public.auth_org_id() TO %I', r);
+      EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA "warden" TO %I', r);
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION "warden".request_org() TO %I', r);
+    END IF;
+  END LOOP;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
+    REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM anon;
+  END IF;
+END
+$do$;
 
 -- Backfill bookkeeping: one row per table, so a killed backfill resumes
 -- after its last committed batch.
@@ -163,13 +199,20 @@ $fn$;
 REVOKE EXECUTE ON PROCEDURE "warden".backfill(text, text, text, integer, interval) FROM PUBLIC;
 
 -- Raised by every immutability trigger: the tenant column of a row never
--- changes once set.
+-- changes once set, with one exception: a row may leave the default org,
+-- once, for a real org. The default org holds the rows no source gave an
+-- org; an admin (row-level security lets no API caller move a row between
+-- orgs) gives them their owner's org later.
 CREATE OR REPLACE FUNCTION "warden".tenant_column_immutable()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = ''
 AS $fn$
 BEGIN
+  IF pg_catalog.to_jsonb(OLD) ->> TG_ARGV[0] = ('a0000000-0000-0000-0000-000000000001'::uuid)::text
+     AND pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0] IS NOT NULL THEN
+    RETURN NEW;
+  END IF;
   RAISE EXCEPTION USING
     ERRCODE = '23W01',
     MESSAGE = pg_catalog.format('%I.%I.%I is immutable once set', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]),
