@@ -862,7 +862,16 @@ func (d *decoder) membership(n *yaml.Node, key string) *Membership {
 		"org_column":     col(&m.OrgColumn),
 		"primary_column": col(&m.PrimaryColumn),
 		"order_column":   col(&m.OrderColumn),
+		"personal_orgs": func(k string, v *yaml.Node) {
+			m.PersonalOrgs, m.PersonalOrgsPos = d.boolean(v, k), d.pos(v)
+		},
+		"member_values": func(k string, v *yaml.Node) { m.MemberValues = d.columnValues(v, k) },
 	})
+	for _, cv := range m.MemberValues {
+		if cv.Column == m.UserColumn || cv.Column == m.OrgColumn {
+			failAt(cv.Pos, key+".member_values", cv.Column, "%s is the membership's user or org column; warden fills it", ident.QuoteIfNeeded(cv.Column))
+		}
+	}
 	// The four columns play different roles; one column in two roles is a
 	// copy-paste slip that would produce a nonsensical mapping query.
 	roles := []struct {

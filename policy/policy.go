@@ -235,6 +235,14 @@ type Membership struct {
 	OrgColumn     string
 	PrimaryColumn string // optional boolean column; "" when absent
 	OrderColumn   string
+	// PersonalOrgs: every user without a membership gets an org of their
+	// own (before the backfill, and on signup by a trigger on the users
+	// table) instead of sharing the default org. MemberValues are the
+	// membership row's other required columns for it (e.g. role: owner).
+	PersonalOrgs bool
+	MemberValues []ColumnValue
+	// PersonalOrgsPos is where personal_orgs was set, for messages.
+	PersonalOrgsPos Pos
 }
 
 // Override is a per-table decision from the tables mapping. At most one of

@@ -229,6 +229,22 @@ CREATE TABLE public.calls (id int PRIMARY KEY, user_id uuid NOT NULL);`)
 			code: 2, want: []string{"tenant.default_org_values", "NOT NULL columns slug (text, no default), owner (default", "is NULL outside a request)", "need a value"},
 		},
 		{
+			// personal_orgs inserts a membership per user: its required
+			// columns need values, and an integer tenant key a default.
+			name: "personal orgs without member_values or a key default",
+			setup: func(t *testing.T, root string) []string {
+				u := db(t, strings.Replace(smallSchema, "public.organizations (id uuid PRIMARY KEY", "public.organizations (id bigint PRIMARY KEY", 1)+
+					`CREATE TABLE public.members (user_id uuid NOT NULL REFERENCES auth.users (id), org_id bigint NOT NULL REFERENCES public.organizations (id), role text NOT NULL);`)
+				p := write(t, filepath.Join(root, "policy.yaml"), strings.Replace(strings.Replace(smallPolicy, "default_org: a0000000-0000-0000-0000-000000000001", "type: bigint\n  default_org: 1", 1),
+					"scope: [calls, call_logs]", "scope: [calls, call_logs]\nmembership: {table: members, personal_orgs: true}", 1))
+				return []string{"generate", "--policy", p, "--database-url", u, "--out", filepath.Join(root, "out")}
+			},
+			code: 2, list: true, want: []string{
+				"membership.personal_orgs", "public.organizations.id has no default or identity, so a personal org gets no key",
+				"membership.member_values", "public.members: NOT NULL column role (text, no usable default) needs a value; give it a value in membership.member_values",
+			},
+		},
+		{
 			name: "tenant key of another type than tenant.type",
 			setup: func(t *testing.T, root string) []string {
 				u := db(t, strings.Replace(smallSchema, "public.organizations (id uuid PRIMARY KEY", "public.organizations (id bigint PRIMARY KEY", 1))

@@ -56,19 +56,75 @@ func (c *classifier) checkTenant() {
 			c.configProblem(v.Pos, "tenant.default_org_values."+v.Column, "%s has no column %s%s", t.QualifiedName(), ident.QuoteIfNeeded(v.Column), didYouMean(v.Column, t))
 		}
 	}
+	c.checkPersonalOrgs(t, key)
 	if tn.DefaultOrgExists {
 		return
 	}
+	if missing := missingTenantValues(t, tn); len(missing) > 0 {
+		c.configProblem(tn.Pos, "tenant.default_org_values", "the default org row cannot be inserted into %s: NOT NULL column%s %s need%s a value; give %s in tenant.default_org_values, or set tenant.default_org_exists: true and create the row yourself",
+			t.QualifiedName(), plural(len(missing)), strings.Join(missing, ", "), verbS(len(missing)), pronoun(len(missing)))
+	}
+}
+
+// checkPersonalOrgs checks that membership.personal_orgs can create an
+// org and a membership per user: the tenant key makes its own value (a
+// uuid or text key gets a random one, an integer key needs a default or
+// identity), the tenant table's required columns have values
+// (default_org_values, which personal orgs share), and the membership
+// table's have member_values.
+func (c *classifier) checkPersonalOrgs(t *introspect.Table, key *introspect.Column) {
+	m := c.pol.Membership
+	if m == nil || !m.PersonalOrgs {
+		return
+	}
+	tn := c.pol.Tenant
+	if (tn.Type == "bigint" || tn.Type == "integer") && key.Default == "" && key.Identity == "" {
+		c.configProblem(m.PersonalOrgsPos, "membership.personal_orgs", "%s.%s has no default or identity, so a personal org gets no key; give the column a sequence default, or drop personal_orgs",
+			t.QualifiedName(), ident.QuoteIfNeeded(tn.Key))
+	}
+	// Without default_org_exists, the default org's own check reports
+	// the same columns.
+	if missing := missingTenantValues(t, tn); len(missing) > 0 && tn.DefaultOrgExists {
+		c.configProblem(m.PersonalOrgsPos, "membership.personal_orgs", "a personal org cannot be inserted into %s: NOT NULL column%s %s need%s a value; give %s in tenant.default_org_values (text values get the user's id appended, for unique columns)",
+			t.QualifiedName(), plural(len(missing)), strings.Join(missing, ", "), verbS(len(missing)), pronoun(len(missing)))
+	}
+	mp := c.lookup(m.Table)
+	if mp == nil {
+		return
+	}
+	has := map[string]bool{}
+	for _, v := range m.MemberValues {
+		has[v.Column] = true
+		if mp.Table.Column(v.Column) == nil {
+			c.configProblem(v.Pos, "membership.member_values."+v.Column, "%s has no column %s%s", mp.Name(), ident.QuoteIfNeeded(v.Column), didYouMean(v.Column, mp.Table))
+		}
+	}
+	var missing []string
+	for _, col := range mp.Table.Columns {
+		if col.Name == m.UserColumn || col.Name == m.OrgColumn || col.Name == m.PrimaryColumn || has[col.Name] {
+			continue
+		}
+		if col.NotNull && col.Identity == "" && !col.Generated && (col.Default == "" || requestDefault.MatchString(col.Default)) {
+			missing = append(missing, ident.QuoteIfNeeded(col.Name)+" ("+col.Type+", no usable default)")
+		}
+	}
+	if len(missing) > 0 {
+		c.configProblem(m.PersonalOrgsPos, "membership.member_values", "a personal org's membership cannot be inserted into %s: NOT NULL column%s %s need%s a value; give %s in membership.member_values",
+			mp.Name(), plural(len(missing)), strings.Join(missing, ", "), verbS(len(missing)), pronoun(len(missing)))
+	}
+}
+
+// missingTenantValues lists the tenant table's columns that an org row
+// inserted with tenant.default_org_values would leave without a value,
+// each with why.
+func missingTenantValues(t *introspect.Table, tn policy.Tenant) []string {
 	var missing []string
 	for _, col := range t.Columns {
 		if why := NeedsDefaultOrgValue(col, tn.Key); why != "" && !tn.HasValue(col.Name) {
 			missing = append(missing, ident.QuoteIfNeeded(col.Name)+" ("+why+")")
 		}
 	}
-	if len(missing) > 0 {
-		c.configProblem(tn.Pos, "tenant.default_org_values", "the default org row cannot be inserted into %s: NOT NULL column%s %s need%s a value; give %s in tenant.default_org_values, or set tenant.default_org_exists: true and create the row yourself",
-			t.QualifiedName(), plural(len(missing)), strings.Join(missing, ", "), verbS(len(missing)), pronoun(len(missing)))
-	}
+	return missing
 }
 
 // NeedsDefaultOrgValue says why the default org row needs a value for col

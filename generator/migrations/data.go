@@ -98,6 +98,9 @@ type common struct {
 	AuthUserCast string
 	// MemberOrg is the membership table's quoted org column.
 	MemberOrg string
+	// PersonalOrg is what the personal_orgs step inserts, nil unless
+	// membership.personal_orgs.
+	PersonalOrg *personalOrgData
 	// ClaimDisplay and SettingDisplay name where the org comes from, for
 	// comments.
 	ClaimDisplay   string
@@ -117,6 +120,48 @@ type common struct {
 
 // columnValue is one quoted column and its value as a literal.
 type columnValue struct{ Col, Val string }
+
+// personalOrgData is the org and membership rows the personal_orgs step
+// inserts for the user p_user: quoted columns and SQL values, in order.
+type personalOrgData struct {
+	OrgCols, OrgVals       []string
+	MemberCols, MemberVals []string
+}
+
+// personalOrg builds what a personal org row and its membership hold: the
+// tenant key made fresh where PostgreSQL will not (uuid and text keys; an
+// integer key takes its own default), "Personal organization" as its name,
+// default_org_values with the user's id appended to text values (a slug
+// column is often unique), and the membership's user, org, primary flag
+// and member_values.
+func personalOrg(pol *policy.Policy, tenant, members *introspect.Table) *personalOrgData {
+	tn, m := pol.Tenant, pol.Membership
+	d := &personalOrgData{}
+	switch tn.Type {
+	case "uuid":
+		d.OrgCols, d.OrgVals = append(d.OrgCols, ident.Quote(tn.Key)), append(d.OrgVals, "gen_random_uuid()")
+	case "text":
+		d.OrgCols, d.OrgVals = append(d.OrgCols, ident.Quote(tn.Key)), append(d.OrgVals, "gen_random_uuid()::text")
+	}
+	if tenant.Column("name") != nil && !tn.HasValue("name") {
+		d.OrgCols, d.OrgVals = append(d.OrgCols, `"name"`), append(d.OrgVals, "'Personal organization'")
+	}
+	for _, v := range tn.DefaultOrgValues {
+		val := ident.Literal(v.Value)
+		if col := tenant.Column(v.Column); col != nil && isTextType(baseType(col.Type)) {
+			val += " || '-' || p_user::text"
+		}
+		d.OrgCols, d.OrgVals = append(d.OrgCols, ident.Quote(v.Column)), append(d.OrgVals, val)
+	}
+	d.MemberCols, d.MemberVals = []string{ident.Quote(m.UserColumn), ident.Quote(m.OrgColumn)}, []string{"p_user", "v_org"}
+	if m.PrimaryColumn != "" {
+		d.MemberCols, d.MemberVals = append(d.MemberCols, ident.Quote(m.PrimaryColumn)), append(d.MemberVals, "true")
+	}
+	for _, v := range m.MemberValues {
+		d.MemberCols, d.MemberVals = append(d.MemberCols, ident.Quote(v.Column)), append(d.MemberVals, ident.Literal(v.Value))
+	}
+	return d
+}
 
 // tableData is one scoped table as the templates see it. Every name is
 // already quoted (identifiers) or escaped (literals).
@@ -338,6 +383,9 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		c.Membership = ident.Qualified(m.Table.Schema, m.Table.Name)
 		c.MemberUser = ident.Quote(m.UserColumn)
 		c.MemberOrg = ident.Quote(m.OrgColumn)
+		if members := db.Table(m.Table.Schema, m.Table.Name); m.PersonalOrgs && members != nil {
+			c.PersonalOrg = personalOrg(pol, tenant, members)
+		}
 		order := ""
 		if m.PrimaryColumn != "" {
 			order = fmt.Sprintf("m.%s DESC NULLS LAST, ", ident.Quote(m.PrimaryColumn))

@@ -162,7 +162,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		row := stepTable[i]
 		switch row.Scope {
 		case Once:
-			if row.ClaimSync && !c.ClaimSync {
+			if row.ClaimSync && !c.ClaimSync || row.PersonalOrgs && c.PersonalOrg == nil {
 				i++
 				continue
 			}
@@ -334,7 +334,11 @@ func (b *stepBuilder) add(row StepKind, s Step, data any) {
 }
 
 func (b *stepBuilder) once(row StepKind, data globalData) {
-	b.add(row, Step{Name: row.stepName(b.c.ColName, ""), Partition: -1, Objects: onceObjects(row.Kind)}, data)
+	s := Step{Name: row.stepName(b.c.ColName, ""), Partition: -1, Objects: onceObjects(row.Kind)}
+	if row.Kind == KindPersonalOrgs {
+		s.Probe = &Probe{Relation: b.c.Users, Trigger: PersonalOrgTrigger}
+	}
+	b.add(row, s, data)
 }
 
 func (b *stepBuilder) root(row StepKind, r *tenantRootData) {

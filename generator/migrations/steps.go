@@ -36,6 +36,7 @@ const (
 	KindRLSExcluded
 	KindViewInvoker
 	KindMatviewRevoke
+	KindPersonalOrgs
 )
 
 // String is the kind's row name in stepTable, e.g. "index_build".
@@ -100,6 +101,9 @@ type StepKind struct {
 	// ClaimSync: a Once row emitted only where the request context keeps
 	// the users' JWT claim in step with their org (supabase).
 	ClaimSync bool
+	// PersonalOrgs: a Once row emitted only where the policy gives users
+	// without a membership an org of their own (membership.personal_orgs).
+	PersonalOrgs bool
 	// PartitionedOnly: a PerTable row emitted only for partitioned tables.
 	PartitionedOnly bool
 	// Unbounded leaves statement_timeout off: the step scans under a lock
@@ -126,6 +130,8 @@ var stepTable = []StepKind{
 		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)", Finish: "12_index_build"},
 	{Kind: KindIndexVerify, ID: "index_verify", Reemit: true, Phase: PhaseAdd, Template: "13_index_verify", Scope: PerTable, Name: "index_verify_",
 		Group: "index", Status: "index.valid", Finish: "13_index_verify"},
+	{Kind: KindPersonalOrgs, ID: "personal_orgs", Reemit: true, PersonalOrgs: true, Phase: PhaseBackfill, Template: "16_personal_orgs", Scope: Once, Name: "personal_orgs",
+		Status: "probes[]"},
 	{Kind: KindFillTrigger, ID: "fill_trigger", Reemit: true, Phase: PhaseBackfill, Template: "20_fill_trigger", Scope: PerTable, Name: "fill_trigger_",
 		Status: "fill_trigger"},
 	{Kind: KindBackfill, ID: "backfill", Phase: PhaseBackfill, Template: "21_backfill", Scope: PerTable, Name: "backfill_",
@@ -289,6 +295,9 @@ const (
 	ClaimTrigger = "warden_set_org_claim"
 	// MemberClaimTrigger keeps the claim in step with memberships.
 	MemberClaimTrigger = "warden_sync_org_claim"
+	// PersonalOrgTrigger gives a new user an org of their own
+	// (membership.personal_orgs).
+	PersonalOrgTrigger = "warden_personal_org"
 	// AuthOrgIDFunc is the caller's org, read by every RLS policy.
 	AuthOrgIDFunc = "public.auth_org_id"
 )
@@ -299,6 +308,8 @@ func onceObjects(k Kind) Objects {
 	switch k {
 	case KindSetup:
 		return Objects{Functions: []string{AuthOrgIDFunc, w("user_org"), w("backfill"), w("tenant_column_immutable")}}
+	case KindPersonalOrgs:
+		return Objects{Triggers: []string{PersonalOrgTrigger}, Functions: []string{w("personal_org"), w("personal_org_on_signup")}}
 	case KindJWTClaims:
 		return Objects{Triggers: []string{ClaimTrigger, MemberClaimTrigger},
 			Functions: []string{w("user_claim_org"), w("set_user_org_claim"), w("sync_member_org_claim"), w("backfill_user_claims")}}

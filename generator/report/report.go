@@ -526,7 +526,12 @@ func (r *renderer) defaultOrg() {
 	if len(tables) > 0 {
 		r.printf("the rows with no owner or parent of %s (the policy's `when_null`), ", strings.Join(tables, ", "))
 	}
-	r.printf("and the rows of owners who belong to no org (the backfill counts them as orphans).\n\n")
+	if m := r.pol.Membership; m != nil && m.PersonalOrgs {
+		r.printf("and the rows of owners the users table does not know (the backfill counts them as orphans). " +
+			"Every user without a membership gets an org of their own first (`membership.personal_orgs`), and every new user on signup, so no known user's rows go here.\n\n")
+	} else {
+		r.printf("and the rows of owners who belong to no org (the backfill counts them as orphans).\n\n")
+	}
 	if r.pol.Membership == nil {
 		r.printf("There is no membership table: every user's org is the default org, so every user reads and writes every org-owned row. " +
 			"This is the single-org starting point; add a membership table to the policy to give users orgs of their own.\n")
@@ -598,7 +603,11 @@ func (r *renderer) review() {
 	}
 	item("`ON DELETE %s`: %s.", strings.ToUpper(r.pol.Tenant.OnDelete), onDeleteMeaning(r.pol.Tenant.OnDelete))
 	if r.pol.Membership != nil {
-		item("Users in several orgs get the org the mapping rule above gives; users with no membership get the default org, which shows them nothing until they join an org (see Who shares the default org).")
+		if r.pol.Membership.PersonalOrgs {
+			item("Users in several orgs get the org the mapping rule above gives; users with no membership get an org of their own (`personal_orgs`), new users too, also those the app goes on to add to an existing org.")
+		} else {
+			item("Users in several orgs get the org the mapping rule above gives; users with no membership get the default org, which shows them nothing until they join an org (see Who shares the default org).")
+		}
 	} else {
 		item("Every existing row goes to the default org %s (no membership table).", code(r.pol.Tenant.DefaultOrg))
 	}

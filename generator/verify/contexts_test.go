@@ -30,6 +30,9 @@ import (
 type contextCase struct {
 	dir        string
 	orgA, orgB string
+	// userB is the app's user in orgB, for a context that names the
+	// request's user (request_context.user_setting); "" where it does not.
+	userB string
 }
 
 var contextCases = []contextCase{
@@ -38,6 +41,7 @@ var contextCases = []contextCase{
 	{dir: "org_teams", orgA: "1", orgB: "2"},
 	{dir: "accounts_jwt", orgA: "acc00000-0000-4000-8000-00000000000a", orgB: "acc00000-0000-4000-8000-00000000000b"},
 	{dir: "already_tenanted", orgA: "a1111111-1111-4111-8111-111111111111", orgB: "b2222222-2222-4222-8222-222222222222"},
+	{dir: "django_personal", orgA: "1", orgB: "2", userB: "3"},
 }
 
 // TestRequestContexts migrates each app of testdata/contexts end to end
@@ -94,7 +98,7 @@ func TestRequestContexts(t *testing.T) {
 				}
 			}
 			app := readFile(t, filepath.Join(dir, "app.sql"))
-			r := contextRun{t: t, conn: conn, pol: pol, psql: psql, url: url, tmp: t.TempDir()}
+			r := contextRun{t: t, conn: conn, pol: pol, psql: psql, url: url, tmp: t.TempDir(), userB: cc.userB, orgB: cc.orgB}
 
 			before := r.tablesWithColumn()
 			r.appWrites(app, cc.orgB) // before anything changes
@@ -143,6 +147,9 @@ type contextRun struct {
 	psql, url string
 	tmp       string
 	n         int
+	// userB is set as the request's user whenever a request acts in orgB
+	// (where the context names a user).
+	userB, orgB string
 }
 
 // expectCanFail shows expect.sql is no empty promise: with the rows of
@@ -222,6 +229,9 @@ func (r *contextRun) inOrg(org string, fn func(tx pgx.Tx) error) error {
 	switch rc.Kind {
 	case policy.ContextSession:
 		_, err = tx.Exec(ctx, "SELECT pg_catalog.set_config($1, $2, true)", rc.Setting, org)
+		if err == nil && rc.UserSetting != "" && r.userB != "" && org == r.orgB {
+			_, err = tx.Exec(ctx, "SELECT pg_catalog.set_config($1, $2, true)", rc.UserSetting, r.userB)
+		}
 	default:
 		claims := map[string]any{"role": rc.Roles[0]}
 		if org != "" {
