@@ -71,6 +71,17 @@ func (r *Report) WriteText(w io.Writer) error {
 	if g.ProgressTable {
 		fmt.Fprintf(&b, "Backfill progress: %d tables finished, %d started, %s rows filled, %s orphans given the default org\n",
 			finished, running, group(rowsDone), group(orphans))
+		if orphans > 0 {
+			// Per table: rows nobody reads until an admin gives them an org
+			// (a row may leave the default org once).
+			var per []string
+			for _, t := range r.Tables {
+				if bf := t.Backfill; bf != nil && bf.Orphans > 0 {
+					per = append(per, fmt.Sprintf("%s %s", t.Table, group(bf.Orphans)))
+				}
+			}
+			fmt.Fprintf(&b, "Orphans by table (reassign them to their org; see README, membership): %s\n", strings.Join(per, ", "))
+		}
 	} else {
 		fmt.Fprintf(&b, "Backfill progress: none (warden.backfill_progress does not exist yet)\n")
 	}
