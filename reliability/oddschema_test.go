@@ -107,14 +107,31 @@ func (m *migration) migrateAndVerify(t *testing.T, dir string) {
 			t.Errorf("%s: no rows; the case should have some to migrate", tp.Name())
 			continue
 		}
-		one := fmt.Sprintf(`ctid = (SELECT ctid FROM %s LIMIT 1)`, quoted(tp))
+		// A row of a real org where there is one: a row of the default org
+		// may leave it once.
+		one := fmt.Sprintf(`ctid = (SELECT ctid FROM %s ORDER BY %s = %s LIMIT 1)`, quoted(tp), col, ident.Literal(m.pol.Tenant.DefaultOrg))
 		if tp.Table.Partitioned {
 			// ctid is per partition: pick the row by the whole tuple.
-			one = fmt.Sprintf(`t = (SELECT t FROM %s t LIMIT 1)`, quoted(tp))
+			one = fmt.Sprintf(`t = (SELECT t FROM %s t ORDER BY %s = %s LIMIT 1)`, quoted(tp), col, ident.Literal(m.pol.Tenant.DefaultOrg))
 		}
 		tx, err := m.conn.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if m.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s <> $1::uuid`, quoted(tp), col), m.pol.Tenant.DefaultOrg) == 0 {
+			// Every row is in the default org: they leave it once (as a
+			// trusted writer, so that the parent-org check, which the
+			// parents' staying behind would trip, is off), then may not
+			// move again.
+			for _, sql := range []string{"SET LOCAL session_replication_role = replica", fmt.Sprintf(`UPDATE %s SET %s = $1::uuid`, quoted(tp), col)} {
+				args := []any{otherOrg}
+				if !strings.Contains(sql, "$1") {
+					args = nil
+				}
+				if _, err := tx.Exec(ctx, sql, args...); err != nil {
+					t.Fatalf("%s: rows of the default org leaving it: %v", tp.Name(), err)
+				}
+			}
 		}
 		_, err = tx.Exec(ctx, fmt.Sprintf(`UPDATE %s t SET %s = CASE WHEN %s = $1::uuid THEN $2::uuid ELSE $1::uuid END WHERE %s`,
 			quoted(tp), col, col, one), otherOrg, m.pol.Tenant.DefaultOrg)

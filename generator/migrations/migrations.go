@@ -176,7 +176,11 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		case PerExposed:
 			for _, d := range exposed[row.Kind] {
 				check := d.check
-				b.add(row, Step{Name: row.stepName(b.c.ColName, d.slug), Table: d.Display, TablePlan: d.tp, Partition: -1, Probe: &check}, d)
+				var objects Objects
+				if check.Policy != "" {
+					objects.Policies = []string{check.Policy}
+				}
+				b.add(row, Step{Name: row.stepName(b.c.ColName, d.slug), Table: d.Display, TablePlan: d.tp, Partition: -1, Probe: &check, Objects: objects}, d)
 			}
 			i++
 		default:

@@ -116,56 +116,112 @@ type StepKind struct {
 	// carries the tenant column ("" when the row has nothing to do for
 	// such tables), and FinishName the step's name prefix when it differs.
 	Finish, FinishName string
+	// Up and Down are the statements the kind's scripts may hold (its
+	// Finish variant's too), by the node type of PostgreSQL's parse tree,
+	// a DROP by the kind of object it drops (see Statement). A test parses
+	// every generated file with PostgreSQL's parser against them, so that
+	// no name, however hostile, can add a statement to a file.
+	Up, Down []Statement
 }
+
+// Statement names a kind of SQL statement as PostgreSQL's parser sees it:
+// the parse tree's node type ("CreateFunctionStmt"), or for a DROP the
+// object type it drops ("DROP TRIGGER"). GRANT and REVOKE are both
+// GrantStmt; SET and RESET are VariableSetStmt.
+type Statement string
+
+// The statements the step table declares.
+const (
+	StmtSet            Statement = "VariableSetStmt"
+	StmtDo             Statement = "DoStmt"
+	StmtAlterTable     Statement = "AlterTableStmt"
+	StmtCreateIndex    Statement = "IndexStmt"
+	StmtCreateTable    Statement = "CreateStmt"
+	StmtCreateSchema   Statement = "CreateSchemaStmt"
+	StmtCreateFunction Statement = "CreateFunctionStmt"
+	StmtCreateTrigger  Statement = "CreateTrigStmt"
+	StmtGrant          Statement = "GrantStmt"
+	StmtInsert         Statement = "InsertStmt"
+	StmtSelect         Statement = "SelectStmt"
+	StmtCall           Statement = "CallStmt"
+	StmtDropFunction   Statement = "DROP FUNCTION"
+	StmtDropProcedure  Statement = "DROP PROCEDURE"
+	StmtDropTrigger    Statement = "DROP TRIGGER"
+	StmtDropIndex      Statement = "DROP INDEX"
+	StmtDropPolicy     Statement = "DROP POLICY"
+	StmtDropSchema     Statement = "DROP SCHEMA"
+)
 
 // stepTable lists every kind of step, in the order the migration runs them.
 // Adding a step is a row here, a template in templates/ and its check in
 // operate/status.
 var stepTable = []StepKind{
 	{Kind: KindSetup, ID: "setup", Reemit: true, Phase: PhaseAdd, Template: "00_setup", Scope: Once, Name: "setup",
-		Status: "global.setup"},
+		Status: "global.setup",
+		Up:     []Statement{StmtSet, StmtDo, StmtCreateSchema, StmtInsert, StmtCreateFunction, StmtGrant, StmtCreateTable}, Down: []Statement{StmtSet, StmtDropFunction, StmtDropSchema}},
 	{Kind: KindAddColumn, ID: "add_column", Phase: PhaseAdd, Template: "10_add_column", Scope: PerTable, Name: "add_{col}_",
-		Status: "column, foreign_key", Finish: "14_finish_key", FinishName: "finish_key_"},
+		Status: "column, foreign_key", Finish: "14_finish_key", FinishName: "finish_key_",
+		Up: []Statement{StmtSet, StmtAlterTable, StmtDo, StmtCreateIndex}, Down: []Statement{StmtSet, StmtAlterTable}},
 	{Kind: KindIndexBuild, ID: "index_build", Phase: PhaseAdd, Template: "12_index_build", Scope: PerIndex, Name: "index_",
-		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)", Finish: "12_index_build"},
+		Group: "index", NoTxUp: true, NoTxDown: true, Status: "index (or the partition's)", Finish: "12_index_build",
+		Up: []Statement{StmtCreateIndex}, Down: []Statement{StmtDropIndex}},
 	{Kind: KindIndexVerify, ID: "index_verify", Reemit: true, Phase: PhaseAdd, Template: "13_index_verify", Scope: PerTable, Name: "index_verify_",
-		Group: "index", Status: "index.valid", Finish: "13_index_verify"},
+		Group: "index", Status: "index.valid", Finish: "13_index_verify",
+		Up: []Statement{StmtSet, StmtDo}, Down: []Statement{StmtSet, StmtDropIndex}},
 	{Kind: KindPersonalOrgs, ID: "personal_orgs", Reemit: true, PersonalOrgs: true, Phase: PhaseBackfill, Template: "16_personal_orgs", Scope: Once, Name: "personal_orgs",
-		Status: "probes[]"},
+		Status: "probes[]",
+		Up:     []Statement{StmtSet, StmtCreateFunction, StmtGrant, StmtCreateTrigger, StmtSelect}, Down: []Statement{StmtSet, StmtDropTrigger, StmtDropFunction}},
 	{Kind: KindFillTrigger, ID: "fill_trigger", Reemit: true, Phase: PhaseBackfill, Template: "20_fill_trigger", Scope: PerTable, Name: "fill_trigger_",
-		Status: "fill_trigger"},
+		Status: "fill_trigger",
+		Up:     []Statement{StmtSet, StmtCreateFunction, StmtGrant, StmtCreateTrigger}, Down: []Statement{StmtSet, StmtDropTrigger, StmtDropFunction}},
 	{Kind: KindBackfill, ID: "backfill", Phase: PhaseBackfill, Template: "21_backfill", Scope: PerTable, Name: "backfill_",
-		NoTxUp: true, Status: "null_rows"},
+		NoTxUp: true, Status: "null_rows",
+		Up: []Statement{StmtCall}},
 	{Kind: KindBackfillCheck, ID: "backfill_check", Reemit: true, Phase: PhaseBackfill, Template: "22_backfill_check", Scope: Once, Name: "backfill_check",
-		Status: "null_rows of every table"},
+		Status: "null_rows of every table",
+		Up:     []Statement{StmtDo}},
 	{Kind: KindNotNullCheck, ID: "not_null_check", Phase: PhaseNotNull, Template: "30_not_null_check", Scope: PerTable, Name: "not_null_check_",
-		Status: "not_null_check", Finish: "30_not_null_check"},
+		Status: "not_null_check", Finish: "30_not_null_check",
+		Up: []Statement{StmtSet, StmtDo}, Down: []Statement{StmtSet, StmtAlterTable}},
 	{Kind: KindValidate, ID: "validate", Phase: PhaseNotNull, Template: "31_validate", Scope: PerTable, Name: "validate_",
-		Unbounded: true, Status: "not_null_check.validated, foreign_key.validated", Finish: "31_validate"},
+		Unbounded: true, Status: "not_null_check.validated, foreign_key.validated", Finish: "31_validate",
+		Up: []Statement{StmtSet, StmtDo}},
 	{Kind: KindSetNotNull, ID: "set_not_null", Phase: PhaseNotNull, Template: "32_set_not_null", Scope: PerTable, Name: "set_not_null_",
-		Status: "column.not_null", Finish: "32_set_not_null"},
+		Status: "column.not_null", Finish: "32_set_not_null",
+		Up: []Statement{StmtSet, StmtAlterTable}, Down: []Statement{StmtSet, StmtDo}},
 	{Kind: KindParentFK, ID: "parent_fk", Phase: PhaseNotNull, Template: "33_parent_fk", Scope: PerTable, Name: "parent_fk_",
-		PartitionedOnly: true, Status: "foreign_key"},
+		PartitionedOnly: true, Status: "foreign_key",
+		Up: []Statement{StmtSet, StmtDo}, Down: []Statement{StmtSet, StmtAlterTable}},
 	{Kind: KindJWTClaims, ID: "jwt_claims", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
-		Status: "global.claim_trigger, global.auth_org_id"},
+		Status: "global.claim_trigger, global.auth_org_id",
+		Up:     []Statement{StmtSet, StmtCreateFunction, StmtGrant, StmtCreateTrigger}, Down: []Statement{StmtSet, StmtDropTrigger, StmtDropFunction, StmtDropProcedure}},
 	{Kind: KindJWTBackfill, ID: "jwt_backfill", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
-		NoTxUp: true, Status: "global.users_without_claim"},
+		NoTxUp: true, Status: "global.users_without_claim",
+		Up: []Statement{StmtCall}},
 	{Kind: KindImmutable, ID: "immutable", Reemit: true, Phase: PhaseImmutable, Template: "50_immutable", Scope: PerTable, Name: "immutable_",
-		Status: "immutable_trigger", Finish: "50_immutable"},
+		Status: "immutable_trigger", Finish: "50_immutable",
+		Up: []Statement{StmtSet, StmtCreateTrigger, StmtAlterTable}, Down: []Statement{StmtSet, StmtDropTrigger}},
 	{Kind: KindParentOrg, ID: "parent_org", Reemit: true, Phase: PhaseImmutable, Template: "51_parent_org", Scope: PerTable, Name: "parent_org_",
-		Status: "probes[]", Finish: "51_parent_org"},
+		Status: "probes[]", Finish: "51_parent_org",
+		Up: []Statement{StmtSet, StmtCreateFunction, StmtGrant, StmtCreateTrigger}, Down: []Statement{StmtSet, StmtDropTrigger, StmtDropFunction}},
 	{Kind: KindRLS, ID: "rls", Phase: PhaseRLS, Template: "60_rls", Scope: PerTable, Name: "rls_",
-		Status: "rls", Finish: "60_rls"},
+		Status: "rls", Finish: "60_rls",
+		Up: []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDropPolicy, StmtDo}},
 	{Kind: KindRLSRoot, ID: "rls_root", Phase: PhaseRLS, Template: "61_rls_tenant_root", Scope: PerRoot, Name: "rls_root_",
-		Status: "roots[].rls"},
+		Status: "roots[].rls",
+		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDropPolicy, StmtDo}},
 	{Kind: KindRLSGlobal, ID: "rls_global", Phase: PhaseRLS, Template: "62_rls_open_table", Scope: PerExposed, Name: "rls_global_",
-		Status: "exposed[].closed"},
+		Status: "exposed[].closed",
+		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDropPolicy, StmtDo}},
 	{Kind: KindRLSExcluded, ID: "rls_excluded", Phase: PhaseRLS, Template: "62_rls_open_table", Scope: PerExposed, Name: "rls_excluded_",
-		Status: "exposed[].closed"},
+		Status: "exposed[].closed",
+		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDropPolicy, StmtDo}},
 	{Kind: KindViewInvoker, ID: "view_invoker", Phase: PhaseRLS, Template: "64_view_invoker", Scope: PerExposed, Name: "view_invoker_",
-		Status: "exposed[].closed"},
+		Status: "exposed[].closed",
+		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDo}},
 	{Kind: KindMatviewRevoke, ID: "matview_revoke", Phase: PhaseRLS, Template: "65_matview_revoke", Scope: PerExposed, Name: "matview_revoke_",
-		Status: "exposed[].closed"},
+		Status: "exposed[].closed",
+		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtGrant}, Down: []Statement{StmtSet, StmtDo}},
 }
 
 // Kinds returns the step table, in the order the migration runs the kinds.
@@ -279,6 +335,8 @@ func tableObjects(k Kind, d *tableData, n ObjectNames) Objects {
 		return Objects{Constraints: []string{n.ForeignKey}}
 	case KindImmutable:
 		return Objects{Triggers: []string{n.ImmutableTrigger}, Functions: []string{ident.Qualified(wardenSchema, "tenant_column_immutable")}}
+	case KindParentOrg:
+		return Objects{Triggers: []string{parentTriggerName}, Functions: []string{d.ParentFunc}}
 	case KindRLS:
 		pols := append([]string(nil), n.Policies...)
 		if d.AddPermissive {
