@@ -37,6 +37,19 @@ CREATE TABLE public.notes_comment (
   note_id bigint NOT NULL REFERENCES public.notes_note (id) DEFERRABLE INITIALLY DEFERRED,
   body text NOT NULL
 );
+-- The app's own rule, in a BEFORE INSERT trigger that fires before
+-- warden's (names sort): a comment needs its note. The generated
+-- verification tests' row without an org names no note, so this refuses
+-- it first; they must say so, not fail.
+CREATE FUNCTION public.notes_comment_needs_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM public.notes_note WHERE id = NEW.note_id) THEN
+    RAISE EXCEPTION 'comment on a missing note %', NEW.note_id;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER app_comment_needs_note BEFORE INSERT ON public.notes_comment
+  FOR EACH ROW EXECUTE FUNCTION public.notes_comment_needs_note();
 GRANT USAGE ON SCHEMA public TO django_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO django_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO django_app;
