@@ -221,14 +221,29 @@ func prepare(cmd *cli.Command) {
 		cmd.OnUsageError = onUsageError
 	}
 	for _, f := range globalFlags(false) {
-		if !hasFlag(cmd, f.Names()[0]) {
-			cmd.Flags = append(cmd.Flags, f)
+		if hasFlag(cmd, f.Names()[0]) {
+			continue
 		}
+		if liveOnly[cmd.Name] {
+			// These commands refuse a snapshot and the throwaway server
+			// (they need a database that is being migrated): their help
+			// offers neither. --snapshot stays accepted, for its error.
+			switch sf := f.(*cli.StringFlag); sf.Name {
+			case flagSnapshot:
+				sf.Hidden = true
+			case flagDatabaseURL:
+				sf.Usage = "`URL` of the live database (default $DATABASE_URL, then the PG* variables; never a throwaway server)"
+			}
+		}
+		cmd.Flags = append(cmd.Flags, f)
 	}
 	for _, sub := range cmd.Subcommands {
 		prepare(sub)
 	}
 }
+
+// liveOnly are the commands that work on a live database only.
+var liveOnly = map[string]bool{"status": true, "backfill": true}
 
 func hasFlag(cmd *cli.Command, name string) bool {
 	for _, f := range cmd.Flags {

@@ -134,3 +134,22 @@ func TestVersionAndDidYouMean(t *testing.T) {
 		t.Errorf("a command like none: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestHelpOffersOnlyWhatACommandAccepts: status and backfill need a live
+// database, so their help offers neither --snapshot nor the throwaway
+// server; generate's help offers both. A --snapshot given anyway is still
+// refused with its one-line reason.
+func TestHelpOffersOnlyWhatACommandAccepts(t *testing.T) {
+	cleanEnv(t)
+	for _, cmd := range []string{"status", "backfill"} {
+		r := warden(t, cmd, "--help")
+		if r.code != 0 || strings.Contains(r.stdout, "--snapshot") || strings.Contains(r.stdout, "then a throwaway server") || !strings.Contains(r.stdout, "never a throwaway server") {
+			t.Errorf("%s --help (exit %d) offers what it refuses:\n%s", cmd, r.code, r.stdout)
+		}
+		wantError(t, warden(t, cmd, "--policy", "../../policy.yaml", "--snapshot", "x.json"), 2, cmd+" needs a live database, not a snapshot")
+	}
+	r := warden(t, "generate", "--help")
+	if !strings.Contains(r.stdout, "--snapshot") || !strings.Contains(r.stdout, "throwaway server") {
+		t.Errorf("generate --help lacks --snapshot or the throwaway server:\n%s", r.stdout)
+	}
+}
