@@ -84,16 +84,23 @@ create table account_users (account_id bigint not null references accounts, user
 create table projects (id bigserial primary key, user_id bigint not null references users, title text);
 create table tasks (id bigserial primary key, project_id bigint not null references projects);
 create table countries (code text primary key);
+create table audit_events (id bigserial primary key, actor bigint not null references users, action text);
 `), 0o644)
 	pol := filepath.Join(dir, "policy.yaml")
 	r := warden(t, "init", "--policy", pol, "--version", "20250110000000", "--schema-file", schema)
 	wantOK(t, r)
 	data, _ := os.ReadFile(pol)
 	for _, want := range []string{"table: public.accounts", "table: public.users", "table: public.account_users", "user_column: user_id", "org_column: account_id",
-		"  - public.projects   # ownership column user_id", "  - public.tasks   # foreign-key path", "  - public.countries", "type: bigint", "default_org: 1000000000", "kind: session"} {
+		"  - public.projects   # ownership column user_id", "  - public.tasks   # foreign-key path", "  - public.countries", "type: bigint", "default_org: 1000000000", "kind: session",
+		// Its only link to a user is a foreign key to the users table
+		// under no owner-like name: scoped by it, never drafted global.
+		"  # Other columns that reference the users table:\n  - column: actor", "  - public.audit_events   # ownership column actor"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("the drafted policy lacks %q:\n%s", want, data)
 		}
+	}
+	if strings.Contains(string(data), "  - public.audit_events\n") {
+		t.Errorf("a table referencing the users table is drafted global:\n%s", data)
 	}
 	if strings.Contains(string(data), "# OPEN:") {
 		t.Errorf("the drafted policy has open questions for an app warden supports:\n%s", data)

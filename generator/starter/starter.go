@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/warden-sql/warden/generator/classify"
@@ -157,11 +158,35 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 			}
 		}
 	}
+	// Then every other column with a foreign key to the users table (an
+	// actor, an assignee): a table whose only link to a user is such a
+	// column would otherwise be drafted global, readable by every org.
+	// Sources are ranked, so a table with a better one keeps it, and one
+	// whose only such column is nullable is asked about (when_null).
+	named := len(owners)
+	if users != nil {
+		var refs []string
+		for _, t := range db.Tables {
+			if !governed(t) || t == membership || t == users {
+				continue
+			}
+			for _, fk := range t.ForeignKeys {
+				if len(fk.Columns) == 1 && fk.RefSchema == users.Schema && fk.RefTable == users.Name && !slices.Contains(owners, fk.Columns[0]) && !slices.Contains(refs, fk.Columns[0]) {
+					refs = append(refs, fk.Columns[0])
+				}
+			}
+		}
+		sort.Strings(refs)
+		owners = append(owners, refs...)
+	}
 	if len(owners) == 0 {
 		owners = []string{"user_id"}
 	}
 	w("\n# Columns that name the owning user, tried in this order.\nownership:\n")
-	for _, o := range owners {
+	for i, o := range owners {
+		if i == named && named < len(owners) && users != nil {
+			w("  # Other columns that reference the users table:\n")
+		}
 		w("  - column: %s\n", yamlString(ident.QuoteIfNeeded(o)))
 	}
 	if membership != nil {
