@@ -233,17 +233,21 @@ type tableData struct {
 	ColNotNull  bool
 	// OwnerOrParentNull is true-ish SQL (alias t) telling that the row has no
 	// owner or parent to derive from: an orphan.
-	HasPK     bool
-	PKList    string // t."a", t."b"
-	PKDesc    string // t."a" DESC, t."b" DESC
-	PKCols    string // t."a" or (t."a", t."b") for a row comparison
-	PKBare    string // "a", "b"
-	PKJoin    string // t."a" = b."a" AND ...
-	PKAfter   string // ((p_after->>0)::type, ...)
-	PKUpper   string
-	PKJSON    string // jsonb_build_array(b."a", ...)
-	PKJSONt   string // jsonb_build_array(t."a", ...)
-	PKOrderBy string // b."a" DESC, ...
+	HasPK bool
+	// PartBatchSQL is, for a partitioned table without a primary key, one
+	// batch on one leaf partition as a format() string: the partition is
+	// %1$s, the block range $1 to $2 (ctid ranges work per partition).
+	PartBatchSQL string
+	PKList       string // t."a", t."b"
+	PKDesc       string // t."a" DESC, t."b" DESC
+	PKCols       string // t."a" or (t."a", t."b") for a row comparison
+	PKBare       string // "a", "b"
+	PKJoin       string // t."a" = b."a" AND ...
+	PKAfter      string // ((p_after->>0)::type, ...)
+	PKUpper      string
+	PKJSON       string // jsonb_build_array(b."a", ...)
+	PKJSONt      string // jsonb_build_array(t."a", ...)
+	PKOrderBy    string // b."a" DESC, ...
 
 	Policies      []policyData
 	AddPermissive bool
@@ -574,7 +578,7 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 			d.PKCols = "(" + d.PKCols + ")"
 		}
 	} else if t.Partitioned {
-		return nil, fmt.Errorf("%s: a partitioned table without a primary key cannot be backfilled in batches yet; add a primary key", d.Display)
+		d.PartBatchSQL = partitionBatchSQL(d)
 	}
 
 	for _, cmd := range []string{"select", "insert", "update", "delete"} {
@@ -840,4 +844,32 @@ func castIfValid(expr, typ string) string {
 		return expr + "::" + typ
 	}
 	return fmt.Sprintf("CASE WHEN %s ~ %s THEN (%s)::%s END", expr, ident.Literal(pattern), expr, typ)
+}
+
+// partitionBatchSQL is the batch of a partitioned table without a primary
+// key, on one leaf partition named by format()'s %1$s: rows in the block
+// range [$1, $2) with a NULL tenant column get their derived org, else
+// the default org (counted as orphans). Every "%" of the SQL is doubled,
+// so that no name can turn into a format() directive.
+func partitionBatchSQL(d *tableData) string {
+	q := "WITH batch AS (\n" +
+		"  SELECT t.ctid AS row_ctid, " + d.Derive + " AS derived\n" +
+		"  FROM \x00 t\n" +
+		"  WHERE t.ctid >= pg_catalog.format('(%s,0)', $1)::tid\n" +
+		"    AND t.ctid < pg_catalog.format('(%s,0)', $2)::tid\n" +
+		"    AND t." + d.Col + " IS NULL\n" +
+		"), filled AS (\n" +
+		"  UPDATE \x00 t\n" +
+		"     SET " + d.Col + " = coalesce(b.derived, " + d.DefaultOrg + "::" + d.OrgType + ")\n" +
+		"    FROM batch b\n" +
+		"   WHERE t.ctid = b.row_ctid AND t." + d.Col + " IS NULL\n" +
+		"  RETURNING b.derived IS NULL AS orphan\n" +
+		")\n" +
+		"SELECT count(*), count(*) FILTER (WHERE orphan) FROM filled"
+	// The partition's slot is a NUL byte, which no PostgreSQL name or text
+	// holds, until every % is doubled (the inner pg_catalog.format calls'
+	// too, which must survive the outer one).
+	q = strings.ReplaceAll(q, "%", "%%")
+	q = strings.ReplaceAll(q, "\x00", "%1$s")
+	return ident.Literal(q)
 }
