@@ -474,7 +474,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		Critical:     []TableRef{},
 		Unclassified: defaultUnclassified,
 		Backfill:     Backfill{BatchSize: defaultBatchSize},
-		Migrations:   Migrations{Format: defaultFormat, LockTimeout: defaultLockTimeout},
+		Migrations:   Migrations{Format: defaultFormat, LockTimeout: defaultLockTimeout, StatementTimeout: defaultStatementTimeout},
 		Context:      RequestContext{Kind: ContextSupabase, Pos: rootPos},
 	}
 	d.mapping(root, "", "", []string{"version", "schemas", "tenant", "migrations"}, map[string]field{

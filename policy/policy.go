@@ -42,28 +42,32 @@ const (
 // Defaults applied when a key is omitted, and the limits values must keep
 // to (docs/policy-format.md).
 const (
-	defaultTenantKey      = "id"
-	defaultTenantColumn   = "org_id"
-	defaultTenantType     = "uuid"
-	defaultOnDelete       = "cascade"
-	defaultOrgLabel       = "Default organization"
-	defaultSetting        = "app.org_id"
-	defaultUsersSchema    = "auth"
-	defaultUsersTable     = "users"
-	defaultUsersKey       = "id"
-	defaultOwnership      = "user_id"
-	defaultUserColumn     = "user_id"
-	defaultOrgColumn      = "org_id"
-	defaultBatchSize      = 5000
-	defaultLockTimeout    = 2 * time.Second
-	defaultFormat         = FormatSupabase
-	defaultUnclassified   = UnclassifiedError
-	maxBatchSize          = 1000000
-	maxPause              = time.Minute
-	minLockTimeout        = time.Millisecond
-	maxLockTimeout        = time.Minute
-	maxStatementTimeout   = 24 * time.Hour
-	migrationVersionDigit = 14
+	defaultTenantKey    = "id"
+	defaultTenantColumn = "org_id"
+	defaultTenantType   = "uuid"
+	defaultOnDelete     = "cascade"
+	defaultOrgLabel     = "Default organization"
+	defaultSetting      = "app.org_id"
+	defaultUsersSchema  = "auth"
+	defaultUsersTable   = "users"
+	defaultUsersKey     = "id"
+	defaultOwnership    = "user_id"
+	defaultUserColumn   = "user_id"
+	defaultOrgColumn    = "org_id"
+	defaultBatchSize    = 5000
+	defaultLockTimeout  = 2 * time.Second
+	// defaultStatementTimeout bounds the files that take strong locks:
+	// their statements are catalog changes that take milliseconds, so one
+	// that runs for a minute is scanning under a lock it must not hold.
+	defaultStatementTimeout = time.Minute
+	defaultFormat           = FormatSupabase
+	defaultUnclassified     = UnclassifiedError
+	maxBatchSize            = 1000000
+	maxPause                = time.Minute
+	minLockTimeout          = time.Millisecond
+	maxLockTimeout          = time.Minute
+	maxStatementTimeout     = 24 * time.Hour
+	migrationVersionDigit   = 14
 )
 
 // Policy is a validated policy.yaml with defaults applied.
@@ -292,7 +296,7 @@ type Migrations struct {
 	Format           string // one of the Format constants
 	Version          string // 14 digits; generated files count up from it
 	LockTimeout      time.Duration
-	StatementTimeout time.Duration // 0: not set
+	StatementTimeout time.Duration // 0: not set (the default is a minute)
 }
 
 // Load reads and validates the policy file at path. Errors are *Error values

@@ -136,7 +136,7 @@ func TestDefaults(t *testing.T) {
 		Critical:     []TableRef{},
 		Unclassified: UnclassifiedError,
 		Backfill:     Backfill{BatchSize: 5000},
-		Migrations:   Migrations{Format: FormatSupabase, Version: "20250110000000", LockTimeout: 2 * time.Second},
+		Migrations:   Migrations{Format: FormatSupabase, Version: "20250110000000", LockTimeout: 2 * time.Second, StatementTimeout: time.Minute},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults mismatch (-want +got):\n%s", diff)

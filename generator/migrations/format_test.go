@@ -406,3 +406,31 @@ func TestSettingsNeverOutliveTheirFile(t *testing.T) {
 		t.Error("the check misses a plain SET")
 	}
 }
+
+// TestStatementTimeout: every file that takes strong locks bounds its
+// statements (migrations.statement_timeout, a minute unless the policy
+// says otherwise), so a catalog change that turns into a scan cannot hold
+// its lock; the validation scans and the files outside a transaction are
+// left unbounded.
+func TestStatementTimeout(t *testing.T) {
+	bounded := 0
+	for _, s := range twoTableSteps(t) {
+		for dir, sql := range map[string]string{"up": s.Up, "down": s.Down} {
+			if !strings.Contains(sql, "SET LOCAL lock_timeout") {
+				continue
+			}
+			has := strings.Contains(sql, "SET LOCAL statement_timeout = '60s';")
+			switch {
+			case s.Kind == KindValidate && has:
+				t.Errorf("step %s (%s) bounds a validation scan", s.Name, dir)
+			case s.Kind != KindValidate && !has:
+				t.Errorf("step %s (%s) takes locks without a statement_timeout:\n%s", s.Name, dir, sql)
+			case has:
+				bounded++
+			}
+		}
+	}
+	if bounded == 0 {
+		t.Fatal("no step bounds its statements")
+	}
+}

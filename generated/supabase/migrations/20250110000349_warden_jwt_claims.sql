@@ -6,6 +6,7 @@
 -- access token hook: triggers work on any PostgreSQL (tests included), keep
 -- the claim in the row an admin can inspect, and need no dashboard setting.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 
 -- The org a user's claim should carry: the policy's mapping, else the
 -- default org (a user without a membership is an orphan).

@@ -2,6 +2,7 @@
 -- Phase 2 · setup: warden's private schema, the default org, the JWT org
 -- lookup and the batched-backfill driver every later file uses.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 
 -- Preflight: before anything changes, every table and column the later
 -- files rely on must be there. A migration that stopped half-way on a
@@ -69,23 +70,29 @@ REVOKE EXECUTE ON FUNCTION "warden".user_org(uuid) FROM PUBLIC;
 -- settings, so it tells a caller nothing it could not set itself.
 CREATE OR REPLACE FUNCTION "warden".request_org()
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SECURITY DEFINER
 SET search_path = ''
 AS $fn$
-  SELECT CASE
-    WHEN r.member IS NULL THEN r.claimed
-    WHEN r.claimed IS NULL THEN "warden".user_org(r.member)
-    WHEN "warden".user_org(r.member) IS NOT NULL THEN r.claimed
-  END
-  FROM (SELECT nullif(
+DECLARE
+  v_claimed uuid := nullif(
     (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
       -> 'app_metadata' ->> 'org_id'),
-    '')::uuid AS claimed,
-               CASE WHEN s.u ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$' THEN (s.u)::uuid END AS member
-        FROM (SELECT nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '') AS u) AS s) AS r
+    '')::uuid;
+  v_text text := nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '');
+  v_user uuid := CASE WHEN v_text ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$' THEN (v_text)::uuid END;
+BEGIN
+  IF v_user IS NULL THEN
+    RETURN v_claimed;
+  ELSIF v_claimed IS NULL THEN
+    RETURN "warden".user_org(v_user);
+  ELSIF "warden".user_org(v_user) IS NOT NULL THEN
+    RETURN v_claimed;
+  END IF;
+  RETURN NULL;
+END
 $fn$;
 REVOKE EXECUTE ON FUNCTION "warden".request_org() FROM PUBLIC;
 

@@ -2,6 +2,7 @@
 -- Undo: drop warden's policies on public.orgs, and put row-level
 -- security back as it was before warden (enabled, forced).
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_update" ON "public"."orgs";

@@ -6,6 +6,7 @@
 -- the default org: a row with nothing to derive from keeps NULL and, after
 -- phase 4, fails with a NOT NULL error.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called
@@ -25,7 +26,7 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."org_id" IS NOT NULL THEN
     RETURN NEW;
   END IF;
-  NEW."org_id" := coalesce((SELECT p."org_id" FROM "public"."calls" p WHERE p."id" = NEW."call_id"), public.auth_org_id());
+  NEW."org_id" := coalesce((SELECT p."org_id" FROM "public"."calls" p WHERE p."id" = NEW."call_id"), "warden".request_org());
   RETURN NEW;
 END
 $fn$;
@@ -91,6 +92,7 @@ REVOKE EXECUTE ON FUNCTION "warden"."call_logs_backfill_upper"() FROM PUBLIC;
 -- +goose Down
 -- Undo: remove the fill trigger and backfill functions of public.call_logs.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 DROP TRIGGER IF EXISTS "warden_fill_org_id" ON "public"."call_logs";
 DROP FUNCTION IF EXISTS "warden"."call_logs_fill_org_id"();
 DROP FUNCTION IF EXISTS "warden"."call_logs_backfill_batch"(jsonb, jsonb, integer);

@@ -4,6 +4,7 @@
 -- Enforced for new writes at once; existing rows are not scanned here, so
 -- the ACCESS EXCLUSIVE lock is held only for the catalog change.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 -- +goose StatementBegin
 DO $do$
 BEGIN
@@ -20,4 +21,5 @@ $do$;
 -- +goose Down
 -- Undo: drop the NOT NULL check of public.call_logs if it is still there.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 ALTER TABLE "public"."call_logs" DROP CONSTRAINT IF EXISTS "call_logs_org_id_not_null";

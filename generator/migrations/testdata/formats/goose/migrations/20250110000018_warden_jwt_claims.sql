@@ -7,6 +7,7 @@
 -- access token hook: triggers work on any PostgreSQL (tests included), keep
 -- the claim in the row an admin can inspect, and need no dashboard setting.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 
 -- The org a user's claim should carry: the policy's mapping, else the
 -- default org (a user without a membership is an orphan).
@@ -86,6 +87,7 @@ REVOKE EXECUTE ON PROCEDURE "warden".backfill_user_claims(integer) FROM PUBLIC;
 -- +goose Down
 -- Undo: stop maintaining the claim (existing claims stay in app_metadata).
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 DROP TRIGGER IF EXISTS "warden_set_org_claim" ON "auth"."users";
 DROP FUNCTION IF EXISTS "warden".set_user_org_claim();
 DROP PROCEDURE IF EXISTS "warden".backfill_user_claims(integer);

@@ -8,6 +8,7 @@
 -- written before are not re-checked. SQLSTATE 23W02; the message names
 -- no row of another org.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 
 -- SECURITY DEFINER: the caller may not read the parent table; the lookup
 -- is filtered by the row's own org, so it reveals nothing of another.
@@ -18,12 +19,13 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = ''
 AS $fn$
+DECLARE
+  v_caller uuid := "warden".request_org();
 BEGIN
   -- No org yet: NOT NULL refuses the row. A row of another org than the
   -- caller's: row-level security refuses it, and checking its parents
   -- first would tell the caller which rows that org has.
-  IF NEW."org_id" IS NULL
-     OR (public.auth_org_id() IS NOT NULL AND NEW."org_id" IS DISTINCT FROM public.auth_org_id()) THEN
+  IF NEW."org_id" IS NULL OR (v_caller IS NOT NULL AND NEW."org_id" IS DISTINCT FROM v_caller) THEN
     RETURN NEW;
   END IF;
   IF NEW."call_id" IS NOT NULL
@@ -48,5 +50,6 @@ CREATE OR REPLACE TRIGGER "zz_warden_parent_org"
 -- +goose Down
 -- Undo: rows of public.call_logs may reference any org's rows again.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 DROP TRIGGER IF EXISTS "zz_warden_parent_org" ON "public"."call_logs";
 DROP FUNCTION IF EXISTS "warden"."call_logs_parent_org_id"();

@@ -7,11 +7,14 @@
 -- from it. Org and membership changes go through the server (service_role
 -- bypasses RLS) or SECURITY DEFINER functions of the app.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 -- Remember the RLS state before warden, so the undo restores exactly it.
 CREATE TABLE IF NOT EXISTS "warden".rls_prior (rel text PRIMARY KEY, enabled boolean NOT NULL, forced boolean NOT NULL);
 INSERT INTO "warden".rls_prior (rel, enabled, forced)
 SELECT '"public"."orgs"', c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = '"public"."orgs"'::regclass
 ON CONFLICT (rel) DO NOTHING;
+-- Enabling row-level security twice is a no-op.
+-- squawk-ignore prefer-robust-stmts
 ALTER TABLE "public"."orgs" ENABLE ROW LEVEL SECURITY;
 -- +goose StatementBegin
 DO $do$
@@ -51,6 +54,7 @@ $do$;
 -- Undo: drop warden's policies on public.orgs, and put row-level
 -- security back as it was before warden (enabled, forced).
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."orgs";
 DROP POLICY IF EXISTS "warden_org_update" ON "public"."orgs";

@@ -6,6 +6,7 @@
 -- backfill gives it: the old app's ownerless writes during the migration
 -- stay writable and leave no NULL behind.
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called
@@ -25,9 +26,9 @@ BEGIN
     RETURN NEW;
   END IF;
   IF TG_OP = 'INSERT' THEN
-    NEW."org_id" := coalesce(public.auth_org_id(), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), 'a0000000-0000-0000-0000-000000000001'::uuid);
+    NEW."org_id" := coalesce("warden".request_org(), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), 'a0000000-0000-0000-0000-000000000001'::uuid);
   ELSE
-    NEW."org_id" := coalesce((SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), public.auth_org_id(), 'a0000000-0000-0000-0000-000000000001'::uuid);
+    NEW."org_id" := coalesce((SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id"), "warden".request_org(), 'a0000000-0000-0000-0000-000000000001'::uuid);
   END IF;
   RETURN NEW;
 END

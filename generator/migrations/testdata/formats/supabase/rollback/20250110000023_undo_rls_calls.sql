@@ -2,6 +2,7 @@
 -- Undo: drop warden's policies on public.calls, and put row-level
 -- security back as it was before warden (enabled, forced).
 SET LOCAL lock_timeout = '2s';
+SET LOCAL statement_timeout = '60s';
 DROP POLICY IF EXISTS "warden_org_select" ON "public"."calls";
 DROP POLICY IF EXISTS "warden_org_insert" ON "public"."calls";
 DROP POLICY IF EXISTS "warden_org_update" ON "public"."calls";
