@@ -96,7 +96,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			failAt(Pos{File: d.file, Line: 1, Column: 1}, "", "", "the policy file is empty; it needs at least version, schemas, tenant and migrations (see docs/policy-format.md)")
+			failAt(Pos{File: d.file, Line: 1, Column: 1}, "", "", "the policy file is empty; it needs at least version, schemas, tenant and migrations (see the Policy reference in warden's README, or draft one with warden init)")
 		}
 		d.syntaxError(err, data)
 	}
@@ -110,7 +110,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	root := doc.Content[0]
 	d.check(root, "")
 	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
-		d.fail(root, "", "the policy document is empty; it needs at least version, schemas, tenant and migrations (see docs/policy-format.md)")
+		d.fail(root, "", "the policy document is empty; it needs at least version, schemas, tenant and migrations (see the Policy reference in warden's README, or draft one with warden init)")
 	}
 	if root.Kind != yaml.MappingNode {
 		d.fail(root, "", "the policy must be a mapping of keys (version: 1, schemas: ...), not %s", describe(root))
@@ -272,7 +272,7 @@ func (d *decoder) mapping(n *yaml.Node, path, section string, required []string,
 			if path != "" {
 				where = path
 			}
-			d.fail(n, join(path, r), "required key %q is missing from %s; add it (see docs/policy-format.md)", r, where)
+			d.fail(n, join(path, r), "required key %q is missing from %s; add it (see the Policy reference in warden's README, or draft one with warden init)", r, where)
 		}
 	}
 }
