@@ -530,7 +530,7 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 	d.IndexCols = strings.Join(cols, ", ")
 	for _, p := range t.Partitions {
 		if !p.Leaf || p.Level != 1 {
-			return nil, fmt.Errorf("%s: nested partitioning (%s.%s) is not supported yet", d.Display, p.Schema, p.Name)
+			return nil, fmt.Errorf("%s: nested partitioning (%s.%s) is not supported yet; keep the table to one level of partitions, or list it under exclude or global", d.Display, p.Schema, p.Name)
 		}
 		pi := ident.Derive(p.Name, c.ColName+"_idx")
 		pf := ident.Derive(p.Name, c.ColName+"_fkey")
