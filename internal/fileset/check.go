@@ -111,7 +111,7 @@ func missing(p string, content []byte) FileDrift {
 }
 
 // Format writes d for a human: one section per file (its kind, path, note
-// and diff), then a one-line summary, or a single line when d is empty.
+// and diff), or a single line when d is empty.
 func (d Drift) Format(w io.Writer) error {
 	var sb strings.Builder
 	dir := d.Dir
@@ -136,16 +136,9 @@ func (d Drift) Format(w io.Writer) error {
 	section("changed", d.Changed)
 	section("missing", d.Missing)
 	section("stale", d.Stale)
-	n := len(d.Changed) + len(d.Missing) + len(d.Stale)
-	fmt.Fprintf(&sb, "%s is out of date: %d %s (%d changed, %d missing, %d stale); run warden generate to update it\n",
-		dir, n, plural(n, "file", "files"), len(d.Changed), len(d.Missing), len(d.Stale))
+	// The one summary, with the command that fixes it and its flags, is
+	// the caller's (warden check prints it on stderr).
 	_, err := io.WriteString(w, sb.String())
 	return err
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
