@@ -141,4 +141,3 @@ func (d Drift) Format(w io.Writer) error {
 	_, err := io.WriteString(w, sb.String())
 	return err
 }
-
