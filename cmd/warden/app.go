@@ -290,6 +290,7 @@ func sourceOptions(c *cli.Context, pol *policy.Policy) dbsource.Options {
 		o.Schemas = pol.Schemas
 		for _, f := range pol.SchemaFiles {
 			o.SchemaFiles = append(o.SchemaFiles, f.Path)
+			o.SchemaFileNames = append(o.SchemaFileNames, f.Name)
 		}
 	}
 	return o
@@ -307,6 +308,11 @@ func loadSchema(c *cli.Context, stats bool) (*policy.Policy, *dbsource.Schema, e
 	opts := sourceOptions(c, pol)
 	opts.Stats = stats
 	s, err := dbsource.Load(c.Context, opts)
+	var stale *dbsource.StaleSnapshotError
+	if errors.As(err, &stale) {
+		// A verdict, like drift: the committed snapshot is not current.
+		return nil, nil, failed(err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

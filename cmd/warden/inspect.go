@@ -62,7 +62,14 @@ func runInspect(c *cli.Context) error {
 	if opts.Stats && s.Stats == nil {
 		fmt.Fprintf(c.App.ErrWriter, "warden: note: %s has no stats; printing the model without them\n", s.Source)
 	}
-	data, err := introspect.MarshalSnapshot(s.DB, s.Stats)
+	// A snapshot file records the schema files it was read from, so that
+	// reading it later can tell when they changed; the model printed on
+	// stdout is the model alone, whatever its source.
+	var files []introspect.SchemaFileSum
+	if out != "" {
+		files = s.SchemaFiles
+	}
+	data, err := introspect.MarshalSnapshot(s.DB, s.Stats, files...)
 	if err != nil {
 		return err
 	}

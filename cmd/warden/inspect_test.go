@@ -484,3 +484,44 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotStaleWhenSchemaFilesChange: a snapshot read from the
+// policy's schema files records their sums; plan, generate and check on
+// it fail (exit 1, a verdict like drift) once a file changed, naming the
+// file and the command that refreshes the snapshot; refreshed, it shows
+// the drift the stale one hid.
+func TestSnapshotStaleWhenSchemaFilesChange(t *testing.T) {
+	cleanEnv(t)
+	schema := "CREATE TABLE public.organizations (id uuid PRIMARY KEY, name text NOT NULL);\n"
+	pol := writePolicy(t, "version: 1\nschemas: [public]\nschema_files: [schema.sql]\n"+policyTail, map[string]string{"schema.sql": schema})
+	dir := filepath.Dir(pol)
+	snap := filepath.Join(dir, "schema.json")
+	inspect := func() {
+		t.Helper()
+		if r := warden(t, "inspect", "--policy", pol, "--out", snap); r.code != 0 {
+			t.Fatalf("inspect: exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	inspect()
+	data, err := os.ReadFile(snap)
+	if err != nil || !strings.Contains(string(data), `"name": "schema.sql"`) {
+		t.Fatalf("the snapshot records no sum of schema.sql (%v):\n%s", err, data)
+	}
+	out := filepath.Join(dir, "out")
+	wantOK(t, warden(t, "generate", "--policy", pol, "--snapshot", snap, "--out", out))
+	wantOK(t, warden(t, "check", "--policy", pol, "--snapshot", snap, "--out", out))
+
+	if err := os.WriteFile(filepath.Join(dir, "schema.sql"), []byte(schema+"CREATE TABLE public.notes (id int);\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", "--out", out}, {"plan"}, {"generate", "--out", out}} {
+		wantError(t, warden(t, append(args, "--policy", pol, "--snapshot", snap)...), 1,
+			"snapshot "+snap+" is stale", "(schema.sql)", "warden inspect --out "+snap)
+	}
+	// Refreshed, the snapshot shows what the stale one hid: the output is
+	// not current for the changed schema.
+	inspect()
+	if r := warden(t, "check", "--policy", pol, "--snapshot", snap, "--out", out); r.code != 1 || !strings.Contains(r.stderr, "is not current") {
+		t.Errorf("check on the refreshed snapshot: exit %d, want 1 naming the drift\n%s", r.code, r.stderr)
+	}
+}

@@ -19,6 +19,8 @@ package dbsource
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -83,8 +85,12 @@ type Options struct {
 	// by Load.
 	Schemas []string
 	// SchemaFiles are the SQL files loaded, in order, into the embedded
-	// server (the policy's schema_files, resolved to paths).
-	SchemaFiles []string
+	// server (the policy's schema_files, resolved to paths), and
+	// SchemaFileNames the same files as the policy names them: a model
+	// read from them records their sums under those names, and a snapshot
+	// that recorded sums is checked against the files it names.
+	SchemaFiles     []string
+	SchemaFileNames []string
 	// Stats asks Load for row estimates as well, and Sizes for the
 	// tables' sizes beside them (costly on a large catalog).
 	Stats, Sizes bool
@@ -124,6 +130,39 @@ type Schema struct {
 	// Source describes where the model came from, for messages and reports
 	// (never contains a password).
 	Source string
+	// SchemaFiles are the schema files the model was read from, with their
+	// sums (the embedded default only), for the snapshot inspect writes.
+	SchemaFiles []introspect.SchemaFileSum
+}
+
+// StaleSnapshotError is a snapshot read from schema files that have
+// changed since: what it says of the schema is out of date.
+type StaleSnapshotError struct {
+	Snapshot string
+	Changed  []string // the files' names as the policy gives them
+}
+
+func (e *StaleSnapshotError) Error() string {
+	return fmt.Sprintf("snapshot %s is stale: it was read from schema files that changed since (%s); refresh it with warden inspect --out %s, then run the command again",
+		e.Snapshot, strings.Join(e.Changed, ", "), e.Snapshot)
+}
+
+// fileSums returns the SHA-256 of each path, under the matching name.
+func fileSums(paths, names []string) ([]introspect.SchemaFileSum, error) {
+	var out []introspect.SchemaFileSum
+	for i, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		name := p
+		if i < len(names) {
+			name = names[i]
+		}
+		sum := sha256.Sum256(data)
+		out = append(out, introspect.SchemaFileSum{Name: name, SHA256: hex.EncodeToString(sum[:])})
+	}
+	return out, nil
 }
 
 // Load reads the schema model of opts.Schemas from the source opts select,
@@ -146,6 +185,11 @@ func Load(ctx context.Context, opts Options) (*Schema, error) {
 		return nil, conn.explain(ctx, err)
 	}
 	s := &Schema{DB: db, Source: conn.Source}
+	if conn.Kind == KindEmbedded {
+		if s.SchemaFiles, err = fileSums(opts.SchemaFiles, opts.SchemaFileNames); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Stats {
 		if s.Stats, err = introspect.InspectStats(ctx, conn, db, opts.Sizes); err != nil {
 			return nil, conn.explain(ctx, err)
@@ -253,9 +297,30 @@ func loadSnapshot(opts Options) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read snapshot: %w (write one with warden inspect --out FILE)", err)
 	}
-	db, stats, err := introspect.ReadSnapshotStats(data)
+	db, stats, recorded, err := introspect.ReadSnapshotFull(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Snapshot, err)
+	}
+	// A snapshot read from schema files is current only while they are
+	// unchanged: compare the files the policy still names.
+	if len(recorded) > 0 && len(opts.SchemaFileNames) > 0 {
+		now, err := fileSums(opts.SchemaFiles, opts.SchemaFileNames)
+		if err != nil {
+			return nil, err
+		}
+		sums := map[string]string{}
+		for _, f := range now {
+			sums[f.Name] = f.SHA256
+		}
+		var changed []string
+		for _, f := range recorded {
+			if sums[f.Name] != f.SHA256 {
+				changed = append(changed, f.Name)
+			}
+		}
+		if len(changed) > 0 {
+			return nil, &StaleSnapshotError{Snapshot: opts.Snapshot, Changed: changed}
+		}
 	}
 	source := "snapshot " + opts.Snapshot
 	var missing []string
