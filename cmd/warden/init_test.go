@@ -107,3 +107,28 @@ create table audit_events (id bigserial primary key, actor bigint not null refer
 	}
 	wantOK(t, warden(t, "plan", "--policy", pol))
 }
+
+// TestInitLeavesTenantValuesOpen: a tenant table with a NOT NULL column the
+// default org row needs gets no made-up value (an empty string would pass
+// for an answer): plan fails naming the column until one is written.
+func TestInitLeavesTenantValuesOpen(t *testing.T) {
+	cleanEnv(t)
+	dir := t.TempDir()
+	schema := filepath.Join(dir, "schema.sql")
+	os.WriteFile(schema, []byte(`
+create table organizations (id uuid primary key, name text not null, slug text not null unique);
+create table users (id uuid primary key);
+create table notes (id bigserial primary key, user_id uuid not null references users);
+`), 0o644)
+	pol := filepath.Join(dir, "policy.yaml")
+	wantOK(t, warden(t, "init", "--policy", pol, "--version", "20250110000000", "--schema-file", schema))
+	data, _ := os.ReadFile(pol)
+	if !strings.Contains(string(data), "default_org_values: {}   # OPEN") || strings.Contains(string(data), `slug: ""`) {
+		t.Errorf("the draft gives the default org a made-up slug:\n%s", data)
+	}
+	wantError(t, warden(t, "plan", "--policy", pol), 2, "tenant.default_org_values", "NOT NULL column slug")
+	os.WriteFile(pol, []byte(strings.Replace(string(data), "default_org_values: {}", "default_org_values: {slug: unassigned}", 1)), 0o644)
+	if r := warden(t, "plan", "--policy", pol); r.code != 0 {
+		t.Errorf("plan with the value given: exit %d\n%s", r.code, r.stderr)
+	}
+}

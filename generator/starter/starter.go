@@ -126,11 +126,14 @@ func Draft(db *introspect.Database, opts Options) (*Result, error) {
 		}
 	}
 	if len(needs) > 0 {
-		w("  default_org_values:   # OPEN: values for the default org row's NOT NULL columns\n")
+		// Left empty on purpose: plan names each column until it has a
+		// value (an empty string would pass for one).
+		var eg []string
 		for _, n := range needs {
-			w("    %s: \"\"\n", yamlString(ident.QuoteIfNeeded(n)))
+			eg = append(eg, ident.QuoteIfNeeded(n)+": <value>")
 		}
-		open = append(open, "tenant.default_org_values: give the default org row's NOT NULL columns a value")
+		w("  default_org_values: {}   # OPEN: the default org row's NOT NULL columns need values: {%s}\n", ident.Comment(strings.Join(eg, ", ")))
+		open = append(open, "tenant.default_org_values: give the default org row's NOT NULL columns ("+strings.Join(needs, ", ")+") a value")
 	}
 	if users != nil {
 		key := singleKey(users)
