@@ -30,8 +30,9 @@ import (
 type contextCase struct {
 	dir        string
 	orgA, orgB string
-	// userB is the app's user in orgB, for a context that names the
-	// request's user (request_context.user_setting); "" where it does not.
+	// userB is the app's user in orgB, a member of it: the request's user
+	// (request_context.user_setting, or the JWT's sub) whenever a request
+	// acts in orgB; "" to leave the request without one.
 	userB string
 }
 
@@ -39,7 +40,7 @@ var contextCases = []contextCase{
 	{dir: "rails_session", orgA: "1", orgB: "2"},
 	{dir: "prisma_jwt", orgA: "clorgacme0001", orgB: "clorgglobex002"},
 	{dir: "org_teams", orgA: "1", orgB: "2"},
-	{dir: "accounts_jwt", orgA: "acc00000-0000-4000-8000-00000000000a", orgB: "acc00000-0000-4000-8000-00000000000b"},
+	{dir: "accounts_jwt", orgA: "acc00000-0000-4000-8000-00000000000a", orgB: "acc00000-0000-4000-8000-00000000000b", userB: "00000000-0000-4000-8000-0000000000b2"},
 	{dir: "already_tenanted", orgA: "a1111111-1111-4111-8111-111111111111", orgB: "b2222222-2222-4222-8222-222222222222"},
 	{dir: "django_personal", orgA: "1", orgB: "2", userB: "3"},
 }
@@ -234,6 +235,11 @@ func (r *contextRun) inOrg(org string, fn func(tx pgx.Tx) error) error {
 		}
 	default:
 		claims := map[string]any{"role": rc.Roles[0]}
+		if r.userB != "" && org == r.orgB {
+			// The token's subject, whose membership of orgB
+			// public.auth_org_id() checks.
+			claims["sub"] = r.userB
+		}
 		if org != "" {
 			at := claims
 			for _, k := range rc.Claim[:len(rc.Claim)-1] {
