@@ -164,4 +164,3 @@ func splitQualified(s string) (string, string, bool) {
 	}
 	return parts[0], parts[1], true
 }
-
