@@ -22,13 +22,20 @@ const strongLocks = `ARRAY['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock'
 // on warden's own bookkeeping tables, and, for the setup, on the tenant
 // table it inserts the default org into (no strong lock). Never on a
 // second table of the app: one file locking two app tables is how
-// migrations deadlock against live writes. Two known exceptions, listed in
-// allowedLock (the partitioned parent's foreign key, the JWT claim
-// triggers), are issue 18's item 3, still open; any other fails.
+// migrations deadlock against live writes. One known exception, listed in
+// allowedLock (the partitioned parent's foreign key), is issue 18's item
+// 3, still open; any other fails.
 func TestLocksAsDeclared(t *testing.T) {
 	m := exampleApp(t, exampledata.Options{RowsPerTable: 50}, nil)
 	ctx := t.Context()
 	tenant := ident.Qualified(m.pol.Tenant.Table.Schema, m.pol.Tenant.Table.Name)
+	roots := lockRoots{
+		tenant: tenant,
+		users:  ident.Qualified(m.pol.Users.Table.Schema, m.pol.Users.Table.Name),
+	}
+	if ms := m.pol.Membership; ms != nil {
+		roots.members = ident.Qualified(ms.Table.Schema, ms.Table.Name)
+	}
 	checked := 0
 	for _, s := range m.steps {
 		if s.NoTransaction {
@@ -64,7 +71,7 @@ ORDER BY 1, 2`)
 			if err := rows.Scan(&rel, &mode); err != nil {
 				t.Fatal(err)
 			}
-			if !allowedLock(s, rel, mode, tenant) {
+			if !allowedLock(s, rel, mode, roots) {
 				locked = append(locked, rel+" "+mode)
 			}
 		}
@@ -82,20 +89,17 @@ ORDER BY 1, 2`)
 	}
 	// The check can fail: a file touching two app tables is reported.
 	two := migrations.Step{Name: "two", Table: "public.calls"}
-	if allowedLock(two, `"public"."leads"`, "AccessExclusiveLock", tenant) {
+	if allowedLock(two, `"public"."leads"`, "AccessExclusiveLock", roots) {
 		t.Error("a lock on a second app table passes the check")
 	}
 }
 
-// The example's users and membership tables, which the JWT claim step
-// puts triggers on.
-const (
-	usersTable   = `"auth"."users"`
-	membersTable = `"public"."organization_members"`
-)
+// lockRoots are the policy's tenant, users and membership tables, quoted.
+type lockRoots struct{ tenant, users, members string }
 
 // allowedLock says whether step s may hold mode on rel.
-func allowedLock(s migrations.Step, rel, mode, tenant string) bool {
+func allowedLock(s migrations.Step, rel, mode string, roots lockRoots) bool {
+	tenant := roots.tenant
 	own := []string{}
 	if tp := s.TablePlan; tp != nil {
 		own = append(own, ident.Qualified(tp.Table.Schema, tp.Table.Name))
@@ -112,6 +116,11 @@ func allowedLock(s migrations.Step, rel, mode, tenant string) bool {
 		// ADD FOREIGN KEY ... NOT VALID takes SHARE ROW EXCLUSIVE on the
 		// referenced table too, for the milliseconds of a catalog change.
 		return rel == tenant && mode == "ShareRowExclusiveLock"
+	case migrations.KindJWTClaims, migrations.KindPersonalOrgs:
+		// CREATE TRIGGER on the users table, and nothing else.
+		return rel == roots.users && mode == "ShareRowExclusiveLock"
+	case migrations.KindJWTMemberSync:
+		return rel == roots.members && mode == "ShareRowExclusiveLock"
 	case migrations.KindParentFK:
 		// Known, not yet fixed (issue 18, item 3): adding the foreign key
 		// of a partitioned parent adopts the partitions' own, and
@@ -119,12 +128,6 @@ func allowedLock(s migrations.Step, rel, mode, tenant string) bool {
 		// which takes ACCESS EXCLUSIVE on the tenant table. A catalog
 		// change under lock_timeout, in a file of its own.
 		return rel == tenant
-	case migrations.KindJWTClaims:
-		// Known, not yet fixed (issue 18, item 3): the claim triggers are
-		// created on the users table and the membership table in one
-		// file. They take SHARE ROW EXCLUSIVE on both, always in that
-		// order, under lock_timeout.
-		return mode == "ShareRowExclusiveLock" && (rel == usersTable || rel == membersTable)
 	}
 	return false
 }

@@ -3,8 +3,6 @@
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '60s';
 DROP TRIGGER IF EXISTS "warden_set_org_claim" ON "auth"."users";
-DROP TRIGGER IF EXISTS "warden_sync_org_claim" ON "public"."organization_members";
-DROP FUNCTION IF EXISTS "warden".sync_member_org_claim();
 DROP FUNCTION IF EXISTS "warden".set_user_org_claim();
 DROP PROCEDURE IF EXISTS "warden".backfill_user_claims(integer);
 DROP FUNCTION IF EXISTS "warden".user_claim_org(uuid);

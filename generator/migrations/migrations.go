@@ -162,7 +162,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		row := stepTable[i]
 		switch row.Scope {
 		case Once:
-			if row.ClaimSync && !c.ClaimSync || row.PersonalOrgs && c.PersonalOrg == nil {
+			if row.ClaimSync && !c.ClaimSync || row.PersonalOrgs && c.PersonalOrg == nil || row.MembershipOnly && c.Membership == "" {
 				i++
 				continue
 			}
@@ -339,8 +339,11 @@ func (b *stepBuilder) add(row StepKind, s Step, data any) {
 
 func (b *stepBuilder) once(row StepKind, data globalData) {
 	s := Step{Name: row.stepName(b.c.ColName, ""), Partition: -1, Objects: onceObjects(row.Kind)}
-	if row.Kind == KindPersonalOrgs {
+	switch row.Kind {
+	case KindPersonalOrgs:
 		s.Probe = &Probe{Relation: b.c.Users, Trigger: PersonalOrgTrigger}
+	case KindJWTMemberSync:
+		s.Probe = &Probe{Relation: b.c.Membership, Trigger: MemberClaimTrigger}
 	}
 	b.add(row, s, data)
 }

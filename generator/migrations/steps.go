@@ -37,6 +37,7 @@ const (
 	KindViewInvoker
 	KindMatviewRevoke
 	KindPersonalOrgs
+	KindJWTMemberSync
 )
 
 // String is the kind's row name in stepTable, e.g. "index_build".
@@ -104,6 +105,9 @@ type StepKind struct {
 	// PersonalOrgs: a Once row emitted only where the policy gives users
 	// without a membership an org of their own (membership.personal_orgs).
 	PersonalOrgs bool
+	// MembershipOnly: a Once row emitted only where the policy has a
+	// membership table.
+	MembershipOnly bool
 	// PartitionedOnly: a PerTable row emitted only for partitioned tables.
 	PartitionedOnly bool
 	// Unbounded leaves statement_timeout off: the step scans under a lock
@@ -195,6 +199,9 @@ var stepTable = []StepKind{
 	{Kind: KindJWTClaims, ID: "jwt_claims", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "40_jwt_claims", Scope: Once, Name: "jwt_claims",
 		Status: "global.claim_trigger, global.auth_org_id",
 		Up:     []Statement{StmtSet, StmtCreateFunction, StmtGrant, StmtCreateTrigger}, Down: []Statement{StmtSet, StmtDropTrigger, StmtDropFunction, StmtDropProcedure}},
+	{Kind: KindJWTMemberSync, ID: "jwt_member_sync", Reemit: true, ClaimSync: true, MembershipOnly: true, Phase: PhaseJWT, Template: "42_jwt_member_sync", Scope: Once, Name: "jwt_member_sync",
+		Status: "probes[]",
+		Up:     []Statement{StmtSet, StmtCreateFunction, StmtGrant, StmtCreateTrigger}, Down: []Statement{StmtSet, StmtDropTrigger, StmtDropFunction}},
 	{Kind: KindJWTBackfill, ID: "jwt_backfill", Reemit: true, ClaimSync: true, Phase: PhaseJWT, Template: "41_jwt_backfill", Scope: Once, Name: "jwt_backfill",
 		NoTxUp: true, Status: "global.users_without_claim",
 		Up: []Statement{StmtCall}},
@@ -369,8 +376,10 @@ func onceObjects(k Kind) Objects {
 	case KindPersonalOrgs:
 		return Objects{Triggers: []string{PersonalOrgTrigger}, Functions: []string{w("personal_org"), w("personal_org_on_signup")}}
 	case KindJWTClaims:
-		return Objects{Triggers: []string{ClaimTrigger, MemberClaimTrigger},
-			Functions: []string{w("user_claim_org"), w("set_user_org_claim"), w("sync_member_org_claim"), w("backfill_user_claims")}}
+		return Objects{Triggers: []string{ClaimTrigger},
+			Functions: []string{w("user_claim_org"), w("set_user_org_claim"), w("backfill_user_claims")}}
+	case KindJWTMemberSync:
+		return Objects{Triggers: []string{MemberClaimTrigger}, Functions: []string{w("sync_member_org_claim")}}
 	}
 	return Objects{}
 }

@@ -65,6 +65,7 @@ var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r 
 	migrations.KindMatviewRevoke: exposedDone,
 	migrations.KindParentOrg:     exposedDone,
 	migrations.KindPersonalOrgs:  exposedDone,
+	migrations.KindJWTMemberSync: exposedDone,
 	migrations.KindRLSRoot: func(s migrations.Step, _ *TableStatus, r *Report) bool {
 		for _, rs := range r.Roots {
 			if rs.Table == s.Table {
