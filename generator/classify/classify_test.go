@@ -3,6 +3,7 @@ package classify
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -601,5 +602,29 @@ func TestPlanErrIsTyped(t *testing.T) {
 	}
 	if err := (&Plan{}).Err(); err != nil {
 		t.Errorf("a plan without problems: %v", err)
+	}
+}
+
+// TestViewOverPartition: a view that reads a partition of a scoped table by
+// name shows that table's rows, so it is planned like a view over the
+// table itself (security_invoker); a view over reference data is not.
+func TestViewOverPartition(t *testing.T) {
+	plan, _ := classifySQL(t, `
+create table events (id bigint not null, user_id uuid not null references auth.users, at date not null, primary key (id, at)) partition by range (at);
+create table events_2024 partition of events for values from ('2024-01-01') to ('2025-01-01');
+create table plans (id int primary key, name text);
+create view events_2024_view as select id, at from events_2024;
+create view plans_view as select * from plans;
+`, "scope: [events]\nglobal: [plans]\n", nil)
+	var got []string
+	for _, v := range plan.Views {
+		var reads []string
+		for _, r := range v.Reads {
+			reads = append(reads, r.Name())
+		}
+		got = append(got, v.Name()+" reads "+strings.Join(reads, ", "))
+	}
+	if want := []string{"public.events_2024_view reads public.events"}; !cmp.Equal(got, want) {
+		t.Errorf("views over protected rows %q, want %q", got, want)
 	}
 }

@@ -615,6 +615,15 @@ func (c *classifier) views() {
 	protected := func(tp *TablePlan) bool {
 		return tp.Class.Scoped() || tp.Class == AlreadyScoped || tp.Class == Excluded || tp.Class == TenantRoot
 	}
+	// A view may read a partition by name: its rows are the partitioned
+	// table's, and row-level security on a partition read directly is the
+	// partition's own, so the partition counts as its root.
+	partOf := map[string]*TablePlan{}
+	for _, tp := range c.plan.Tables {
+		for _, p := range tp.Table.Partitions {
+			partOf[key(p.Schema, p.Name)] = tp
+		}
+	}
 	for _, v := range c.db.Views {
 		if !c.pol.InSchemas(v.Schema) {
 			continue
@@ -629,7 +638,11 @@ func (c *classifier) views() {
 					continue
 				}
 				seen[k] = true
-				if tp := c.byKey[k]; tp != nil && protected(tp) {
+				tp := c.byKey[k]
+				if tp == nil {
+					tp = partOf[k]
+				}
+				if tp != nil && protected(tp) {
 					found[tp] = true
 				} else if inner := byName[k]; inner != nil {
 					walk(inner)
