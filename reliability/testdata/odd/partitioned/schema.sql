@@ -46,3 +46,7 @@ create table public.metric_notes (
   foreign key (metric_id, metric_at) references public.metrics (id, at)
 );
 insert into public.metric_notes select id, id, at, 'n' from public.metrics where id % 3 = 0;
+
+-- A view that reads one partition by name: planned like a view over the
+-- partitioned table (security_invoker).
+create view public.metrics_2025_view as select id, at from public.metrics_2025;
