@@ -229,7 +229,7 @@ func TestPlanCommand(t *testing.T) {
 	cleanEnv(t)
 	r := warden(t, "plan", "--policy", "../../policy.yaml")
 	wantOK(t, r)
-	if !strings.Contains(r.stdout, "43 tables require org_id (29 direct, 14 inherited)") {
+	if !strings.Contains(r.stdout, "43 tables require org_id (30 direct, 13 inherited)") {
 		t.Errorf("plan summary missing:\n%s", r.stdout)
 	}
 	r = warden(t, "plan", "--policy", "../../policy.yaml", "--json")

@@ -2,6 +2,5 @@
 -- Undo phase 2 setup. The default org row stays: rows of other tables may
 -- reference it, and deleting an org is a product decision.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 DROP FUNCTION IF EXISTS public.auth_org_id();
 DROP SCHEMA IF EXISTS "warden" CASCADE;

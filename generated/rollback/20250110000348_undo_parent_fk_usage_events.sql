@@ -2,5 +2,4 @@
 -- Undo: drop the foreign key of the partitioned table public.usage_events
 -- (the partitions keep theirs until phase 2 is undone).
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 ALTER TABLE "public"."usage_events" DROP CONSTRAINT IF EXISTS "usage_events_org_id_fkey";

@@ -518,16 +518,17 @@ var scopedTables = []scopedTable{
 		UpdateColumn: "status",
 		NoOrg:        []columnValue{{Column: "kb_id", SQL: "gen_random_uuid()"}},
 	},
-	// inherited: foreign-key path public.knowledge_base_changelog(kb_id) → public.knowledge_base(user_id)
+	// direct: ownership column user_id → auth.users
 	{
 		Schema:       "public",
 		Name:         "knowledge_base_changelog",
 		ForeignKey:   "knowledge_base_changelog_org_id_fkey",
 		Index:        "knowledge_base_changelog_org_id_idx",
-		IndexColumns: []string{"org_id", "kb_id"},
+		IndexColumns: []string{"org_id"},
 		OrgPolicy:    true,
 		UpdateColumn: "action",
-		NoOrg:        []columnValue{{Column: "kb_id", SQL: "gen_random_uuid()"}},
+		NoOrg:        []columnValue{{Column: "user_id", SQL: "gen_random_uuid()"}, {Column: "kb_id", SQL: "gen_random_uuid()"}},
+		Owner:        "user_id",
 	},
 	// inherited: foreign-key path public.knowledge_base_documents(kb_id) → public.knowledge_base(user_id)
 	{

@@ -169,7 +169,7 @@ func sortByDecision(p *Plan, list []*TablePlan) {
 }
 
 // Sentence renders the summary the way a hand-written discovery reads, e.g.
-// "43 tables require org_id (29 direct, 14 inherited); excluded:
+// "43 tables require org_id (30 direct, 13 inherited); excluded:
 // user_credits, user_subscriptions, customers; global: subscription_plans;
 // tenant root: organizations, organization_members". Classes with no
 // tables are left out.

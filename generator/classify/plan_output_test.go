@@ -48,7 +48,7 @@ func TestPlanOutputExample(t *testing.T) {
 	}
 
 	// The example's discovery, in a migration report's words.
-	want := "43 tables require org_id (29 direct, 14 inherited); excluded: user_credits, user_subscriptions, customers; " +
+	want := "43 tables require org_id (30 direct, 13 inherited); excluded: user_credits, user_subscriptions, customers; " +
 		"global: subscription_plans; tenant root: organizations, organization_members"
 	if got := Summarize(plan).Sentence(plan); got != want {
 		t.Errorf("summary:\n got %s\nwant %s", got, want)

@@ -275,6 +275,7 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	}
 	var problems, changed []string
 	planned := map[string]bool{}
+	recordedBytes := fileset.Set{} // recorded files kept over a comment-only change
 	for i, s := range steps {
 		planned[s.Name] = true
 		e, recorded := latest[s.Name]
@@ -282,6 +283,15 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 			continue
 		}
 		if sameBytes(probe, s.Name, e) {
+			continue
+		}
+		if files, ok := sameStatements(probe, s.Name, e, read); ok {
+			// Only comments changed (a reason reworded, a linter's ignore
+			// comment): what was applied is what would be applied now, so
+			// the recorded files stay as they are, byte for byte.
+			for p, data := range files {
+				recordedBytes[p] = data
+			}
 			continue
 		}
 		switch {
@@ -365,6 +375,12 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		}
 		laid.Set[p] = data
 	}
+	for p, data := range recordedBytes {
+		if _, ok := laid.Set[p]; !ok {
+			return nil, nil, fmt.Errorf("history: recorded file %s is not laid out again", p)
+		}
+		laid.Set[p] = data
+	}
 
 	next2 := &Ledger{Format: format, Entries: keptEntries}
 	for i, s := range steps {
@@ -408,6 +424,58 @@ func sameBytes(probe *migrations.Files, name string, e Entry) bool {
 		return e.Down.Path == ""
 	}
 	return e.Down.Path != "" && Sum(probe.Set[down]) == e.Down.Sum
+}
+
+// sameStatements reports whether the recorded files of entry e (read from
+// disk, and matching their recorded sums) differ from step name as laid out
+// in probe only in comment lines, and returns them by path. Anything else,
+// a recorded file that is missing or edited included, is a change.
+func sameStatements(probe *migrations.Files, name string, e Entry, read ReadFile) (fileset.Set, bool) {
+	pairs := []struct {
+		rendered string
+		rec      FileSum
+	}{{probe.Up[name], e.Up}}
+	if down, ok := probe.Down[name]; ok && down != probe.Up[name] {
+		pairs = append(pairs, struct {
+			rendered string
+			rec      FileSum
+		}{down, e.Down})
+	} else if e.Down.Path != "" {
+		return nil, false
+	}
+	out := fileset.Set{}
+	for _, p := range pairs {
+		if p.rec.Path == "" || p.rec.Path != p.rendered {
+			return nil, false
+		}
+		data, err := read(p.rec.Path)
+		if err != nil || Sum(data) != p.rec.Sum {
+			return nil, false
+		}
+		if withoutComments(data) != withoutComments(probe.Set[p.rendered]) {
+			return nil, false
+		}
+		out[p.rec.Path] = data
+	}
+	return out, true
+}
+
+// withoutComments is SQL text without its whole-line "--" comments (but
+// goose's "-- +goose" annotations) and blank lines: what is left is what
+// runs. (A line starting with "--" inside
+// a string literal would count as a comment too; warden's templates put
+// none there.)
+func withoutComments(data []byte) string {
+	var b strings.Builder
+	for _, line := range strings.Split(string(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "--") && !strings.HasPrefix(t, "-- +goose") {
+			continue // goose's annotations steer how it runs the file
+		}
+		b.WriteString(strings.TrimRight(line, " \t"))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // latestOrder returns the newest entry of each step, in version order.

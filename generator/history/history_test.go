@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -396,5 +398,54 @@ func TestAppendedVersionsUndoNothingAndRewriteStartsOver(t *testing.T) {
 		if e.Version != 20250110000000+int64(i) || e.Step != steps2[i].Name {
 			t.Errorf("rewrite: entry %d is %d %s, want %d %s", i, e.Version, e.Step, 20250110000000+int64(i), steps2[i].Name)
 		}
+	}
+}
+
+// TestCommentOnlyChangeKeepsRecordedBytes: a recorded step whose new
+// rendering differs only in comment lines (a reworded reason, a linter's
+// ignore comment) keeps its recorded files byte for byte and gets no new
+// version, in every format, goose's annotations counting as content; a
+// change to a statement is still refused.
+func TestCommentOnlyChangeKeepsRecordedBytes(t *testing.T) {
+	url := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, url), dayOneSchema)
+	steps := stepsOf(t, url, dayOnePolicy)
+	var target int
+	for i, s := range steps {
+		if s.Kind == migrations.KindSetNotNull { // not re-emittable
+			target = i
+			break
+		}
+	}
+	for _, format := range migrations.RunnerNames() {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			laid1, ledger1, err := Reconcile(steps, format, "20250110000000", nil, readDir(dir), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fileset.Write(dir, laid1.Set); err != nil {
+				t.Fatal(err)
+			}
+			commented := slices.Clone(steps)
+			commented[target].Up = "-- a reason, reworded\n-- squawk-ignore some-rule\n" + commented[target].Up
+			laid2, ledger2, err := Reconcile(commented, format, "20250110000000", ledger1, readDir(dir), Options{})
+			if err != nil {
+				t.Fatalf("a comment-only change is refused: %v", err)
+			}
+			if len(ledger2.Entries) != len(ledger1.Entries) {
+				t.Errorf("a comment-only change appended versions: %d entries, want %d", len(ledger2.Entries), len(ledger1.Entries))
+			}
+			for p, data := range laid1.Set {
+				if !bytes.Equal(laid2.Set[p], data) {
+					t.Errorf("%s changed over a comment-only change", p)
+				}
+			}
+			changed := slices.Clone(steps)
+			changed[target].Up = strings.Replace(changed[target].Up, "SET LOCAL lock_timeout", "SET LOCAL statement_timeout = '1s';\nSET LOCAL lock_timeout", 1)
+			if _, _, err := Reconcile(changed, format, "20250110000000", ledger1, readDir(dir), Options{}); err == nil {
+				t.Error("a new statement in a recorded step is kept as if it were a comment")
+			}
+		})
 	}
 }

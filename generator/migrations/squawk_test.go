@@ -1,13 +1,17 @@
 package migrations
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/runnertest"
+	"github.com/warden-sql/warden/introspect"
 )
 
 // TestSquawkClean lints the example's migrations in every format, down
@@ -36,9 +40,21 @@ func TestSquawkClean(t *testing.T) {
 		t.Fatalf("squawk passes a bare ADD COLUMN:\n%s", out)
 	}
 
+	// The example's policy turns statement_timeout off for its recorded
+	// history; an adoption gets the default, which is what is linted.
 	e := loadExample(t, 10)
+	pol := *e.pol
+	pol.Migrations.StatementTimeout = time.Minute
+	db, err := introspect.Inspect(context.Background(), e.conn, pol.Schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := Steps(classify.Classify(db, &pol), db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, format := range RunnerNames() {
-		laid, err := Layout(e.steps, format, baseVersion)
+		laid, err := Layout(steps, format, baseVersion)
 		if err != nil {
 			t.Fatal(err)
 		}

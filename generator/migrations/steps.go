@@ -223,10 +223,10 @@ var stepTable = []StepKind{
 	{Kind: KindRLSExcluded, ID: "rls_excluded", Phase: PhaseRLS, Template: "62_rls_open_table", Scope: PerExposed, Name: "rls_excluded_",
 		Status: "exposed[].closed",
 		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDropPolicy, StmtDo}},
-	{Kind: KindViewInvoker, ID: "view_invoker", Phase: PhaseRLS, Template: "64_view_invoker", Scope: PerExposed, Name: "view_invoker_",
+	{Kind: KindViewInvoker, ID: "view_invoker", Reemit: true, Phase: PhaseRLS, Template: "64_view_invoker", Scope: PerExposed, Name: "view_invoker_",
 		Status: "exposed[].closed",
 		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtDo, StmtAlterTable}, Down: []Statement{StmtSet, StmtDo}},
-	{Kind: KindMatviewRevoke, ID: "matview_revoke", Phase: PhaseRLS, Template: "65_matview_revoke", Scope: PerExposed, Name: "matview_revoke_",
+	{Kind: KindMatviewRevoke, ID: "matview_revoke", Reemit: true, Phase: PhaseRLS, Template: "65_matview_revoke", Scope: PerExposed, Name: "matview_revoke_",
 		Status: "exposed[].closed",
 		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtGrant}, Down: []Statement{StmtSet, StmtDo}},
 }

@@ -87,7 +87,7 @@ func TestExampleReport(t *testing.T) {
 	}
 	// The discovery in a migration report's terms.
 	for _, want := range []string{
-		"43 tables require `org_id` (29 direct, 14 inherited); excluded: `user_credits`, `user_subscriptions`, `customers`",
+		"43 tables require `org_id` (30 direct, 13 inherited); excluded: `user_credits`, `user_subscriptions`, `customers`",
 		"| `campaign_leads` | inherited | parent `campaigns` via `campaign_id` | yes |",
 		"- `voicemail_audit_log`: nullable `public.voicemail_audit_log` (call_id)",
 		"| `user_credits` | excluded | `exclude[0]` at `policy.yaml:",

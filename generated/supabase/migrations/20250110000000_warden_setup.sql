@@ -2,7 +2,6 @@
 -- Phase 2 · setup: warden's private schema, the default org, the JWT org
 -- lookup and the batched-backfill driver every later file uses.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 
 -- Preflight: before anything changes, every table and column the later
 -- files rely on must be there. A migration that stopped half-way on a
@@ -37,29 +36,29 @@ BEGIN
     (20, '"public"."daily_lead_uploads"', 'user_id', 'public.daily_lead_uploads.user_id (its ownership column)'),
     (21, '"public"."dnc_list"', 'user_id', 'public.dnc_list.user_id (its ownership column)'),
     (22, '"public"."knowledge_base"', 'user_id', 'public.knowledge_base.user_id (its ownership column)'),
-    (23, '"public"."leads"', 'user_id', 'public.leads.user_id (its ownership column)'),
-    (24, '"public"."notification_history"', 'user_id', 'public.notification_history.user_id (its ownership column)'),
-    (25, '"public"."notification_rate_limits"', 'user_id', 'public.notification_rate_limits.user_id (its ownership column)'),
-    (26, '"public"."notification_templates"', 'created_by', 'public.notification_templates.created_by (its ownership column)'),
-    (27, '"public"."onboarding_events"', 'user_id', 'public.onboarding_events.user_id (its ownership column)'),
-    (28, '"public"."payments"', 'user_id', 'public.payments.user_id (its ownership column)'),
-    (29, '"public"."phone_assistants"', 'owner_id', 'public.phone_assistants.owner_id (its ownership column)'),
-    (30, '"public"."telephony_audit_log"', 'user_id', 'public.telephony_audit_log.user_id (its ownership column)'),
-    (31, '"public"."usage_events"', 'user_id', 'public.usage_events.user_id (its ownership column)'),
-    (32, '"public"."usage_records"', 'user_id', 'public.usage_records.user_id (its ownership column)'),
-    (33, '"public"."user_active_calls"', 'user_id', 'public.user_active_calls.user_id (its ownership column)'),
-    (34, '"public"."user_phone_numbers"', 'user_id', 'public.user_phone_numbers.user_id (its ownership column)'),
-    (35, '"public"."user_twilio_subaccounts"', 'user_id', 'public.user_twilio_subaccounts.user_id (its ownership column)'),
-    (36, '"public"."call_logs"', 'call_id', 'public.call_logs.call_id (its foreign key to public.calls)'),
-    (37, '"public"."calls"', 'id', 'public.calls.id (the key public.call_logs references)'),
-    (38, '"public"."call_recordings"', 'call_id', 'public.call_recordings.call_id (its foreign key to public.calls)'),
-    (39, '"public"."campaign_leads"', 'campaign_id', 'public.campaign_leads.campaign_id (its foreign key to public.campaigns)'),
-    (40, '"public"."campaigns"', 'id', 'public.campaigns.id (the key public.campaign_leads references)'),
-    (41, '"public"."campaign_phone_numbers"', 'campaign_id', 'public.campaign_phone_numbers.campaign_id (its foreign key to public.campaigns)'),
-    (42, '"public"."campaign_summaries"', 'campaign_id', 'public.campaign_summaries.campaign_id (its foreign key to public.campaigns)'),
-    (43, '"public"."kb_sync_log"', 'kb_id', 'public.kb_sync_log.kb_id (its foreign key to public.knowledge_base)'),
-    (44, '"public"."knowledge_base"', 'id', 'public.knowledge_base.id (the key public.kb_sync_log references)'),
-    (45, '"public"."knowledge_base_changelog"', 'kb_id', 'public.knowledge_base_changelog.kb_id (its foreign key to public.knowledge_base)'),
+    (23, '"public"."knowledge_base_changelog"', 'user_id', 'public.knowledge_base_changelog.user_id (its ownership column)'),
+    (24, '"public"."leads"', 'user_id', 'public.leads.user_id (its ownership column)'),
+    (25, '"public"."notification_history"', 'user_id', 'public.notification_history.user_id (its ownership column)'),
+    (26, '"public"."notification_rate_limits"', 'user_id', 'public.notification_rate_limits.user_id (its ownership column)'),
+    (27, '"public"."notification_templates"', 'created_by', 'public.notification_templates.created_by (its ownership column)'),
+    (28, '"public"."onboarding_events"', 'user_id', 'public.onboarding_events.user_id (its ownership column)'),
+    (29, '"public"."payments"', 'user_id', 'public.payments.user_id (its ownership column)'),
+    (30, '"public"."phone_assistants"', 'owner_id', 'public.phone_assistants.owner_id (its ownership column)'),
+    (31, '"public"."telephony_audit_log"', 'user_id', 'public.telephony_audit_log.user_id (its ownership column)'),
+    (32, '"public"."usage_events"', 'user_id', 'public.usage_events.user_id (its ownership column)'),
+    (33, '"public"."usage_records"', 'user_id', 'public.usage_records.user_id (its ownership column)'),
+    (34, '"public"."user_active_calls"', 'user_id', 'public.user_active_calls.user_id (its ownership column)'),
+    (35, '"public"."user_phone_numbers"', 'user_id', 'public.user_phone_numbers.user_id (its ownership column)'),
+    (36, '"public"."user_twilio_subaccounts"', 'user_id', 'public.user_twilio_subaccounts.user_id (its ownership column)'),
+    (37, '"public"."call_logs"', 'call_id', 'public.call_logs.call_id (its foreign key to public.calls)'),
+    (38, '"public"."calls"', 'id', 'public.calls.id (the key public.call_logs references)'),
+    (39, '"public"."call_recordings"', 'call_id', 'public.call_recordings.call_id (its foreign key to public.calls)'),
+    (40, '"public"."campaign_leads"', 'campaign_id', 'public.campaign_leads.campaign_id (its foreign key to public.campaigns)'),
+    (41, '"public"."campaigns"', 'id', 'public.campaigns.id (the key public.campaign_leads references)'),
+    (42, '"public"."campaign_phone_numbers"', 'campaign_id', 'public.campaign_phone_numbers.campaign_id (its foreign key to public.campaigns)'),
+    (43, '"public"."campaign_summaries"', 'campaign_id', 'public.campaign_summaries.campaign_id (its foreign key to public.campaigns)'),
+    (44, '"public"."kb_sync_log"', 'kb_id', 'public.kb_sync_log.kb_id (its foreign key to public.knowledge_base)'),
+    (45, '"public"."knowledge_base"', 'id', 'public.knowledge_base.id (the key public.kb_sync_log references)'),
     (46, '"public"."knowledge_base_documents"', 'kb_id', 'public.knowledge_base_documents.kb_id (its foreign key to public.knowledge_base)'),
     (47, '"public"."payment_events_log"', 'payment_id', 'public.payment_events_log.payment_id (its foreign key to public.payments)'),
     (48, '"public"."payments"', 'id', 'public.payments.id (the key public.payment_events_log references)'),
@@ -92,73 +91,20 @@ REVOKE ALL ON SCHEMA "warden" FROM PUBLIC;
 INSERT INTO "public"."organizations" ("id", "name")
 VALUES ('a0000000-0000-0000-0000-000000000001', 'Default organization')
 ON CONFLICT ("id") DO NOTHING;
--- A user's org by the policy's mapping rule, NULL when the user has none.
-CREATE OR REPLACE FUNCTION "warden".user_org(p_user uuid)
-RETURNS uuid
-LANGUAGE sql
-STABLE
-SECURITY DEFINER
-SET search_path = ''
-AS $fn$
-  SELECT (SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = p_user ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1)
-$fn$;
-REVOKE EXECUTE ON FUNCTION "warden".user_org(uuid) FROM PUBLIC;
 
--- The caller's org from the JWT (app_metadata.org_id).
--- Membership is the truth, not the token: a claimed org counts only while
--- the request's user is still a member of it, so a removed member's
--- unexpired token reads nothing; a request that claims no org yet (a
--- token issued before the claim existed) gets the user's org by the
--- policy's mapping rule; a request naming no user keeps its claim as it is
--- (a server-minted token, a background job). NULL otherwise.
---
--- The lookup is "warden".request_org(), SECURITY DEFINER so it needs no grant on
--- the membership table and is not filtered by that table's own row-level
--- security (whose policies call auth_org_id() in turn). It lives in schema
--- "warden", which the API does not expose, so no API caller can reach a
--- SECURITY DEFINER function through it; the callers of auth_org_id() get
--- USAGE on the schema and EXECUTE on this one function only (every other
--- object in it stays closed to them). It reads only the request's own
--- settings, so it tells a caller nothing it could not set itself.
-CREATE OR REPLACE FUNCTION "warden".request_org()
-RETURNS uuid
-LANGUAGE plpgsql
-STABLE
-PARALLEL SAFE
-SECURITY DEFINER
-SET search_path = ''
-AS $fn$
-DECLARE
-  v_claimed uuid := nullif(
-    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
-      -> 'app_metadata' ->> 'org_id'),
-    '')::uuid;
-  v_text text := nullif(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub', '');
-  v_user uuid := CASE WHEN v_text ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$' THEN (v_text)::uuid END;
-BEGIN
-  IF v_user IS NULL THEN
-    RETURN v_claimed;
-  ELSIF v_claimed IS NULL THEN
-    RETURN "warden".user_org(v_user);
-  ELSIF EXISTS (SELECT 1 FROM "public"."organization_members" m
-                WHERE m."user_id" = v_user AND m."org_id" = v_claimed) THEN
-    RETURN v_claimed;
-  END IF;
-  RETURN NULL;
-END
-$fn$;
-REVOKE EXECUTE ON FUNCTION "warden".request_org() FROM PUBLIC;
-
--- STABLE and wrapped as (SELECT public.auth_org_id()) in policies, so it
+-- The caller's org from the JWT (app_metadata.org_id), NULL without one.
+-- STABLE, and wrapped as (SELECT public.auth_org_id()) in policies, so it
 -- is evaluated once per statement.
 CREATE OR REPLACE FUNCTION public.auth_org_id()
 RETURNS uuid
 LANGUAGE sql
 STABLE
-PARALLEL SAFE
 SET search_path = ''
 AS $fn$
-  SELECT "warden".request_org()
+  SELECT nullif(
+    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
+      -> 'app_metadata' ->> 'org_id'),
+    '')::uuid
 $fn$;
 REVOKE EXECUTE ON FUNCTION public.auth_org_id() FROM PUBLIC;
 DO $do$
@@ -170,8 +116,6 @@ BEGIN
   FOREACH r IN ARRAY ARRAY['authenticated', 'service_role'] LOOP
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
       EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION public.auth_org_id() TO %I', r);
-      EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA "warden" TO %I', r);
-      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION "warden".request_org() TO %I', r);
     END IF;
   END LOOP;
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
@@ -179,6 +123,18 @@ BEGIN
   END IF;
 END
 $do$;
+
+-- A user's org by the policy's mapping rule, NULL when the user has none.
+CREATE OR REPLACE FUNCTION "warden".user_org(p_user uuid)
+RETURNS uuid
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = ''
+AS $fn$
+  SELECT (SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = p_user ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1)
+$fn$;
+REVOKE EXECUTE ON FUNCTION "warden".user_org(uuid) FROM PUBLIC;
 
 -- Backfill bookkeeping: one row per table, so a killed backfill resumes
 -- after its last committed batch.
@@ -259,20 +215,13 @@ $fn$;
 REVOKE EXECUTE ON PROCEDURE "warden".backfill(text, text, text, integer, interval) FROM PUBLIC;
 
 -- Raised by every immutability trigger: the tenant column of a row never
--- changes once set, with one exception: a row may leave the default org,
--- once, for a real org. The default org holds the rows no source gave an
--- org; an admin (row-level security lets no API caller move a row between
--- orgs) gives them their owner's org later.
+-- changes once set.
 CREATE OR REPLACE FUNCTION "warden".tenant_column_immutable()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = ''
 AS $fn$
 BEGIN
-  IF pg_catalog.to_jsonb(OLD) ->> TG_ARGV[0] = ('a0000000-0000-0000-0000-000000000001'::uuid)::text
-     AND pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0] IS NOT NULL THEN
-    RETURN NEW;
-  END IF;
   RAISE EXCEPTION USING
     ERRCODE = '23W01',
     MESSAGE = pg_catalog.format('%I.%I.%I is immutable once set', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]),

@@ -3,7 +3,6 @@
 -- Metadata only: no default and no inline constraint, so no table rewrite
 -- or scan runs under the ACCESS EXCLUSIVE lock, which lock_timeout bounds.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 
 ALTER TABLE "public"."credit_transactions" ADD COLUMN IF NOT EXISTS "org_id" uuid;
 

@@ -5,7 +5,6 @@
 -- the default org: a row with nothing to derive from keeps NULL and, after
 -- phase 4, fails with a NOT NULL error.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called
@@ -25,9 +24,9 @@ BEGIN
     RETURN NEW;
   END IF;
   IF TG_OP = 'INSERT' THEN
-    NEW."org_id" := coalesce("warden".request_org(), coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id")));
+    NEW."org_id" := coalesce(public.auth_org_id(), coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id")));
   ELSE
-    NEW."org_id" := coalesce(coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id")), "warden".request_org());
+    NEW."org_id" := coalesce(coalesce((SELECT m."org_id" FROM "public"."organization_members" m WHERE m."user_id" = NEW."user_id" ORDER BY m."is_primary" DESC NULLS LAST, m."created_at", m."org_id" LIMIT 1), (SELECT 'a0000000-0000-0000-0000-000000000001'::uuid FROM "auth"."users" u WHERE u."id" = NEW."user_id")), public.auth_org_id());
   END IF;
   RETURN NEW;
 END

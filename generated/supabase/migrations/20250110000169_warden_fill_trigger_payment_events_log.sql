@@ -5,7 +5,6 @@
 -- the default org: a row with nothing to derive from keeps NULL and, after
 -- phase 4, fails with a NOT NULL error.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 
 -- SECURITY DEFINER: the caller may not be allowed to read the membership
 -- or parent rows the lookup needs. A trigger function cannot be called
@@ -24,7 +23,7 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD."org_id" IS NOT NULL THEN
     RETURN NEW;
   END IF;
-  NEW."org_id" := coalesce((SELECT p."org_id" FROM "public"."payments" p WHERE p."id" = NEW."payment_id"), "warden".request_org());
+  NEW."org_id" := coalesce((SELECT p."org_id" FROM "public"."payments" p WHERE p."id" = NEW."payment_id"), public.auth_org_id());
   RETURN NEW;
 END
 $fn$;

@@ -69,6 +69,10 @@ BEGIN
   IF v_nulls > 0 THEN
     v_bad := v_bad || pg_catalog.format(E'\n  %s: %s rows', '"public"."knowledge_base"', v_nulls);
   END IF;
+  SELECT count(*) INTO v_nulls FROM "public"."knowledge_base_changelog" WHERE "org_id" IS NULL;
+  IF v_nulls > 0 THEN
+    v_bad := v_bad || pg_catalog.format(E'\n  %s: %s rows', '"public"."knowledge_base_changelog"', v_nulls);
+  END IF;
   SELECT count(*) INTO v_nulls FROM "public"."leads" WHERE "org_id" IS NULL;
   IF v_nulls > 0 THEN
     v_bad := v_bad || pg_catalog.format(E'\n  %s: %s rows', '"public"."leads"', v_nulls);
@@ -144,10 +148,6 @@ BEGIN
   SELECT count(*) INTO v_nulls FROM "public"."kb_sync_log" WHERE "org_id" IS NULL;
   IF v_nulls > 0 THEN
     v_bad := v_bad || pg_catalog.format(E'\n  %s: %s rows', '"public"."kb_sync_log"', v_nulls);
-  END IF;
-  SELECT count(*) INTO v_nulls FROM "public"."knowledge_base_changelog" WHERE "org_id" IS NULL;
-  IF v_nulls > 0 THEN
-    v_bad := v_bad || pg_catalog.format(E'\n  %s: %s rows', '"public"."knowledge_base_changelog"', v_nulls);
   END IF;
   SELECT count(*) INTO v_nulls FROM "public"."knowledge_base_documents" WHERE "org_id" IS NULL;
   IF v_nulls > 0 THEN

@@ -3,7 +3,6 @@
 -- Enforced for new writes at once; existing rows are not scanned here, so
 -- the ACCESS EXCLUSIVE lock is held only for the catalog change.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute

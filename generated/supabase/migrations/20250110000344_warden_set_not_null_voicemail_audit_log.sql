@@ -3,8 +3,5 @@
 -- proves there are no NULLs, so PostgreSQL skips the scan under the
 -- ACCESS EXCLUSIVE lock; the check is then redundant and dropped.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
--- The validated check spares the scan; SET NOT NULL twice is a no-op.
--- squawk-ignore adding-not-nullable-field, prefer-robust-stmts
 ALTER TABLE "public"."voicemail_audit_log" ALTER COLUMN "org_id" SET NOT NULL;
 ALTER TABLE "public"."voicemail_audit_log" DROP CONSTRAINT IF EXISTS "voicemail_audit_log_org_id_not_null";

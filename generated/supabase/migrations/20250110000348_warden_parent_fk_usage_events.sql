@@ -5,7 +5,6 @@
 -- the tenant table too (SHARE ROW EXCLUSIVE): with nothing else in the
 -- transaction that lock is held only for the catalog change.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 DO $do$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint

@@ -6,7 +6,6 @@
 -- access token hook: triggers work on any PostgreSQL (tests included), keep
 -- the claim in the row an admin can inspect, and need no dashboard setting.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 
 -- The org a user's claim should carry: the policy's mapping, else the
 -- default org (a user without a membership is an orphan).
@@ -43,6 +42,34 @@ REVOKE EXECUTE ON FUNCTION "warden".set_user_org_claim() FROM PUBLIC;
 CREATE OR REPLACE TRIGGER "warden_set_org_claim"
   BEFORE INSERT ON "auth"."users"
   FOR EACH ROW EXECUTE FUNCTION "warden".set_user_org_claim();
+
+-- Membership changes move the user's claim with them.
+CREATE OR REPLACE FUNCTION "warden".sync_member_org_claim()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = ''
+AS $fn$
+DECLARE
+  v_user uuid;
+BEGIN
+  FOREACH v_user IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN OLD."user_id" END,
+                                CASE WHEN TG_OP <> 'DELETE' THEN NEW."user_id" END] LOOP
+    CONTINUE WHEN v_user IS NULL;
+    UPDATE "auth"."users" u
+       SET "raw_app_meta_data" = coalesce(u."raw_app_meta_data", '{}'::jsonb)
+                             || pg_catalog.jsonb_build_object('org_id', "warden".user_claim_org(v_user))
+     WHERE u."id" = v_user
+       AND coalesce(u."raw_app_meta_data" ->> 'org_id', '') IS DISTINCT FROM "warden".user_claim_org(v_user)::text;
+  END LOOP;
+  RETURN NULL;
+END
+$fn$;
+REVOKE EXECUTE ON FUNCTION "warden".sync_member_org_claim() FROM PUBLIC;
+
+CREATE OR REPLACE TRIGGER "warden_sync_org_claim"
+  AFTER INSERT OR UPDATE OR DELETE ON "public"."organization_members"
+  FOR EACH ROW EXECUTE FUNCTION "warden".sync_member_org_claim();
 
 -- Existing users, in batches (one transaction each), only where the claim
 -- is missing or different; other app_metadata keys are kept.

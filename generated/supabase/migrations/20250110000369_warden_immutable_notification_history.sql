@@ -5,12 +5,9 @@
 -- ALWAYS so session_replication_role = replica cannot switch it off.
 -- Changing it raises SQLSTATE 23W01; other updates pass.
 SET LOCAL lock_timeout = '2s';
-SET LOCAL statement_timeout = '60s';
 CREATE OR REPLACE TRIGGER "zz_warden_org_id_immutable"
   BEFORE UPDATE ON "public"."notification_history"
   FOR EACH ROW
   WHEN (OLD."org_id" IS NOT NULL AND NEW."org_id" IS DISTINCT FROM OLD."org_id")
   EXECUTE FUNCTION "warden".tenant_column_immutable('org_id');
--- Enabling a trigger twice is a no-op.
--- squawk-ignore prefer-robust-stmts
 ALTER TABLE "public"."notification_history" ENABLE ALWAYS TRIGGER "zz_warden_org_id_immutable";
