@@ -53,7 +53,7 @@ func TestLocksAsDeclared(t *testing.T) {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
 		rows, err := tx.Query(ctx, `
-SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), l.mode
+SELECT n.nspname, c.relname, l.mode
 FROM pg_catalog.pg_locks l
 JOIN pg_catalog.pg_class c ON c.oid = l.relation
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -67,10 +67,11 @@ ORDER BY 1, 2`)
 		}
 		var locked []string
 		for rows.Next() {
-			var rel, mode string
-			if err := rows.Scan(&rel, &mode); err != nil {
+			var schema, name, mode string
+			if err := rows.Scan(&schema, &name, &mode); err != nil {
 				t.Fatal(err)
 			}
+			rel := ident.Qualified(schema, name)
 			if !allowedLock(s, rel, mode, roots) {
 				locked = append(locked, rel+" "+mode)
 			}
@@ -89,7 +90,7 @@ ORDER BY 1, 2`)
 	}
 	// The check can fail: a file touching two app tables is reported.
 	two := migrations.Step{Name: "two", Table: "public.calls"}
-	if allowedLock(two, `"public"."leads"`, "AccessExclusiveLock", roots) {
+	if allowedLock(two, ident.Qualified("public", "leads"), "AccessExclusiveLock", roots) {
 		t.Error("a lock on a second app table passes the check")
 	}
 }
@@ -99,7 +100,6 @@ type lockRoots struct{ tenant, users, members string }
 
 // allowedLock says whether step s may hold mode on rel.
 func allowedLock(s migrations.Step, rel, mode string, roots lockRoots) bool {
-	tenant := roots.tenant
 	own := []string{}
 	if tp := s.TablePlan; tp != nil {
 		own = append(own, ident.Qualified(tp.Table.Schema, tp.Table.Name))
@@ -107,15 +107,14 @@ func allowedLock(s migrations.Step, rel, mode string, roots lockRoots) bool {
 			own = append(own, ident.Qualified(p.Schema, p.Name))
 		}
 	}
-	if slices.Contains(own, quoteParts(rel)) {
+	if slices.Contains(own, rel) {
 		return true
 	}
-	rel = quoteParts(rel)
 	switch s.Kind {
 	case migrations.KindAddColumn:
 		// ADD FOREIGN KEY ... NOT VALID takes SHARE ROW EXCLUSIVE on the
 		// referenced table too, for the milliseconds of a catalog change.
-		return rel == tenant && mode == "ShareRowExclusiveLock"
+		return rel == roots.tenant && mode == "ShareRowExclusiveLock"
 	case migrations.KindJWTClaims, migrations.KindPersonalOrgs:
 		// CREATE TRIGGER on the users table, and nothing else.
 		return rel == roots.users && mode == "ShareRowExclusiveLock"
@@ -127,43 +126,7 @@ func allowedLock(s migrations.Step, rel, mode string, roots lockRoots) bool {
 		// PostgreSQL drops their action triggers on the referenced table,
 		// which takes ACCESS EXCLUSIVE on the tenant table. A catalog
 		// change under lock_timeout, in a file of its own.
-		return rel == tenant
+		return rel == roots.tenant
 	}
 	return false
-}
-
-// quoteParts turns format('%I.%I') output into ident.Qualified's form.
-func quoteParts(rel string) string {
-	schema, name, ok := splitQualified(rel)
-	if !ok {
-		return rel
-	}
-	return ident.Qualified(schema, name)
-}
-
-// splitQualified splits a format('%I.%I') name into its two identifiers.
-func splitQualified(s string) (string, string, bool) {
-	parts := []string{}
-	var cur strings.Builder
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' && quoted && i+1 < len(s) && s[i+1] == '"':
-			cur.WriteByte('"')
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == '.' && !quoted:
-			parts = append(parts, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	parts = append(parts, cur.String())
-	if len(parts) != 2 {
-		return "", "", false
-	}
-	return parts[0], parts[1], true
 }

@@ -139,7 +139,7 @@ type personalOrgData struct {
 // default_org_values with the user's id appended to text values (a slug
 // column is often unique), and the membership's user, org, primary flag
 // and member_values.
-func personalOrg(pol *policy.Policy, tenant, members *introspect.Table) *personalOrgData {
+func personalOrg(pol *policy.Policy, tenant *introspect.Table) *personalOrgData {
 	tn, m := pol.Tenant, pol.Membership
 	d := &personalOrgData{}
 	switch tn.Type {
@@ -398,8 +398,8 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		c.Membership = ident.Qualified(m.Table.Schema, m.Table.Name)
 		c.MemberUser = ident.Quote(m.UserColumn)
 		c.MemberOrg = ident.Quote(m.OrgColumn)
-		if members := db.Table(m.Table.Schema, m.Table.Name); m.PersonalOrgs && members != nil {
-			c.PersonalOrg = personalOrg(pol, tenant, members)
+		if m.PersonalOrgs && db.Table(m.Table.Schema, m.Table.Name) != nil {
+			c.PersonalOrg = personalOrg(pol, tenant)
 		}
 		order := ""
 		if m.PrimaryColumn != "" {
