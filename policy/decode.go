@@ -29,7 +29,7 @@ var sections = map[string][]string{
 	"users":           {"table", "key"},
 	"ownership[]":     {"column", "require_fk"},
 	"membership":      {"table", "user_column", "org_column", "primary_column", "order_column"},
-	"tables[]":        {"via", "class", "org_from", "null_parent", "when_null"},
+	"tables[]":        {"via", "class", "org_from", "null_parent", "when_null", "require_fk"},
 	"backfill":        {"batch_size", "pause"},
 	"migrations":      {"format", "version", "lock_timeout", "statement_timeout"},
 }
@@ -948,7 +948,7 @@ func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 		seen[kn.Value] = kn
 		o := Override{Table: d.table(kn, k)}
 		d.check(v, k)
-		var viaNode, classNode, nullNode, fromNode *yaml.Node
+		var viaNode, classNode, nullNode, fromNode, requireNode *yaml.Node
 		whenNull := func(k string, v *yaml.Node) {
 			if nullNode != nil {
 				d.fail(v, k, "null_parent and when_null are one setting (the other is at %d:%d); keep one", nullNode.Line, nullNode.Column)
@@ -966,6 +966,10 @@ func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 			"org_from": func(k string, v *yaml.Node) {
 				o.OrgFrom, fromNode = d.sources(v, k), v
 			},
+			"require_fk": func(k string, v *yaml.Node) {
+				b := d.boolean(v, k)
+				o.RequireFK, requireNode = &b, v
+			},
 		})
 		switch {
 		case fromNode != nil && (viaNode != nil || classNode != nil):
@@ -980,8 +984,8 @@ func (d *decoder) overrides(n *yaml.Node, key string) []Override {
 				first, second, sk = classNode, viaNode, k+".via"
 			}
 			d.fail(second, sk, "an override takes via or class, not both (the other is at %d:%d); via already implies inherited", first.Line, first.Column)
-		case viaNode == nil && classNode == nil && nullNode == nil && fromNode == nil:
-			d.fail(v, k, "an override needs org_from: <column or parent>, via: <parent table>, class: %s or when_null: %s", strings.Join(classValues, "|"), NullParentDefaultOrg)
+		case viaNode == nil && classNode == nil && nullNode == nil && fromNode == nil && requireNode == nil:
+			d.fail(v, k, "an override needs org_from: <column or parent>, via: <parent table>, class: %s, when_null: %s or require_fk: true|false", strings.Join(classValues, "|"), NullParentDefaultOrg)
 		}
 		out = append(out, o)
 	}

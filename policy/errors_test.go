@@ -129,7 +129,7 @@ var errorCases = []struct {
 	{"critical listed twice", head + tail + "critical: [calls, calls]\n", `p.yaml:8:19: critical[1]: public.calls is listed twice (first at 8:12 as critical[0]); remove one`},
 	{"override twice after qualifying", head + tail + "tables:\n  calls:\n    class: direct\n  public.calls:\n    class: global\n", `p.yaml:11:3: tables[public.calls]: public.calls already has an override (tables[calls] at 9:3); merge them`},
 	{"via and class", head + tail + "tables:\n  calls:\n    via: campaigns\n    class: inherited\n", `p.yaml:11:12: tables[calls].class: an override takes via or class, not both (the other is at 10:10); via already implies inherited`},
-	{"empty override", head + tail + "tables:\n  calls: {}\n", `p.yaml:9:10: tables[calls]: an override needs org_from: <column or parent>, via: <parent table>, class: excluded|global|direct|inherited or when_null: default_org`},
+	{"empty override", head + tail + "tables:\n  calls: {}\n", `p.yaml:9:10: tables[calls]: an override needs org_from: <column or parent>, via: <parent table>, class: excluded|global|direct|inherited, when_null: default_org or require_fk: true|false`},
 	{"org_from and via", head + tail + "tables:\n  calls:\n    via: campaigns\n    org_from: user_id\n", `p.yaml:11:15: tables[calls].org_from: org_from names the sources itself; drop the via or class (at 10:10)`},
 	{"org_from empty", head + tail + "tables:\n  calls:\n    org_from: []\n", `p.yaml:10:15: tables[calls].org_from: the list is empty; name the column or parent the rows take their org from`},
 	{"org_from twice", head + tail + "tables:\n  calls:\n    org_from: [user_id, user_id]\n", `p.yaml:10:25: tables[calls].org_from[1]: user_id is listed twice (first at 10:16)`},

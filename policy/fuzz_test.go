@@ -51,8 +51,8 @@ func FuzzParse(f *testing.F) {
 					set++
 				}
 			}
-			if set > 1 || set == 0 && o.NullParent == "" {
-				t.Fatalf("override %v: want at most one of via, class and org_from, and a decision", o.Table)
+			if set > 1 || set == 0 && o.NullParent == "" && o.RequireFK == nil {
+				t.Fatalf("override %v: want at most one of via, class and org_from, and a decision (or require_fk)", o.Table)
 			}
 			if o.Via != nil {
 				refs = append(refs, *o.Via)

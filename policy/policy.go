@@ -268,6 +268,11 @@ type Override struct {
 	// NullParentDefaultOrg, or "" (not decided: a table whose every source
 	// can be NULL is a plan problem). Written null_parent or when_null.
 	NullParent string
+	// RequireFK, when set, replaces the ownership entries' require_fk for
+	// this table alone: false lets an ownership column without a foreign
+	// key to the users table be this table's owner (a text created_by
+	// holding user ids), true refuses one the ownership entry allows.
+	RequireFK *bool
 }
 
 // SourceRef is one entry of tables.<name>.org_from.

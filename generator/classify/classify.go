@@ -433,9 +433,14 @@ func (c *classifier) findOwner(tp *TablePlan) {
 				break
 			}
 		}
-		if fk == nil && oc.RequireFK {
+		requireFK := oc.RequireFK
+		if o, ok := c.override(tp); ok && o.RequireFK != nil {
+			// The table's own decision wins over the column name's.
+			requireFK = *o.RequireFK
+		}
+		if fk == nil && requireFK {
 			tp.Notes = append(tp.Notes, fmt.Sprintf("column %s matches an ownership name but is not a foreign key to %s(%s); "+
-				"not used (set require_fk: false for it in the policy if it really holds a user id)", col.Name, users.Table, users.Key))
+				"not used (if it really holds a user id here, set tables: {%s: {require_fk: false}} in the policy)", col.Name, users.Table, users.Key, tp.Name()))
 			continue
 		}
 		tp.Owner, tp.OwnerFK = col, fk

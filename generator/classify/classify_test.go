@@ -319,6 +319,31 @@ create table tickets (id uuid primary key, user_id uuid references auth.users);`
 			},
 		},
 		{
+			// require_fk decided for one table: the same column name is
+			// an owner in legacy_jobs only, and refused in a table whose
+			// ownership entry allows it.
+			name: "require_fk per table",
+			schema: `
+create table legacy_jobs (id serial primary key, user_id integer not null);
+create table imports (id serial primary key, user_id integer not null);
+create table legacy_runs (id serial primary key, created_by text not null);
+create table batches (id serial primary key, created_by text not null);`,
+			policy: "ownership:\n  - column: user_id\n  - column: created_by\n    require_fk: false\n" +
+				"scope: [legacy_jobs, legacy_runs]\nglobal: [imports, batches]\n" +
+				"tables:\n  legacy_jobs: {require_fk: false}\n  legacy_runs: {require_fk: true, class: direct}\n",
+			want: map[string]tableWant{
+				"public.legacy_jobs": {Class: Direct, Reason: "ownership column user_id (integer, not a foreign key: require_fk is false)"},
+				"public.legacy_runs": {Class: Unclassified, Reason: "in scope but no ownership column and no foreign-key path to a scoped table",
+					Notes: []string{"column created_by matches an ownership name but is not a foreign key to auth.users(id); " +
+						"not used (if it really holds a user id here, set tables: {public.legacy_runs: {require_fk: false}} in the policy)"}},
+				"public.imports": {Class: Global, Reason: "listed as global in the policy (policy.yaml:13:10)"},
+				"public.batches": {Class: Global, Reason: "listed as global in the policy (policy.yaml:13:19)"},
+			},
+			problems: []string{"public.legacy_runs: class: direct (policy.yaml:12:22) but has no ownership column (user_id, created_by); " +
+				"column created_by matches an ownership name but is not a foreign key to auth.users(id); " +
+				"not used (if it really holds a user id here, set tables: {public.legacy_runs: {require_fk: false}} in the policy); use via, or another class"},
+		},
+		{
 			name: "a bigint ownership FK to a bigint users table",
 			schema: `
 create table accounts (id bigint generated always as identity primary key, email text, raw_app_meta_data jsonb);
@@ -347,7 +372,7 @@ create table attachments (id uuid primary key, owner_id uuid not null, user_id u
 			want: map[string]tableWant{
 				"public.webhooks": {Class: Global, Reason: implicitGlb, Notes: []string{ownerNote}},
 				"public.attachments": {Class: Direct, Reason: "ownership column user_id" + userFK,
-					Notes: []string{ownerNote}},
+					Notes: []string{strings.ReplaceAll(ownerNote, "public.webhooks", "public.attachments")}},
 			},
 			warnings: []string{"public.webhooks: treated as global, but " + ownerNote +
 				"; list it under global or exclude, or scope it, to make the decision explicit"},
@@ -508,7 +533,7 @@ create table memos (id uuid primary key, user_id uuid references auth.users, tem
 }
 
 const ownerNote = "column owner_id matches an ownership name but is not a foreign key to auth.users(id); " +
-	"not used (set require_fk: false for it in the policy if it really holds a user id)"
+	"not used (if it really holds a user id here, set tables: {public.webhooks: {require_fk: false}} in the policy)"
 
 const ambiguousSchema = `
 create table campaigns (id uuid primary key, user_id uuid not null references auth.users);
