@@ -686,24 +686,7 @@ func (d *tableData) finishes(k Kind) bool {
 // for its orphans.
 func (d *tableData) derive(tp *classify.TablePlan) error {
 	c := d.common
-	one := func(s classify.Source, alias string) (string, error) {
-		switch s.Kind {
-		case classify.FromTenantKey:
-			return alias + "." + ident.Quote(s.Column.Name), nil
-		case classify.FromParent:
-			parent := s.Parent.Table
-			var conds []string
-			for i, fc := range s.FK.Columns {
-				conds = append(conds, fmt.Sprintf("p.%s = %s.%s", ident.Quote(s.FK.RefColumns[i]), alias, ident.Quote(fc)))
-			}
-			return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", c.Col, ident.Qualified(parent.Schema, parent.Name), strings.Join(conds, " AND ")), nil
-		}
-		user, err := userExpr(alias+"."+ident.Quote(s.Column.Name), s.Column.Type, c.UsersKeyType)
-		if err != nil {
-			return "", fmt.Errorf("%s: ownership column %s: %w; list another ownership column or change the policy's users table", d.Display, s.Column.Name, err)
-		}
-		return strings.ReplaceAll(c.UserOrg, "$USER", user), nil
-	}
+	one := d.sourceOrg
 	var olds, news, known, rest []string
 	for i, s := range tp.Sources {
 		o, err := one(s, "t")
@@ -743,6 +726,79 @@ func (d *tableData) derive(tp *classify.TablePlan) error {
 		d.KnownTail += ",\n    " + k
 	}
 	return nil
+}
+
+// sourceOrg is the SQL expression of the org source s gives a row of d,
+// the row written as alias ("t" in the backfill, "NEW" in the trigger).
+func (d *tableData) sourceOrg(s classify.Source, alias string) (string, error) {
+	c := d.common
+	switch s.Kind {
+	case classify.FromTenantKey:
+		return alias + "." + ident.Quote(s.Column.Name), nil
+	case classify.FromParent:
+		parent := s.Parent.Table
+		var conds []string
+		for i, fc := range s.FK.Columns {
+			conds = append(conds, fmt.Sprintf("p.%s = %s.%s", ident.Quote(s.FK.RefColumns[i]), alias, ident.Quote(fc)))
+		}
+		return fmt.Sprintf("(SELECT p.%s FROM %s p WHERE %s)", c.Col, ident.Qualified(parent.Schema, parent.Name), strings.Join(conds, " AND ")), nil
+	}
+	user, err := userExpr(alias+"."+ident.Quote(s.Column.Name), s.Column.Type, c.UsersKeyType)
+	if err != nil {
+		return "", fmt.Errorf("%s: ownership column %s: %w; list another ownership column or change the policy's users table", d.Display, s.Column.Name, err)
+	}
+	return strings.ReplaceAll(c.UserOrg, "$USER", user), nil
+}
+
+// causes builds the query that tells why the rows of d that hold the
+// default org got it: for each source, in order, how many of them it gave
+// no real org and why (no owner, an owner the users table does not know,
+// an owner in no org; no parent, a parent without an org yet, a parent in
+// the default org; no tenant key). A row that reached the default org
+// failed every source, so it is counted once under each. It reads only;
+// status and backfill run it, the migrations never do.
+func (d *tableData) causes(tp *classify.TablePlan) *CauseQuery {
+	c := d.common
+	q := &CauseQuery{}
+	var counts []string
+	add := func(src, why, cond string) {
+		q.Causes = append(q.Causes, Cause{Source: src, Why: why})
+		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE %s)", cond))
+	}
+	for _, s := range tp.Sources {
+		switch s.Kind {
+		case classify.FromTenantKey:
+			col := "t." + ident.Quote(s.Column.Name)
+			add(s.Column.Name, "no tenant key", col+" IS NULL")
+		case classify.FromParent:
+			org, _ := d.sourceOrg(s, "t")
+			var nulls []string
+			for _, fc := range s.FK.Columns {
+				nulls = append(nulls, "t."+ident.Quote(fc)+" IS NULL")
+			}
+			noParent := "(" + strings.Join(nulls, " OR ") + ")"
+			src := s.Parent.Name()
+			q.Parents = append(q.Parents, s.Parent)
+			add(src, "no parent", noParent)
+			add(src, "parent without an org yet", fmt.Sprintf("NOT %s AND %s IS NULL", noParent, org))
+			add(src, "parent in the default org", fmt.Sprintf("%s = %s::%s", org, c.DefaultOrg, c.OrgType))
+		default:
+			col := "t." + ident.Quote(s.Column.Name)
+			user, err := userExpr(col, s.Column.Type, c.UsersKeyType)
+			if err != nil {
+				continue
+			}
+			known := fmt.Sprintf("EXISTS (SELECT FROM %s u WHERE u.%s = %s)", c.Users, c.UsersKey, user)
+			add(s.Column.Name, "no owner", col+" IS NULL")
+			add(s.Column.Name, "unknown owner", fmt.Sprintf("%s IS NOT NULL AND NOT %s", col, known))
+			if c.Membership != "" {
+				add(s.Column.Name, "owner without membership", fmt.Sprintf("%s AND %s IS NULL", known, strings.ReplaceAll(c.UserOrg, "$USER", user)))
+			}
+		}
+	}
+	q.SQL = fmt.Sprintf("SELECT ARRAY[count(*),\n  %s]::bigint[]\nFROM %s t\nWHERE t.%s = %s::%s",
+		strings.Join(counts, ",\n  "), d.T, c.Col, c.DefaultOrg, c.OrgType)
+	return q
 }
 
 // baseType strips a type modifier: "character varying(20)" → "character varying".

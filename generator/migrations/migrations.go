@@ -373,7 +373,7 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 		s.Probe = &Probe{Relation: d.T, Trigger: parentTriggerName}
 	}
 	if row.Kind == KindBackfill {
-		s.Backfill = &BackfillCall{Key: ident.Qualified(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc}
+		s.Backfill = &BackfillCall{Key: ident.Qualified(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc, Causes: d.causes(d.tp)}
 	}
 	b.add(row, s, d)
 }

@@ -305,6 +305,31 @@ type BackfillCall struct {
 	Key string
 	// BatchFunc and UpperFunc are quoted, qualified function names.
 	BatchFunc, UpperFunc string
+	// Causes counts the table's rows in the default org by why each of
+	// their sources gave no org.
+	Causes *CauseQuery
+}
+
+// CauseQuery is a read-only query over one table. Its one row is one
+// bigint[]: the count of the table's rows holding the default org, then, in
+// the order of Causes, how many of them a source gave no org for one
+// reason. It needs the tenant column on the table and on the parents its
+// sources name.
+type CauseQuery struct {
+	SQL    string
+	Causes []Cause
+	// Parents are the tables whose tenant column the query reads.
+	Parents []*classify.TablePlan
+}
+
+// Cause is one reason a source gave a row no org.
+type Cause struct {
+	// Source is the ownership or tenant-key column, or the parent table.
+	Source string
+	// Why is "no owner", "unknown owner", "owner without membership",
+	// "no parent", "parent without an org yet", "parent in the default
+	// org" or "no tenant key".
+	Why string
 }
 
 // stepName is the name of one step of row r.

@@ -532,6 +532,9 @@ func (r *renderer) defaultOrg() {
 	} else {
 		r.printf("and the rows of owners who belong to no org (the backfill counts them as orphans).\n\n")
 	}
+	r.printf("`warden status` and `warden backfill` count the rows there per table and source, by cause: " +
+		"no owner, an owner the users table does not know, an owner in no org, no parent, " +
+		"a parent without an org yet, or a parent in the default org.\n\n")
 	if r.pol.Membership == nil {
 		r.printf("There is no membership table: every user's org is the default org, so every user reads and writes every org-owned row. " +
 			"This is the single-org starting point; add a membership table to the policy to give users orgs of their own.\n")

@@ -63,6 +63,9 @@ type Target struct {
 	// Column is the quoted tenant column and Relation the quoted, qualified
 	// table, for the NULL count.
 	Column, Relation string
+	// Causes counts the table's rows in the default org by why their
+	// sources gave none, said when a run leaves orphans.
+	Causes *migrations.CauseQuery
 }
 
 // Targets returns the backfill of every scoped table of plan, parents
@@ -104,7 +107,7 @@ func Targets(plan *classify.Plan, db *introspect.Database, paths map[string]stri
 		out = append(out, Target{
 			Table: s.Table, Key: s.Backfill.Key, BatchFunc: s.Backfill.BatchFunc, UpperFunc: s.Backfill.UpperFunc,
 			File: files[s.Name], FillFile: fill[s.Table], SetupFile: setup,
-			Column: col, Relation: ident.Qualified(t.Schema, t.Name),
+			Column: col, Relation: ident.Qualified(t.Schema, t.Name), Causes: s.Backfill.Causes,
 		})
 	}
 	if len(out) != len(plan.Scoped) {
@@ -186,6 +189,9 @@ type TableResult struct {
 	Batches, Retries            int
 	Duration                    time.Duration
 	Finished                    bool
+	// DefaultOrg is, when the run gave rows the default org, the table's
+	// rows there and why each source gave them none.
+	DefaultOrg *status.DefaultOrgRows
 }
 
 // Summary is what Run did.
@@ -422,6 +428,17 @@ func (r *runner) table(ctx context.Context, t Target) (TableResult, error) {
 	}
 	res.Finished = true
 	res.Duration = time.Since(start)
+	if res.Orphans > 0 && t.Causes != nil {
+		// Said now, while the operator still looks: which rows went to
+		// the default org for lack of an owner, an owner the users table
+		// does not know, or an owner in no org.
+		var counts []int64
+		err := r.retry(ctx, t, &res, func(tx pgx.Tx) error { return tx.QueryRow(work, t.Causes.SQL).Scan(&counts) })
+		if err != nil {
+			return res, fmt.Errorf("backfill %s: counting the rows in the default org by cause: %w", t.Table, err)
+		}
+		res.DefaultOrg = status.CountCauses(t.Causes, counts)
+	}
 	r.opts.Progress.TableDone(res)
 	return res, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"github.com/warden-sql/warden/operate/status"
 )
 
 // Reporter receives Run's progress events, in order, from one goroutine.
@@ -123,9 +124,24 @@ func (l *LogReporter) TableDone(r TableResult) {
 		l.printf("%s: nothing to fill", r.Table)
 		return
 	}
-	l.printf("%s: done, %s rows in %s in %s (%s given the default org%s)%s",
+	l.printf("%s: done, %s rows in %s in %s (%s given the default org%s%s)%s",
 		r.Table, Group(r.Rows), plural(int64(r.Batches), "batch", "batches"), r.Duration.Round(time.Millisecond),
-		plural(r.Orphans, "orphan", "orphans"), retries(r.Retries), l.resumed)
+		plural(r.Orphans, "orphan", "orphans"), causes(r), retries(r.Retries), l.resumed)
+}
+
+// causes words why the default org's rows of a finished table got it, as
+// "; 5 rows there: user_id: 5 owner without membership", or "" when the run
+// gave none the default org.
+func causes(r TableResult) string {
+	d := r.DefaultOrg
+	if d == nil || d.Rows == 0 {
+		return ""
+	}
+	why := status.CauseText(d.Causes)
+	if why == "" {
+		why = "every source gave an org"
+	}
+	return fmt.Sprintf("; %s there: %s", plural(d.Rows, "row", "rows"), why)
 }
 
 func (l *LogReporter) printf(format string, args ...any) {
@@ -214,8 +230,8 @@ func (b *BarReporter) TableDone(r TableResult) {
 		fmt.Fprintf(b.W, "%s: nothing to fill\n", r.Table)
 		return
 	}
-	fmt.Fprintf(b.W, "%s: done, %s rows in %s (%s%s)\n", r.Table, Group(r.Rows), r.Duration.Round(time.Millisecond),
-		plural(r.Orphans, "orphan", "orphans"), retries(r.Retries))
+	fmt.Fprintf(b.W, "%s: done, %s rows in %s (%s%s%s)\n", r.Table, Group(r.Rows), r.Duration.Round(time.Millisecond),
+		plural(r.Orphans, "orphan", "orphans"), Printable(causes(r)), retries(r.Retries))
 }
 
 // Rate formats rows per second.

@@ -66,6 +66,10 @@ type TableStatus struct {
 	RLS              RLSState         `json:"rls"`
 	// Backfill is the table's row in warden.backfill_progress, if any.
 	Backfill *Backfill `json:"backfill"`
+	// DefaultOrg counts the rows holding the default org and says why
+	// their sources gave them no org; nil when not counted (estimated, or
+	// the tenant column missing here or on a parent it reads).
+	DefaultOrg *DefaultOrgRows `json:"default_org_rows,omitempty"`
 	// PhasesDone lists the phases whose every step for this table is done.
 	PhasesDone []migrations.Phase `json:"phases_done"`
 
@@ -144,6 +148,26 @@ type Backfill struct {
 	// Started is true once a batch has committed (last_key is set).
 	Started  bool `json:"started"`
 	Finished bool `json:"finished"`
+}
+
+// DefaultOrgRows are a table's rows in the default org and, per source,
+// why it gave them no org. A row reached the default org because every
+// source failed it, so it is counted once under each source.
+type DefaultOrgRows struct {
+	Rows   int64        `json:"rows"`
+	Causes []CauseCount `json:"causes"`
+}
+
+// CauseCount is how many of the default org's rows one source gave no org
+// for one reason.
+type CauseCount struct {
+	// Source is the ownership or tenant-key column, or the parent table.
+	Source string `json:"source"`
+	// Why is "no owner", "unknown owner", "owner without membership",
+	// "no parent", "parent without an org yet", "parent in the default
+	// org" or "no tenant key".
+	Why  string `json:"why"`
+	Rows int64  `json:"rows"`
 }
 
 // Global are the facts that belong to no one table.

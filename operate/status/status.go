@@ -87,6 +87,7 @@ func Measure(ctx context.Context, conn *pgx.Conn, plan *classify.Plan, opts Opti
 	}
 
 	m := newMeasurer(plan, opts, rootsOf(plan, steps))
+	m.causes = causesOf(steps)
 	m.exposedSteps = exposedOf(steps)
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -110,6 +111,7 @@ func Measure(ctx context.Context, conn *pgx.Conn, plan *classify.Plan, opts Opti
 		{"users", m.users},
 		{"backfill progress", m.progress},
 		{"NULL counts", m.nulls},
+		{"rows in the default org", m.defaultOrgRows},
 		{"views and other exposed relations", m.exposedState},
 	} {
 		if err := q.run(ctx, tx); err != nil {
@@ -150,6 +152,82 @@ type measurer struct {
 	// tables; exposed says per step name whether each is closed.
 	exposedSteps []migrations.Step
 	exposed      map[string]bool
+	// causes are the backfilled tables' queries counting their rows in the
+	// default org by cause, by table name.
+	causes map[string]*migrations.CauseQuery
+}
+
+// causesOf picks each backfill step's cause query, by table name.
+func causesOf(steps []migrations.Step) map[string]*migrations.CauseQuery {
+	out := map[string]*migrations.CauseQuery{}
+	for _, s := range steps {
+		if s.Backfill != nil && s.Backfill.Causes != nil {
+			out[s.Table] = s.Backfill.Causes
+		}
+	}
+	return out
+}
+
+// defaultOrgRows counts, in one statement for every table that has the
+// tenant column (and whose parent sources have it), the rows holding the
+// default org and why their sources gave them none. Exact mode only: it
+// reads the default org's rows (the column's index finds them once phase 2
+// built it).
+func (m *measurer) defaultOrgRows(ctx context.Context, tx pgx.Tx) error {
+	if m.opts.Estimate {
+		return nil
+	}
+	has := map[*classify.TablePlan]bool{}
+	for _, ts := range m.tables {
+		has[ts.plan] = ts.Exists && ts.Column.Exists
+	}
+	var parts []string
+	for i, ts := range m.tables {
+		q := m.causes[ts.Table]
+		if q == nil || !has[ts.plan] {
+			continue
+		}
+		ready := true
+		for _, p := range q.Parents {
+			if p.Class != classify.AlreadyScoped && !has[p] {
+				ready = false
+			}
+		}
+		if ready {
+			parts = append(parts, fmt.Sprintf("SELECT %d, (%s)", i, q.SQL))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, strings.Join(parts, "\nUNION ALL\n"))
+	if err != nil {
+		return err
+	}
+	var i int
+	var counts []int64
+	_, err = pgx.ForEachRow(rows, []any{&i, &counts}, func() error {
+		ts := m.tables[i]
+		ts.DefaultOrg = CountCauses(m.causes[ts.Table], counts)
+		return nil
+	})
+	return err
+}
+
+// CountCauses pairs the counts a cause query returned with its causes,
+// keeping the causes that hold a row.
+func CountCauses(q *migrations.CauseQuery, counts []int64) *DefaultOrgRows {
+	d := &DefaultOrgRows{Causes: []CauseCount{}}
+	if len(counts) == 0 {
+		return d
+	}
+	d.Rows = counts[0]
+	for k, c := range q.Causes {
+		if k+1 < len(counts) && counts[k+1] > 0 {
+			d.Causes = append(d.Causes, CauseCount{Source: c.Source, Why: c.Why, Rows: counts[k+1]})
+		}
+	}
+	return d
 }
 
 // exposedOf picks the steps that close relations outside the scoped

@@ -85,6 +85,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "Backfill progress: none (warden.backfill_progress does not exist yet)\n")
 	}
+	writeDefaultOrgRows(&b, r.Tables)
 
 	fmt.Fprintf(&b, "\nOVERALL PROGRESS\n\n")
 	rows := [][]string{{"Phase", "Status", "Done", "Blocker", "Next action"}}
@@ -279,4 +280,42 @@ func group(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// writeDefaultOrgRows lists the tables with rows in the default org and why
+// each source gave them none, so a reviewer tells a missing owner from an
+// owner who belongs to no org before reassigning anything.
+func writeDefaultOrgRows(b io.Writer, tables []*TableStatus) {
+	var lines []string
+	for _, t := range tables {
+		d := t.DefaultOrg
+		if d == nil || d.Rows == 0 {
+			continue
+		}
+		why := CauseText(d.Causes)
+		if why == "" {
+			why = "every source gave an org"
+		}
+		lines = append(lines, fmt.Sprintf("  %s %s (%s)", t.Table, group(d.Rows), why))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "Rows in the default org, by table and why each source gave none (a row counts under every source it tried):\n%s\n", strings.Join(lines, "\n"))
+}
+
+// CauseText words cause counts for one table, grouped by source:
+// "user_id: 2 no owner, 1 owner without membership; public.calls: 3 no
+// parent". "" when there are none.
+func CauseText(causes []CauseCount) string {
+	var per []string
+	for i := 0; i < len(causes); {
+		src := causes[i].Source
+		var whys []string
+		for ; i < len(causes) && causes[i].Source == src; i++ {
+			whys = append(whys, fmt.Sprintf("%s %s", group(causes[i].Rows), causes[i].Why))
+		}
+		per = append(per, src+": "+strings.Join(whys, ", "))
+	}
+	return strings.Join(per, "; ")
 }
