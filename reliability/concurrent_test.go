@@ -31,6 +31,9 @@ type appLoad struct {
 	updates  map[string]int64    // "table/id" → last committed value
 	errs     map[string][]string // SQLSTATE → messages of failed app transactions
 	slowest  time.Duration
+	// before counts the rows of the tables the app inserts into, as the
+	// load started.
+	before map[string]int64
 }
 
 // writer is one app connection. It owns the existing rows in rows (so the
@@ -163,71 +166,7 @@ func TestConcurrentWrites(t *testing.T) {
 		p.Backfill.Pause = time.Millisecond
 	})
 	ctx := t.Context()
-	load := &appLoad{url: m.url, inserted: map[string][]string{}, updates: map[string]int64{}, errs: map[string][]string{}}
-
-	// Users with a primary membership, with only non-primary ones, and with
-	// none (their rows belong to the default org, the policy says).
-	rows, err := m.conn.Query(ctx, `SELECT id::text FROM auth.users ORDER BY id LIMIT 40`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if load.users, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatal(err)
-	}
-	if n := m.scalar(t, `SELECT count(*) FROM auth.users u WHERE u.id::text = ANY($1) AND NOT EXISTS (SELECT 1 FROM public.organization_members m WHERE m.user_id = u.id)`, load.users); n == 0 {
-		t.Fatal("the load has no user without a membership; pick other users")
-	}
-	tableCounts := func() map[string]int64 {
-		out := map[string]int64{}
-		for _, tb := range []string{"public.calls", "public.call_logs", "public.leads", "public.knowledge_base", "public.knowledge_base_documents", "public.knowledge_base_chunks", "public.embeddings"} {
-			out[tb] = m.scalar(t, "SELECT count(*) FROM "+tb)
-		}
-		return out
-	}
-	before := tableCounts()
-
-	const writers = 4
-	loadCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for i := range writers {
-		w := &writer{load: load, conn: pgtest.Connect(t, m.url), n: i}
-		// Each writer owns a disjoint slice of existing calls and leads.
-		for tb, dst := range map[string]*[]string{"calls": &w.calls, "leads": &w.leads} {
-			rows, err := m.conn.Query(ctx, fmt.Sprintf(`SELECT id::text FROM public.%s ORDER BY id OFFSET $1 LIMIT 25`, tb), i*25)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *dst, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Stopping is checked between transactions only: cancelling
-			// one mid-COMMIT could leave a row the server committed and the
-			// load never recorded.
-			for loadCtx.Err() == nil {
-				w.step(ctx)
-			}
-		}()
-	}
-	defer func() { stop(); wg.Wait() }()
-
-	// waitForApp returns once the app committed n more transactions: the
-	// load is alive between every two steps.
-	waitForApp := func(after string, n int64) {
-		t.Helper()
-		start := load.ops.Load()
-		deadline := time.Now().Add(30 * time.Second)
-		for load.ops.Load() < start+n {
-			if time.Now().After(deadline) {
-				t.Fatalf("after %s the app committed %d transactions in 30s: it is blocked", after, load.ops.Load()-start)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitForApp("start", 20)
+	load, waitForApp, stop := startAppLoad(t, m)
 	retries := map[string]int{}
 	for _, s := range m.steps {
 		for attempt := 1; ; attempt++ {
@@ -256,9 +195,87 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	waitForApp("the last step", 40)
 	stop()
-	wg.Wait()
 	t.Logf("app: %d transactions committed, slowest %v; migration retries after lock_timeout: %v", load.ops.Load(), load.slowest, retries)
 
+	load.verify(t, m)
+}
+
+// startAppLoad starts the old application's writers on m and returns the
+// load, a wait that returns once the app committed n more transactions
+// (failing the test when it is blocked for 30 s), and stop, which ends the
+// writers between transactions. The test's cleanup stops them too.
+func startAppLoad(t *testing.T, m *migration) (load *appLoad, waitForApp func(after string, n int64), stop func()) {
+	t.Helper()
+	ctx := t.Context()
+	load = &appLoad{url: m.url, inserted: map[string][]string{}, updates: map[string]int64{}, errs: map[string][]string{}}
+
+	// Users with a primary membership, with only non-primary ones, and with
+	// none (their rows belong to the default org, the policy says).
+	rows, err := m.conn.Query(ctx, `SELECT id::text FROM auth.users ORDER BY id LIMIT 40`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if load.users, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.scalar(t, `SELECT count(*) FROM auth.users u WHERE u.id::text = ANY($1) AND NOT EXISTS (SELECT 1 FROM public.organization_members m WHERE m.user_id = u.id)`, load.users); n == 0 {
+		t.Fatal("the load has no user without a membership; pick other users")
+	}
+	load.before = load.tableCounts(t, m)
+
+	const writers = 4
+	loadCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range writers {
+		w := &writer{load: load, conn: pgtest.Connect(t, m.url), n: i}
+		// Each writer owns a disjoint slice of existing calls and leads.
+		for tb, dst := range map[string]*[]string{"calls": &w.calls, "leads": &w.leads} {
+			rows, err := m.conn.Query(ctx, fmt.Sprintf(`SELECT id::text FROM public.%s ORDER BY id OFFSET $1 LIMIT 25`, tb), i*25)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *dst, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Stopping is checked between transactions only: cancelling
+			// one mid-COMMIT could leave a row the server committed and the
+			// load never recorded.
+			for loadCtx.Err() == nil {
+				w.step(ctx)
+			}
+		}()
+	}
+	stop = sync.OnceFunc(func() { cancel(); wg.Wait() })
+	t.Cleanup(stop)
+
+	// waitForApp returns once the app committed n more transactions: the
+	// load is alive between every two steps.
+	waitForApp = func(after string, n int64) {
+		t.Helper()
+		start := load.ops.Load()
+		deadline := time.Now().Add(30 * time.Second)
+		for load.ops.Load() < start+n {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s the app committed %d transactions in 30s: it is blocked", after, load.ops.Load()-start)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitForApp("start", 20)
+	return load, waitForApp, stop
+}
+
+// verify checks what the app wrote survived the migration: no app
+// transaction failed, no row lacks an org, every inherited row has its
+// parent's org, every row the app inserted is there once with its owner's
+// org, and every update it committed is the value in the table.
+func (load *appLoad) verify(t *testing.T, m *migration) {
+	t.Helper()
+	before := load.before
 	var codes []string
 	for code, msgs := range load.errs {
 		codes = append(codes, fmt.Sprintf("SQLSTATE %s ×%d, e.g. %s", code, len(msgs), msgs[0]))
@@ -271,7 +288,7 @@ func TestConcurrentWrites(t *testing.T) {
 	m.assertNoNulls(t)
 	m.assertInheritedConsistent(t)
 
-	after := tableCounts()
+	after := load.tableCounts(t, m)
 	for tb, ids := range load.inserted {
 		if got, want := after[tb], before[tb]+int64(len(ids)); got != want {
 			t.Errorf("%s: %d rows, want %d before + %d inserted by the app = %d", tb, got, before[tb], len(ids), want)
@@ -305,4 +322,13 @@ func TestConcurrentWrites(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d of %d updated rows lost the app's last update", lost, len(load.updates))
 	}
+}
+
+// tableCounts counts the rows of the tables the app inserts into.
+func (load *appLoad) tableCounts(t *testing.T, m *migration) map[string]int64 {
+	out := map[string]int64{}
+	for _, tb := range []string{"public.calls", "public.call_logs", "public.leads", "public.knowledge_base", "public.knowledge_base_documents", "public.knowledge_base_chunks", "public.embeddings"} {
+		out[tb] = m.scalar(t, "SELECT count(*) FROM "+tb)
+	}
+	return out
 }

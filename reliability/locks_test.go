@@ -23,8 +23,8 @@ const strongLocks = `ARRAY['ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock'
 // table it inserts the default org into (no strong lock). Never on a
 // second table of the app: one file locking two app tables is how
 // migrations deadlock against live writes. One known exception, listed in
-// allowedLock (the partitioned parent's foreign key), is issue 18's item
-// 3, still open; any other fails.
+// allowedLock and the README (the partitioned parent's foreign key, where
+// PostgreSQL itself locks the tenant table); any other fails.
 func TestLocksAsDeclared(t *testing.T) {
 	m := exampleApp(t, exampledata.Options{RowsPerTable: 50}, nil)
 	ctx := t.Context()
@@ -121,7 +121,7 @@ func allowedLock(s migrations.Step, rel, mode string, roots lockRoots) bool {
 	case migrations.KindJWTMemberSync:
 		return rel == roots.members && mode == "ShareRowExclusiveLock"
 	case migrations.KindParentFK:
-		// Known, not yet fixed (issue 18, item 3): adding the foreign key
+		// Known and documented (README, Phases): adding the foreign key
 		// of a partitioned parent adopts the partitions' own, and
 		// PostgreSQL drops their action triggers on the referenced table,
 		// which takes ACCESS EXCLUSIVE on the tenant table. A catalog
