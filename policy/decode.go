@@ -31,7 +31,7 @@ var sections = map[string][]string{
 	"membership":      {"table", "user_column", "org_column", "primary_column", "order_column"},
 	"tables[]":        {"via", "class", "org_from", "null_parent", "when_null", "require_fk"},
 	"backfill":        {"batch_size", "pause"},
-	"migrations":      {"format", "version", "lock_timeout", "statement_timeout"},
+	"migrations":      {"format", "layout", "version", "lock_timeout", "statement_timeout"},
 }
 
 var (
@@ -39,6 +39,7 @@ var (
 	classValues        = []string{ClassExcluded, ClassGlobal, ClassDirect, ClassInherited}
 	unclassifiedValues = []string{UnclassifiedError, UnclassifiedWarn}
 	formatValues       = []string{FormatSupabase, FormatGoose, FormatGolangMigrate, FormatPsql}
+	layoutValues       = []string{LayoutGrouped, LayoutStep}
 	contextValues      = []string{ContextSupabase, ContextJWT, ContextSession}
 )
 
@@ -545,6 +546,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		"migrations": func(k string, v *yaml.Node) {
 			d.mapping(v, k, "migrations", []string{"version"}, map[string]field{
 				"format": func(k string, v *yaml.Node) { p.Migrations.Format = d.enum(v, k, formatValues) },
+				"layout": func(k string, v *yaml.Node) { p.Migrations.Layout = d.enum(v, k, layoutValues) },
 				"version": func(k string, v *yaml.Node) {
 					// An unquoted 14-digit number is a YAML integer; both
 					// spellings mean the same version.

@@ -39,6 +39,16 @@ const (
 	FormatPsql          = "psql"
 )
 
+// Values of Migrations.Layout.
+const (
+	// LayoutGrouped writes the steps of one kind emitted together into one
+	// file (one transaction per table inside it) wherever the runner allows.
+	LayoutGrouped = "grouped"
+	// LayoutStep writes one file per step: the layout of histories
+	// recorded before grouping existed.
+	LayoutStep = "step"
+)
+
 // Defaults applied when a key is omitted, and the limits values must keep
 // to (docs/policy-format.md).
 const (
@@ -298,7 +308,10 @@ type Backfill struct {
 
 // Migrations holds the settings of the generated files.
 type Migrations struct {
-	Format           string // one of the Format constants
+	Format string // one of the Format constants
+	// Layout is one of the Layout constants, or "" when the policy does not
+	// say: the recorded history's layout, grouped for a new one.
+	Layout           string
 	Version          string // 14 digits; generated files count up from it
 	LockTimeout      time.Duration
 	StatementTimeout time.Duration // 0: not set (the default is a minute)

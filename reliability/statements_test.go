@@ -82,10 +82,27 @@ func checkDeclaredStatements(t *testing.T, steps []migrations.Step) {
 	// Every format's files, as the runners read them: the file of a step
 	// holds its declared statements (goose: both directions in one file,
 	// and BEGIN/COMMIT where it spells a transaction out).
-	for _, format := range migrations.RunnerNames() {
-		files, err := migrations.Layout(steps, format, "20250110000000")
+	for _, run := range []struct{ format, layout string }{
+		{policy.FormatSupabase, policy.LayoutStep}, {policy.FormatGoose, policy.LayoutStep},
+		{policy.FormatGolangMigrate, policy.LayoutStep}, {policy.FormatPsql, policy.LayoutStep},
+		{policy.FormatSupabase, policy.LayoutGrouped}, {policy.FormatGoose, policy.LayoutGrouped},
+		{policy.FormatGolangMigrate, policy.LayoutGrouped}, {policy.FormatPsql, policy.LayoutGrouped},
+	} {
+		format := run.format
+		files, err := migrations.LayoutFirst(steps, format, run.layout, "20250110000000")
 		if err != nil {
 			t.Fatal(err)
+		}
+		// A file of the grouped layout holding several steps spells each
+		// one's transaction out.
+		composite := map[string]bool{}
+		if run.layout == policy.LayoutGrouped {
+			for _, u := range migrations.Group(steps, format) {
+				if len(u.Members) > 0 {
+					composite[files.Up[u.Name]] = true
+					composite[files.Down[u.Name]] = true
+				}
+			}
 		}
 		allowed := map[string][]migrations.Statement{}
 		for _, s := range steps {
@@ -105,7 +122,7 @@ func checkDeclaredStatements(t *testing.T, steps []migrations.Step) {
 				continue
 			}
 			for _, k := range keys {
-				if k == "TransactionStmt" && format == "goose" {
+				if k == "TransactionStmt" && (format == "goose" || composite[path]) {
 					continue
 				}
 				if !slices.Contains(allowed[path], migrations.Statement(k)) {

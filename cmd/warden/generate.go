@@ -110,7 +110,7 @@ func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *intr
 	if err != nil {
 		return nil
 	}
-	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, h.Read, history.Options{})
+	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, h.Read, history.Options{Layout: pol.Migrations.Layout})
 	if err != nil {
 		return nil
 	}
@@ -120,9 +120,11 @@ func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *intr
 	paths := laid.Up
 	earliest := map[string]int64{}
 	for _, e := range h.Prior.Entries {
-		if v, ok := earliest[e.Step]; (!ok || e.Version < v) && e.Up.Path != "" {
-			earliest[e.Step] = e.Version
-			paths[e.Step] = e.Up.Path
+		for _, m := range e.Steps() {
+			if v, ok := earliest[m]; (!ok || e.Version < v) && e.Up.Path != "" {
+				earliest[m] = e.Version
+				paths[m] = e.Up.Path
+			}
 		}
 	}
 	return paths

@@ -39,6 +39,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/fileset"
+	"github.com/warden-sql/warden/policy"
 )
 
 // FileName is the ledger's path in the output directory.
@@ -48,14 +49,20 @@ const FileName = "warden.sum"
 // directory.
 type Ledger struct {
 	// Format is the runner format the files were laid out in.
-	Format  string
+	Format string
+	// Layout is policy.LayoutGrouped or policy.LayoutStep (a ledger written
+	// before grouping existed has no layout line: step).
+	Layout  string
 	Entries []Entry
 }
 
 // Entry is one emitted migration: a version of a step.
 type Entry struct {
 	Version int64
-	Step    string
+	// Step is the step's name, or a composite's label (migrations.Compose).
+	Step string
+	// Members are the steps a composite holds, nil for one step.
+	Members []string
 	// Up is the file that applies it; Down the file that undoes it, the
 	// zero FileSum when the format has none for it.
 	Up, Down         FileSum
@@ -81,8 +88,16 @@ func (l *Ledger) Bytes() []byte {
 	b.WriteString("-- Regenerating keeps every recorded version and byte and only appends;\n")
 	b.WriteString("-- warden check fails when a recorded file or this ledger was edited.\n")
 	fmt.Fprintf(&b, "format %s\n", l.Format)
+	if l.Layout == policy.LayoutGrouped {
+		// Absent in a step ledger, which stays byte for byte what it was
+		// before grouping existed.
+		fmt.Fprintf(&b, "layout %s\n", l.Layout)
+	}
 	for _, e := range l.Entries {
 		fmt.Fprintf(&b, "%d %s up=%s:%s", e.Version, e.Step, e.Up.Path, e.Up.Sum)
+		if len(e.Members) > 0 {
+			fmt.Fprintf(&b, " members=%s", strings.Join(e.Members, ","))
+		}
 		if e.Down.Path != "" {
 			fmt.Fprintf(&b, " down=%s:%s", e.Down.Path, e.Down.Sum)
 		}
@@ -115,7 +130,7 @@ func Parse(data []byte) (*Ledger, error) {
 	if seal != Sum(body) {
 		return nil, fmt.Errorf("%s: the seal does not match its contents: the ledger was edited by hand; restore it from version control (git checkout -- %s)", FileName, FileName)
 	}
-	l := &Ledger{}
+	l := &Ledger{Layout: policy.LayoutStep}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -125,6 +140,13 @@ func Parse(data []byte) (*Ledger, error) {
 		}
 		if f, ok := strings.CutPrefix(line, "format "); ok {
 			l.Format = f
+			continue
+		}
+		if f, ok := strings.CutPrefix(line, "layout "); ok {
+			if f != policy.LayoutGrouped && f != policy.LayoutStep {
+				return nil, fmt.Errorf("%s:%d: layout %q: want %s or %s", FileName, n, f, policy.LayoutGrouped, policy.LayoutStep)
+			}
+			l.Layout = f
 			continue
 		}
 		e, err := parseEntry(line)
@@ -169,6 +191,11 @@ func parseEntry(line string) (Entry, error) {
 			} else {
 				e.Down = fs
 			}
+		case "members":
+			e.Members = strings.Split(val, ",")
+			if len(e.Members) < 2 || slices.Contains(e.Members, "") {
+				return Entry{}, fmt.Errorf("members=%q: want two or more step names", val)
+			}
 		case "notx":
 			for _, d := range strings.Split(val, ",") {
 				switch d {
@@ -200,6 +227,10 @@ type Options struct {
 	// Floor is the highest version of a migration in the runner's folder
 	// that warden did not write (0 for none): appended versions go above it.
 	Floor int64
+	// Layout is the policy's migrations.layout: "" takes the recorded
+	// history's (grouped for a new one); a value that differs from the
+	// recorded one is refused.
+	Layout string
 }
 
 // ReadFile reads a file of the output directory by its slash path; it
@@ -219,6 +250,13 @@ func (e *Error) Error() string {
 // Reconcile lays steps out in format against the prior ledger (nil: no
 // history yet, versions count up from baseVersion) and returns the files
 // (kept older versions and the new ledger included) and the new ledger.
+//
+// A recorded migration is a unit: one step, or, in the grouped layout, a
+// composite of several (migrations.Compose). A unit stays current while it
+// is the newest record of each of its members and renders the same bytes;
+// when it would change and every member's kind can be re-emitted, its
+// members are appended again, as new steps are: grouped in the grouped
+// layout, one by one in the step layout.
 func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledger, read ReadFile, opts Options) (*migrations.Files, *Ledger, error) {
 	if format == "" {
 		format = migrations.RunnerNames()[0]
@@ -226,14 +264,25 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	if prior == nil || opts.Rewrite {
 		// Never applied: lay everything out again as a first generation,
 		// in plan order, so no step runs before one it needs.
-		prior = &Ledger{Format: format}
+		layout := opts.Layout
+		if layout == "" {
+			layout = policy.LayoutGrouped
+		}
+		prior = &Ledger{Format: format, Layout: layout}
 	}
 	if prior.Format != format {
 		return nil, nil, &Error{Problems: []string{fmt.Sprintf(
 			"the recorded migrations are in the %s format, not %s: generate with --format %s, or move %s and the files aside to start a new history in %s",
 			prior.Format, format, prior.Format, FileName, format)}}
 	}
-	latest := map[string]Entry{}   // the newest recorded version of each step
+	if opts.Layout != "" && opts.Layout != prior.Layout {
+		return nil, nil, &Error{Problems: []string{fmt.Sprintf(
+			"the recorded migrations use the %s layout, not %s: drop migrations.layout from the policy (the recorded layout is kept), or move %s and the files aside to start a new history",
+			prior.Layout, opts.Layout, FileName)}}
+	}
+	grouped := prior.Layout == policy.LayoutGrouped
+
+	latest := map[string]int64{}   // the newest recorded version holding each step
 	earliest := map[string]int64{} // the first version each step was recorded under
 	next, err := migrations.Versions(baseVersion, 1)
 	if err != nil {
@@ -245,9 +294,11 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	// (golang-migrate) would never apply a version below it.
 	nextVersion := max(next[0], opts.Floor+1)
 	for _, e := range prior.Entries {
-		latest[e.Step] = e
-		if _, ok := earliest[e.Step]; !ok {
-			earliest[e.Step] = e.Version
+		for _, m := range e.Steps() {
+			latest[m] = e.Version
+			if _, ok := earliest[m]; !ok {
+				earliest[m] = e.Version
+			}
 		}
 		nextVersion = max(nextVersion, e.Version+1)
 	}
@@ -255,85 +306,134 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	for _, k := range migrations.Kinds() {
 		kinds[k.Kind] = k
 	}
+	planned := map[string]int{}
+	for i, s := range steps {
+		planned[s.Name] = i
+	}
+	// at is step i as laid out at version v. A version appended over one
+	// recorded earlier undoes nothing: the undo of the step's first
+	// version undoes the step, and undoing the whole step at the newer
+	// version would take away what the older versions still hold (the
+	// setup's functions, which every policy depends on).
+	at := func(i int, v int64) migrations.Step {
+		s := steps[i]
+		if first, ok := earliest[s.Name]; ok && v > first {
+			s.Down, s.DownNoTransaction = "", false
+		}
+		return s
+	}
 
-	// Lay every step out once at its recorded version (or a placeholder
-	// for new ones) to compare bytes: the version is in the file names
-	// only, never in the contents.
-	versions := make([]int64, len(steps))
-	for i, s := range steps {
-		if e, ok := latest[s.Name]; ok {
-			versions[i] = e.Version
-		} else {
-			versions[i] = -1 - int64(i)
+	// The units recorded last for all their members, rendered again as
+	// recorded, to compare bytes: the version is in the file names only,
+	// never in the contents.
+	var problems, changed, gone []string
+	var cands []migrations.Step
+	var candEntries []Entry
+	for _, e := range prior.Entries {
+		members := e.Steps()
+		newest, missing := true, []string{}
+		for _, m := range members {
+			newest = newest && latest[m] == e.Version
+			if _, ok := planned[m]; !ok {
+				missing = append(missing, m)
+			}
 		}
-	}
-	steps = slices.Clone(steps) // downs of re-emitted versions are cleared below
-	stripReemittedDowns(steps, versions, earliest)
-	probe, err := migrations.LayoutVersions(steps, format, versions, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	var problems, changed []string
-	planned := map[string]bool{}
-	recordedBytes := fileset.Set{} // recorded files kept over a comment-only change
-	for i, s := range steps {
-		planned[s.Name] = true
-		e, recorded := latest[s.Name]
-		if !recorded {
+		if !newest {
 			continue
 		}
-		if sameBytes(probe, s.Name, e) {
-			continue
-		}
-		if files, ok := sameStatements(probe, s.Name, e, read); ok {
-			// Only comments changed (a reason reworded, a linter's ignore
-			// comment): what was applied is what would be applied now, so
-			// the recorded files stay as they are, byte for byte.
-			for p, data := range files {
-				recordedBytes[p] = data
+		if len(missing) > 0 {
+			if !opts.Rewrite {
+				gone = append(gone, fmt.Sprintf("%s (%s)", strings.Join(missing, ", "), e.Up.Path))
 			}
 			continue
 		}
-		switch {
-		case kinds[s.Kind].Reemit:
-			versions[i] = 0 // a new version below; the recorded one is kept
-		default:
-			changed = append(changed, fmt.Sprintf("%s (%s)", s.Name, e.Up.Path))
+		var ms []migrations.Step
+		for _, m := range members {
+			ms = append(ms, at(planned[m], e.Version))
 		}
+		u := migrations.Compose(ms, format)
+		u.Name = e.Step // the recorded label names its files
+		cands = append(cands, u)
+		candEntries = append(candEntries, e)
+	}
+	probeVersions := make([]int64, len(cands))
+	for i, e := range candEntries {
+		probeVersions[i] = e.Version
+	}
+	probe, err := migrations.LayoutVersions(cands, format, probeVersions, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var units []migrations.Step
+	var versions []int64
+	current := map[int64]bool{}
+	covered := map[string]bool{}
+	recordedBytes := fileset.Set{} // recorded files kept over a comment-only change
+	for i, u := range cands {
+		e := candEntries[i]
+		keep := sameBytes(probe, u.Name, e)
+		if !keep {
+			if files, ok := sameStatements(probe, u.Name, e, read); ok {
+				// Only comments changed (a reason reworded, a linter's
+				// ignore comment): what was applied is what would be
+				// applied now, so the recorded files stay, byte for byte.
+				for p, data := range files {
+					recordedBytes[p] = data
+				}
+				keep = true
+			}
+		}
+		if keep {
+			units, versions = append(units, u), append(versions, e.Version)
+			current[e.Version] = true
+			for _, m := range e.Steps() {
+				covered[m] = true
+			}
+			continue
+		}
+		reemit := true
+		for _, m := range e.Steps() {
+			reemit = reemit && kinds[steps[planned[m]].Kind].Reemit
+		}
+		if !reemit {
+			changed = append(changed, fmt.Sprintf("%s (%s)", u.Name, e.Up.Path))
+		}
+		// A re-emitted unit's members are appended below; the recorded
+		// version is kept.
 	}
 	if len(changed) > 0 {
 		problems = append(problems, fmt.Sprintf(
 			"%d recorded step(s) would change: %s. If they were applied anywhere, keep them: undo the change to the schema or policy, or write the change as a migration of your own after them; if the recorded migrations were never applied, regenerate with --rewrite",
 			len(changed), strings.Join(changed, ", ")))
 	}
-	var gone []string
-	for _, e := range latestOrder(prior) {
-		if !planned[e.Step] && !opts.Rewrite {
-			gone = append(gone, fmt.Sprintf("%s (%s)", e.Step, e.Up.Path))
-		}
-	}
 	if len(gone) > 0 {
 		problems = append(problems, fmt.Sprintf(
 			"%d recorded step(s) are no longer planned (a table left scope, or was renamed): %s. warden never deletes an applied migration: put the table back in scope; or undo them with their down files and regenerate with --rewrite; or, if the recorded migrations were never applied, regenerate with --rewrite",
 			len(gone), strings.Join(gone, ", ")))
 	}
-	for i := range steps {
-		if versions[i] <= 0 {
-			versions[i] = nextVersion
-			nextVersion++
+
+	// Everything else is appended: new steps, and those of re-emitted
+	// units, in plan order, grouped as the layout says.
+	var pool []migrations.Step
+	for i, s := range steps {
+		if !covered[s.Name] {
+			pool = append(pool, at(i, nextVersion))
 		}
+	}
+	if grouped {
+		pool = migrations.Group(pool, format)
+	}
+	for _, u := range pool {
+		units, versions = append(units, u), append(versions, nextVersion)
+		nextVersion++
 	}
 
 	// Every entry not current any more keeps its files exactly.
-	current := map[string]int64{}
-	for i, s := range steps {
-		current[s.Name] = versions[i]
-	}
 	var kept []migrations.Kept
 	var keptEntries []Entry
 	keptFiles := fileset.Set{}
 	for _, e := range prior.Entries {
-		if v, ok := current[e.Step]; ok && v == e.Version {
+		if current[e.Version] {
 			continue // laid out again below, byte for byte
 		}
 		for _, f := range []FileSum{e.Up, e.Down} {
@@ -360,8 +460,7 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		return nil, nil, &Error{Problems: problems}
 	}
 
-	stripReemittedDowns(steps, versions, earliest)
-	laid, err := migrations.LayoutVersions(steps, format, versions, kept)
+	laid, err := migrations.LayoutVersions(units, format, versions, kept)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -382,14 +481,14 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 		laid.Set[p] = data
 	}
 
-	next2 := &Ledger{Format: format, Entries: keptEntries}
-	for i, s := range steps {
-		e := Entry{Version: versions[i], Step: s.Name, UpNoTx: s.NoTransaction}
-		up := laid.Up[s.Name]
+	next2 := &Ledger{Format: format, Layout: prior.Layout, Entries: keptEntries}
+	for i, u := range units {
+		e := Entry{Version: versions[i], Step: u.Name, Members: u.Members, UpNoTx: u.NoTransaction}
+		up := laid.Up[u.Name]
 		e.Up = FileSum{Path: up, Sum: Sum(laid.Set[up])}
-		if down, ok := laid.Down[s.Name]; ok && down != up {
+		if down, ok := laid.Down[u.Name]; ok && down != up {
 			e.Down = FileSum{Path: down, Sum: Sum(laid.Set[down])}
-			e.DownNoTx = s.DownNoTransaction
+			e.DownNoTx = u.DownNoTransaction
 		}
 		next2.Entries = append(next2.Entries, e)
 	}
@@ -398,18 +497,13 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	return laid, next2, nil
 }
 
-// stripReemittedDowns clears the down script of every step laid out at a
-// version after the one it was first recorded under. Such a version was
-// appended over a recorded one and undoes nothing: the undo of the step's
-// first version undoes the step, and undoing the whole step at the newer
-// version would take away what the older versions still hold (the setup's
-// functions, which every policy depends on).
-func stripReemittedDowns(steps []migrations.Step, versions []int64, earliest map[string]int64) {
-	for i, s := range steps {
-		if first, ok := earliest[s.Name]; ok && versions[i] > first {
-			steps[i].Down, steps[i].DownNoTransaction = "", false
-		}
+// Steps are the names of the steps entry e records: its members, or its
+// one step.
+func (e Entry) Steps() []string {
+	if len(e.Members) > 0 {
+		return e.Members
 	}
+	return []string{e.Step}
 }
 
 // sameBytes reports whether step name laid out in probe has the recorded
@@ -476,19 +570,4 @@ func withoutComments(data []byte) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-// latestOrder returns the newest entry of each step, in version order.
-func latestOrder(l *Ledger) []Entry {
-	idx := map[string]int{}
-	var out []Entry
-	for _, e := range l.Entries {
-		if i, ok := idx[e.Step]; ok {
-			out[i] = e
-			continue
-		}
-		idx[e.Step] = len(out)
-		out = append(out, e)
-	}
-	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/google/go-cmp/cmp"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
 	"github.com/pressly/goose/v3"
 
@@ -159,23 +160,38 @@ func supabaseCLIUp(t *testing.T, dir, url string) []int64 {
 // after which the new table is migrated like the others.
 func TestRunnersApplyOnlyTheAppendedFiles(t *testing.T) {
 	for _, rn := range historyRunners {
-		t.Run(rn.format, func(t *testing.T) {
-			t.Parallel()
+		for _, layout := range []string{policy.LayoutStep, policy.LayoutGrouped} {
+			t.Run(rn.format+"/"+layout, func(t *testing.T) {
+				t.Parallel()
+				appendedOnly(t, rn, layout)
+			})
+		}
+	}
+}
+
+// appendedOnly is TestRunnersApplyOnlyTheAppendedFiles for one runner and
+// layout.
+func appendedOnly(t *testing.T, rn historyRunner, layout string) {
+	{
+		{
 			url := pgtest.NewDB(t)
 			conn := pgtest.Connect(t, url)
 			pgtest.Exec(t, conn, dayOneSchema)
 			dir := t.TempDir()
 
 			steps1 := stepsOf(t, url, dayOnePolicy)
-			laid1, ledger1, err := Reconcile(steps1, rn.format, "20250110000000", nil, readDir(dir), Options{})
+			laid1, ledger1, err := Reconcile(steps1, rn.format, "20250110000000", nil, readDir(dir), Options{Layout: layout})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := fileset.Write(dir, laid1.Set); err != nil {
 				t.Fatal(err)
 			}
-			if got := rn.up(t, dir, url); len(got) != len(steps1) {
-				t.Fatalf("day one: applied %d versions for %d steps", len(got), len(steps1))
+			if got := rn.up(t, dir, url); len(got) != len(ledger1.Entries) {
+				t.Fatalf("day one: applied %d versions for %d recorded", len(got), len(ledger1.Entries))
+			}
+			if layout == policy.LayoutGrouped && len(ledger1.Entries) >= len(steps1) {
+				t.Errorf("grouped: %d files for %d steps", len(ledger1.Entries), len(steps1))
 			}
 
 			pgtest.Exec(t, conn, dayTwoSchema)
@@ -224,7 +240,7 @@ func TestRunnersApplyOnlyTheAppendedFiles(t *testing.T) {
 			if nulls != 0 || !notNull {
 				t.Errorf("public.tags after day two: %d rows without org_id, NOT NULL %v", nulls, notNull)
 			}
-		})
+		}
 	}
 }
 
@@ -342,23 +358,29 @@ func appliedVersion(t *testing.T, db *sql.DB) int64 {
 // the base version again, in plan order; appended versions go above the
 // app's own migrations in the runner's folder.
 func TestAppendedVersionsUndoNothingAndRewriteStartsOver(t *testing.T) {
+	for _, layout := range []string{policy.LayoutStep, policy.LayoutGrouped} {
+		t.Run(layout, func(t *testing.T) { appendedUndoNothing(t, layout) })
+	}
+}
+
+func appendedUndoNothing(t *testing.T, layout string) {
 	url := pgtest.NewDB(t)
 	pgtest.Exec(t, pgtest.Connect(t, url), dayOneSchema)
 	dir := t.TempDir()
 	const format = "goose"
 	steps1 := stepsOf(t, url, dayOnePolicy)
-	_, ledger1, err := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{})
+	_, ledger1, err := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{Layout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	laid1, _, _ := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{})
+	laid1, _, _ := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{Layout: layout})
 	if _, err := fileset.Write(dir, laid1.Set); err != nil {
 		t.Fatal(err)
 	}
 	pgtest.Exec(t, pgtest.Connect(t, url), dayTwoSchema)
 	steps2 := stepsOf(t, url, dayTwoPolicy)
 	const own = 20250110000500 // the app's own migration, after warden's
-	laid2, ledger2, err := Reconcile(steps2, format, "20250110000000", ledger1, readDir(dir), Options{Floor: own})
+	laid2, ledger2, err := Reconcile(steps2, format, "20250110000000", ledger1, readDir(dir), Options{Floor: own, Layout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,17 +408,24 @@ func TestAppendedVersionsUndoNothingAndRewriteStartsOver(t *testing.T) {
 			return data, nil
 		}
 		return nil, os.ErrNotExist
-	}, Options{Floor: own}); err != nil || string(again.Bytes()) != string(ledger2.Bytes()) {
+	}, Options{Floor: own, Layout: layout}); err != nil || string(again.Bytes()) != string(ledger2.Bytes()) {
 		t.Errorf("a second reconcile changed the ledger (%v)", err)
 	}
 	// --rewrite: a first generation again, setup at the base version.
-	_, fresh, err := Reconcile(steps2, format, "20250110000000", ledger2, readDir(dir), Options{Rewrite: true})
+	_, fresh, err := Reconcile(steps2, format, "20250110000000", ledger2, readDir(dir), Options{Rewrite: true, Layout: layout})
 	if err != nil {
 		t.Fatal(err)
 	}
+	units := steps2
+	if layout == policy.LayoutGrouped {
+		units = migrations.Group(steps2, format)
+	}
+	if len(fresh.Entries) != len(units) {
+		t.Errorf("rewrite: %d entries for %d units", len(fresh.Entries), len(units))
+	}
 	for i, e := range fresh.Entries {
-		if e.Version != 20250110000000+int64(i) || e.Step != steps2[i].Name {
-			t.Errorf("rewrite: entry %d is %d %s, want %d %s", i, e.Version, e.Step, 20250110000000+int64(i), steps2[i].Name)
+		if i < len(units) && (e.Version != 20250110000000+int64(i) || e.Step != units[i].Name) {
+			t.Errorf("rewrite: entry %d is %d %s, want %d %s", i, e.Version, e.Step, 20250110000000+int64(i), units[i].Name)
 		}
 	}
 }
@@ -448,4 +477,95 @@ func TestCommentOnlyChangeKeepsRecordedBytes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGroupedHistory: in the grouped layout a recorded composite is kept
+// byte for byte while its members render the same; when one of them
+// changes and the kind can be re-emitted, every member is appended again
+// as a composite of its own, above the recorded versions; a change to a
+// composite of another kind is refused naming it; the ledger records the
+// layout and the members, and a policy asking for the other layout is
+// refused.
+func TestGroupedHistory(t *testing.T) {
+	url := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, url), dayOneSchema)
+	dir := t.TempDir()
+	const format = "goose"
+	steps1 := stepsOf(t, url, dayOnePolicy)
+	laid1, ledger1, err := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ledger1.Layout != policy.LayoutGrouped {
+		t.Errorf("a new history's layout is %q, want grouped", ledger1.Layout)
+	}
+	if _, err := fileset.Write(dir, laid1.Set); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Parse(ledger1.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ledger1, back); diff != "" {
+		t.Errorf("ledger round trip (-written +read):\n%s", diff)
+	}
+	fills1 := entriesHolding(ledger1, "fill_trigger_calls")
+	if len(fills1) != 1 || len(fills1[0].Members) != 2 {
+		t.Fatalf("day one: fill triggers recorded as %+v, want one composite of calls and call_logs", fills1)
+	}
+
+	// call_logs' fill trigger changes (one more statement): the
+	// fill-trigger composite is appended again, both members.
+	edit := func(name string) []migrations.Step {
+		out := slices.Clone(steps1)
+		for i := range out {
+			if out[i].Name == name {
+				out[i].Up += "\nSELECT 1;"
+				return out
+			}
+		}
+		t.Fatalf("no step %s", name)
+		return nil
+	}
+	laid2, ledger2, err := Reconcile(edit("fill_trigger_call_logs"), format, "20250110000000", ledger1, readDir(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range laid1.Set {
+		if p != FileName && string(laid2.Set[p]) != string(data) {
+			t.Errorf("a recorded file changed: %s", p)
+		}
+	}
+	fills2 := entriesHolding(ledger2, "fill_trigger_calls")
+	last1 := ledger1.Entries[len(ledger1.Entries)-1].Version
+	if len(fills2) != 2 || fills2[1].Version <= last1 || !slices.Equal(fills2[1].Members, fills1[0].Members) {
+		t.Errorf("after the change the fill triggers are recorded as %+v, want the day-one composite and the same members appended after %d", fills2, last1)
+	}
+	if body := string(laid2.Set[fills2[1].Up.Path]); !strings.Contains(body, "-- +goose NO TRANSACTION") || strings.Count(body, "-- +goose StatementBegin\nBEGIN;") != 2 {
+		t.Errorf("the appended composite is not two transactions in a NO TRANSACTION file:\n%s", body)
+	}
+
+	// A composite that cannot be re-emitted (add_column) is refused by name.
+	_, _, err = Reconcile(edit("add_org_id_call_logs"), format, "20250110000000", ledger1, readDir(dir), Options{})
+	var herr *Error
+	if !errors.As(err, &herr) || !strings.Contains(err.Error(), "add_org_id_calls_and_1_more") {
+		t.Errorf("a changed add_column composite: %v, want a refusal naming add_org_id_calls_and_1_more", err)
+	}
+
+	// The policy may not switch layouts under a recorded history.
+	_, _, err = Reconcile(steps1, format, "20250110000000", ledger1, readDir(dir), Options{Layout: policy.LayoutStep})
+	if !errors.As(err, &herr) || !strings.Contains(err.Error(), "grouped layout, not step") {
+		t.Errorf("layout: step over a grouped history: %v", err)
+	}
+}
+
+// entriesHolding are the entries of l that record step, oldest first.
+func entriesHolding(l *Ledger, step string) []Entry {
+	var out []Entry
+	for _, e := range l.Entries {
+		if e.Step == step || slices.Contains(e.Members, step) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -59,6 +59,19 @@ func Layout(steps []Step, format, baseVersion string) (*Files, error) {
 	return LayoutVersions(steps, format, versions, nil)
 }
 
+// LayoutFirst is the first generation's layout of steps, as generate
+// writes it when no history is recorded: grouped (see Group) unless the
+// layout is policy.LayoutStep.
+func LayoutFirst(steps []Step, format, layout, baseVersion string) (*Files, error) {
+	if layout != policy.LayoutStep {
+		if format == "" {
+			format = RunnerNames()[0]
+		}
+		steps = Group(steps, format)
+	}
+	return Layout(steps, format, baseVersion)
+}
+
 // Versions returns base, base+1, ... one per step: the versions of a first
 // generation, before any history is recorded.
 func Versions(baseVersion string, n int) ([]int64, error) {
@@ -105,6 +118,18 @@ func LayoutVersions(steps []Step, format string, versions []int64, kept []Kept) 
 	}
 	if r.scripts != nil {
 		r.scripts(out, steps, versions, kept)
+	}
+	// A composite's members are found by their own names too: status and
+	// backfill name the file that holds a step.
+	for _, s := range steps {
+		for _, m := range s.Members {
+			if p, ok := out.Up[s.Name]; ok {
+				out.Up[m] = p
+			}
+			if p, ok := out.Down[s.Name]; ok {
+				out.Down[m] = p
+			}
+		}
 	}
 	return out, nil
 }
@@ -187,6 +212,11 @@ const nothingToUndo = "-- Nothing to undo for this step.\n"
 // no transaction around the rest), and CREATE INDEX CONCURRENTLY or a CALL
 // that commits would fail there.
 func checkAlone(s Step) error {
+	if len(s.Members) > 0 {
+		// A composite's blocks each run alone or in their own explicit
+		// transaction (Compose).
+		return nil
+	}
 	for _, d := range []struct {
 		dir  string
 		sql  string
@@ -224,14 +254,26 @@ func layoutGoose(out *Files, steps []Step, version func(int) string) error {
 			b.WriteString("-- +goose NO TRANSACTION\n")
 		}
 		for _, d := range []struct {
-			head string
-			sql  string
-			noTx bool
+			head   string
+			sql    string
+			noTx   bool
+			blocks []string
 		}{
-			{"-- +goose Up\n", s.Up, s.NoTransaction},
-			{"\n-- +goose Down\n", s.Down, s.DownNoTransaction},
+			{"-- +goose Up\n", s.Up, s.NoTransaction, s.UpBlocks},
+			{"\n-- +goose Down\n", s.Down, s.DownNoTransaction, s.DownBlocks},
 		} {
 			b.WriteString(d.head)
+			if len(s.Members) > 0 {
+				body, err := gooseBlocks(d.blocks)
+				if err != nil {
+					return fmt.Errorf("migrations: goose layout of step %s: %w", s.Name, err)
+				}
+				if body == "" {
+					body = nothingToUndo
+				}
+				b.WriteString(body)
+				continue
+			}
 			body, err := gooseSection(d.sql)
 			if err != nil {
 				return fmt.Errorf("migrations: goose layout of step %s: %w", s.Name, err)
@@ -386,6 +428,36 @@ func gooseSection(sql string) (string, error) {
 		rest += "\n"
 	}
 	b.WriteString(rest)
+	return b.String(), nil
+}
+
+// gooseBlocks is a composite's section for goose, whose file is NO
+// TRANSACTION: a block that is a transaction (BEGIN ... COMMIT) is sent as
+// one statement between StatementBegin and StatementEnd, so its BEGIN,
+// body and COMMIT reach one connection in one round trip (goose sends the
+// statements of such a file through a connection pool, one by one); a
+// block that must run alone is laid out as a section of its own.
+func gooseBlocks(blocks []string) (string, error) {
+	var b strings.Builder
+	for i, blk := range blocks {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		if !strings.HasPrefix(blk, "BEGIN;\n") {
+			body, err := gooseSection(blk)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(strings.TrimRight(body, "\n") + "\n")
+			continue
+		}
+		for _, line := range strings.Split(blk, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "--") && strings.Contains(line, "+goose") {
+				return "", fmt.Errorf("line %q would be read by goose as an annotation", line)
+			}
+		}
+		b.WriteString("-- +goose StatementBegin\n" + blk + "\n-- +goose StatementEnd\n")
+	}
 	return b.String(), nil
 }
 

@@ -111,11 +111,26 @@ var runners = []runner{
 func TestRunners(t *testing.T) {
 	verifyBin := buildVerify(t)
 	for _, rn := range runners {
-		t.Run(rn.name, func(t *testing.T) {
-			t.Parallel()
+		for _, layout := range []string{policy.LayoutStep, policy.LayoutGrouped} {
+			t.Run(rn.name+"/"+layout, func(t *testing.T) {
+				t.Parallel()
+				testRunner(t, rn, layout, verifyBin)
+			})
+		}
+	}
+}
+
+// testRunner is one runner's part of TestRunners, in one layout.
+func testRunner(t *testing.T, rn runner, layout, verifyBin string) {
+	{
+		{
 			start := time.Now()
 			e := loadExample(t, 500)
-			laid, err := Layout(e.steps, rn.format, e.pol.Migrations.Version)
+			units := e.steps
+			if layout == policy.LayoutGrouped {
+				units = Group(e.steps, rn.format)
+			}
+			laid, err := Layout(units, rn.format, e.pol.Migrations.Version)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +139,7 @@ func TestRunners(t *testing.T) {
 			if _, err := fmt.Sscan(e.pol.Migrations.Version, &base); err != nil {
 				t.Fatal(err)
 			}
-			r := &run{dir: t.TempDir(), url: e.url, files: files, steps: e.steps, base: base}
+			r := &run{dir: t.TempDir(), url: e.url, files: files, steps: units, base: base}
 			if _, err := fileset.Write(r.dir, files); err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +167,7 @@ func TestRunners(t *testing.T) {
 			assertMigrated(t, e)
 			runVerify(t, verifyBin, e.url)
 			t.Logf("%s: %d files, whole test %v", rn.name, len(files), time.Since(start).Round(time.Millisecond))
-		})
+		}
 	}
 }
 
@@ -283,6 +298,18 @@ func gooseRun(t *testing.T, r *run, up bool) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("goose %s split %s differently from PostgreSQL (-want +got):\n%s", direction, source, diff)
+		}
+		blocks := s.UpBlocks
+		if !up {
+			blocks = s.DownBlocks
+		}
+		if len(s.Members) > 0 {
+			// A composite's blocks go one per statement: a transaction
+			// block whole, so one connection runs its BEGIN and COMMIT.
+			if len(executed[source]) != len(blocks) {
+				t.Errorf("goose %s sent %s, a composite of %d blocks, as %d statements", direction, source, len(blocks), len(executed[source]))
+			}
+			continue
 		}
 		if noTx && len(executed[source]) > 1 {
 			t.Errorf("goose %s sent %s, which must not run in a transaction, as %d statements", direction, source, len(executed[source]))

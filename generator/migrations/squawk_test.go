@@ -12,6 +12,7 @@ import (
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/runnertest"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 // TestSquawkClean lints the example's migrations in every format, down
@@ -53,8 +54,14 @@ func TestSquawkClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range RunnerNames() {
-		laid, err := Layout(steps, format, baseVersion)
+	for _, run := range []struct{ format, layout string }{
+		{policy.FormatSupabase, policy.LayoutStep}, {policy.FormatGoose, policy.LayoutStep},
+		{policy.FormatGolangMigrate, policy.LayoutStep}, {policy.FormatPsql, policy.LayoutStep},
+		{policy.FormatSupabase, policy.LayoutGrouped}, {policy.FormatGoose, policy.LayoutGrouped},
+		{policy.FormatGolangMigrate, policy.LayoutGrouped}, {policy.FormatPsql, policy.LayoutGrouped},
+	} {
+		format := run.format + "/" + run.layout
+		laid, err := LayoutFirst(steps, run.format, run.layout, baseVersion)
 		if err != nil {
 			t.Fatal(err)
 		}

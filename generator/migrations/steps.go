@@ -266,6 +266,13 @@ type Step struct {
 	NoTransaction bool
 	// DownNoTransaction likewise for Down (DROP INDEX CONCURRENTLY).
 	DownNoTransaction bool
+
+	// Members are the names of the steps a composite step holds (Compose,
+	// the grouped layout), in order; nil for a plain step. UpBlocks and
+	// DownBlocks are its scripts' blocks, each one member's own
+	// transaction or statement: Up and Down are them joined.
+	Members              []string
+	UpBlocks, DownBlocks []string
 }
 
 // Objects are the names of the database objects a step creates or checks.

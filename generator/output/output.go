@@ -60,7 +60,7 @@ func RenderHistory(plan *classify.Plan, db *introspect.Database, h History) (fil
 	if read == nil {
 		read = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
 	}
-	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, read, history.Options{Rewrite: h.Rewrite, Floor: h.Floor})
+	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, read, history.Options{Rewrite: h.Rewrite, Floor: h.Floor, Layout: pol.Migrations.Layout})
 	if err != nil {
 		return nil, err
 	}

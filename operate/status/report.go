@@ -374,7 +374,10 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 			}
 		}
 		for _, s := range undone[ph] {
-			p.Files = append(p.Files, files[s.Name])
+			// One file holds several steps in the grouped layout.
+			if f := files[s.Name]; !slices.Contains(p.Files, f) {
+				p.Files = append(p.Files, f)
+			}
 		}
 		allDone := phaseAllDone[ph] && len(phaseSteps[ph]) > 0
 		for _, d := range info.deps {
@@ -424,8 +427,13 @@ func nextAction(ph migrations.Phase, undone []migrations.Step, files map[string]
 	if ph == migrations.PhaseBackfill && first.Kind == migrations.KindBackfill {
 		return "run `warden backfill` (or apply " + files[first.Name] + " and the backfill files after it)"
 	}
+	// Count files, not steps: one file holds several in the grouped layout.
+	distinct := map[string]bool{}
+	for _, s := range undone {
+		distinct[files[s.Name]] = true
+	}
 	more := ""
-	if n := len(undone) - 1; n == 1 {
+	if n := len(distinct) - 1; n == 1 {
 		more = " and 1 more file of this phase"
 	} else if n > 1 {
 		more = fmt.Sprintf(" and %d more files of this phase", n)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,19 +280,27 @@ func TestFilesEveryFormat(t *testing.T) {
 		pol := *plan.Policy
 		pol.Migrations.Format = format
 		plan.Policy = &pol
-		laid, err := migrations.Layout(e.Steps, format, pol.Migrations.Version)
+		laid, err := migrations.LayoutFirst(e.Steps, format, "", pol.Migrations.Version)
 		if err != nil {
 			t.Fatal(err)
 		}
 		set := laid.Set
 		files := Files(&plan, e.Steps)
-		seen := map[string]bool{}
+		// Each step's file holds that step (the grouped layout puts
+		// several in one), and is an up file.
+		holds := map[string][]string{}
+		for _, u := range migrations.Group(e.Steps, format) {
+			members := u.Members
+			if len(members) == 0 {
+				members = []string{u.Name}
+			}
+			holds[laid.Up[u.Name]] = members
+		}
 		for _, s := range e.Steps {
 			f := files[s.Name]
-			if _, ok := set[f]; !ok || seen[f] || strings.Contains(f, "undo") || strings.Contains(f, ".down.") {
+			if _, ok := set[f]; !ok || !slices.Contains(holds[f], s.Name) || strings.Contains(f, "undo") || strings.Contains(f, ".down.") {
 				t.Errorf("%s: step %s: file %q", format, s.Name, f)
 			}
-			seen[f] = true
 		}
 		t.Logf("%s: %s", format, files["setup"])
 	}

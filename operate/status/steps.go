@@ -146,7 +146,8 @@ func fkValidated(ts *TableStatus) bool {
 }
 
 // Files maps each step's name to the path of the file that applies it, as
-// `warden generate` lays the steps out in the policy's migrations.format.
+// `warden generate` lays the steps out in the policy's migrations.format
+// and layout when no history is recorded.
 // Next actions name these files. A step whose file cannot be found (a
 // layout error) is named by its step name.
 func Files(plan *classify.Plan, steps []migrations.Step) map[string]string {
@@ -154,7 +155,8 @@ func Files(plan *classify.Plan, steps []migrations.Step) map[string]string {
 	for _, s := range steps {
 		out[s.Name] = s.Name
 	}
-	laid, err := migrations.Layout(steps, plan.Policy.Migrations.Format, plan.Policy.Migrations.Version)
+	m := plan.Policy.Migrations
+	laid, err := migrations.LayoutFirst(steps, m.Format, m.Layout, m.Version)
 	if err != nil {
 		return out
 	}
