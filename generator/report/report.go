@@ -35,6 +35,7 @@ func Render(p *classify.Plan) ([]byte, error) {
 	r := &renderer{p: p, pol: p.Policy, sum: classify.Summarize(p)}
 	r.header()
 	r.migration()
+	r.files()
 	r.settings()
 	r.tables()
 	r.paths()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/golden"
 	"github.com/warden-sql/warden/internal/pgtest"
@@ -193,5 +194,15 @@ scope: [things]
 	}
 	if _, err := Render(&classify.Plan{}); err == nil {
 		t.Error("Render accepted a plan without a policy")
+	}
+}
+
+// TestEveryKindSaysWhatItDoes: the Files section has a line for every step
+// kind; a new kind without one fails here.
+func TestEveryKindSaysWhatItDoes(t *testing.T) {
+	for _, k := range migrations.Kinds() {
+		if kindDoes[k.Kind] == "" {
+			t.Errorf("step kind %s has no line in kindDoes", k.ID)
+		}
 	}
 }
