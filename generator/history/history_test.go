@@ -61,10 +61,14 @@ INSERT INTO public.call_logs (call_id, event) VALUES ('c0000000-0000-0000-0000-0
 var dayTwoPolicy = strings.NewReplacer("scope: [calls, call_logs]", "scope: [calls, call_logs, tags]",
 	"  calls: {when_null: default_org}\n", "  calls: {when_null: default_org}\n  tags: {when_null: default_org}\n").Replace(dayOnePolicy)
 
-// The second day: a table the app added, now in scope.
+// The second day: a table the app added, now in scope, and one it created
+// already carrying org_id (warden finishes it: foreign key, index, NOT
+// NULL, immutability, row-level security).
 const dayTwoSchema = `
 CREATE TABLE public.tags (id int PRIMARY KEY, user_id uuid REFERENCES auth.users, tag text);
 INSERT INTO public.tags VALUES (1, '00000000-0000-0000-0000-0000000000a1', 't'), (2, NULL, 'ownerless');
+CREATE TABLE public.notes (id int PRIMARY KEY, org_id uuid, body text);
+INSERT INTO public.notes VALUES (1, 'a0000000-0000-0000-0000-000000000001', 'n');
 `
 
 // stepsOf reads the catalog of url and plans the steps for policy text.
@@ -239,6 +243,14 @@ func appendedOnly(t *testing.T, rn historyRunner, layout string) {
 			}
 			if nulls != 0 || !notNull {
 				t.Errorf("public.tags after day two: %d rows without org_id, NOT NULL %v", nulls, notNull)
+			}
+			var rls bool
+			if err := conn.QueryRow(context.Background(), `SELECT c.relrowsecurity, a.attnotnull FROM pg_class c
+				JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' WHERE c.oid = 'public.notes'::regclass`).Scan(&rls, &notNull); err != nil {
+				t.Fatal(err)
+			}
+			if !rls || !notNull {
+				t.Errorf("public.notes, created with org_id, after day two: row-level security %v, NOT NULL %v; want it finished", rls, notNull)
 			}
 		}
 	}
