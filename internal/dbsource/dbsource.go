@@ -133,6 +133,9 @@ type Schema struct {
 	// SchemaFiles are the schema files the model was read from, with their
 	// sums (the embedded default only), for the snapshot inspect writes.
 	SchemaFiles []introspect.SchemaFileSum
+	// Cached: the embedded default's model came from the model cache (see
+	// cache.go), no server was started.
+	Cached bool
 }
 
 // StaleSnapshotError is a snapshot read from schema files that have
@@ -175,6 +178,12 @@ func Load(ctx context.Context, opts Options) (*Schema, error) {
 	if opts.Kind() == KindSnapshot {
 		return loadSnapshot(opts)
 	}
+	cacheable := opts.Kind() == KindEmbedded && !opts.Stats
+	if cacheable {
+		if s, ok := readCached(opts); ok {
+			return s, nil
+		}
+	}
 	conn, err := Connect(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -194,6 +203,9 @@ func Load(ctx context.Context, opts Options) (*Schema, error) {
 		if s.Stats, err = introspect.InspectStats(ctx, conn, db, opts.Sizes); err != nil {
 			return nil, conn.explain(ctx, err)
 		}
+	}
+	if cacheable {
+		writeCached(opts, s)
 	}
 	return s, nil
 }

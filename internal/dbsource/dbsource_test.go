@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/warden-sql/warden/internal/pgtest"
@@ -191,5 +192,64 @@ func TestLoadSnapshot(t *testing.T) {
 	bad := writeFile(t, t.TempDir(), "bad.json", `{"not": "a snapshot"}`)
 	if _, err := Load(context.Background(), Options{Snapshot: bad, Schemas: []string{"public"}}); err == nil || !strings.Contains(err.Error(), "bad.json") {
 		t.Errorf("bad snapshot: got %v", err)
+	}
+}
+
+// TestModelCache: the embedded default reads the schema files into a
+// server once; a second load of the same files reads the cached model (no
+// server), equal to the first; a changed file is another key and is read
+// again; WARDEN_CACHE_DIR=off never caches; a damaged entry is a miss.
+func TestModelCache(t *testing.T) {
+	clearEnv(t)
+	cache := t.TempDir()
+	t.Setenv(CacheDirEnv, cache)
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.sql", "create table public.plans (id int primary key);\n")
+	opts := Options{Schemas: []string{"public"}, SchemaFiles: []string{a}, SchemaFileNames: []string{"a.sql"}}
+	load := func() *Schema {
+		t.Helper()
+		s, err := Load(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first := load()
+	if first.Cached {
+		t.Fatal("the first load came from an empty cache")
+	}
+	second := load()
+	if !second.Cached {
+		t.Fatal("the second load of unchanged files started a server")
+	}
+	if diff := cmp.Diff(first.DB, second.DB); diff != "" {
+		t.Errorf("cached model differs (-read +cached):\n%s", diff)
+	}
+	if diff := cmp.Diff(first.SchemaFiles, second.SchemaFiles); diff != "" || second.Source != first.Source {
+		t.Errorf("cached files or source differ: %s %q %q", diff, first.Source, second.Source)
+	}
+
+	writeFile(t, dir, "a.sql", "create table public.plans (id int primary key, name text);\n")
+	changed := load()
+	if changed.Cached || changed.DB.Table("public", "plans").Column("name") == nil {
+		t.Errorf("after the file changed: cached %v, column name present %v", changed.Cached, changed.DB.Table("public", "plans").Column("name") != nil)
+	}
+
+	entries, err := os.ReadDir(cache)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("cache holds %d entries (%v), want one per version of the file", len(entries), err)
+	}
+	for _, e := range entries {
+		if err := os.WriteFile(filepath.Join(cache, e.Name()), []byte("{not json"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if load().Cached {
+		t.Error("a damaged entry was read")
+	}
+
+	t.Setenv(CacheDirEnv, "off")
+	if load().Cached || load().Cached {
+		t.Error("WARDEN_CACHE_DIR=off read a cached model")
 	}
 }

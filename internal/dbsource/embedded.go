@@ -60,7 +60,7 @@ func startEmbedded(ctx context.Context, opts Options) (_ *Conn, err error) {
 		}
 		return nil, err
 	}
-	c := &Conn{Kind: KindEmbedded, Source: "embedded PostgreSQL (" + strings.Join(opts.SchemaFiles, ", ") + ")", server: srv}
+	c := &Conn{Kind: KindEmbedded, Source: embeddedSource(opts), server: srv}
 	defer func() {
 		if err != nil {
 			c.Close(context.WithoutCancel(ctx))

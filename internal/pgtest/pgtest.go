@@ -43,6 +43,13 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	ctx := context.Background()
+	// Tests start their own servers where they load schema files: the
+	// model cache (internal/dbsource) stays off unless a test turns it on,
+	// so no test reads a model another run cached, and none writes to the
+	// user's cache directory.
+	if os.Getenv("WARDEN_CACHE_DIR") == "" {
+		os.Setenv("WARDEN_CACHE_DIR", "off")
+	}
 	s, err := pgtemp.Start(ctx, pgtemp.Options{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: cannot start the test PostgreSQL server: %v\n", err)
