@@ -364,8 +364,8 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	if err != nil {
 		return nil, nil, err
 	}
-	var units []migrations.Step
-	var versions []int64
+	units := make([]migrations.Step, 0, len(cands))
+	versions := make([]int64, 0, len(cands))
 	current := map[int64]bool{}
 	covered := map[string]bool{}
 	recordedBytes := fileset.Set{} // recorded files kept over a comment-only change
@@ -414,7 +414,7 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 
 	// Everything else is appended: new steps, and those of re-emitted
 	// units, in plan order, grouped as the layout says.
-	var pool []migrations.Step
+	pool := make([]migrations.Step, 0, len(steps)-len(covered))
 	for i, s := range steps {
 		if !covered[s.Name] {
 			pool = append(pool, at(i, nextVersion))

@@ -16,7 +16,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/warden-sql/warden/generator/classify"
@@ -61,18 +63,7 @@ func init() {
 }
 
 // render executes the up and down templates of a template file.
-func render(name string, data any, funcs template.FuncMap) (up, down string, err error) {
-	t := tmpl[name]
-	if t == nil {
-		return "", "", fmt.Errorf("migrations: no template %s", name)
-	}
-	if funcs != nil {
-		t, err = t.Clone()
-		if err != nil {
-			return "", "", err
-		}
-		t.Funcs(funcs)
-	}
+func render(t *template.Template, name string, data any) (up, down string, err error) {
 	var u, d bytes.Buffer
 	if err := t.ExecuteTemplate(&u, "up", data); err != nil {
 		return "", "", fmt.Errorf("migrations: rendering %s: %w", name, err)
@@ -84,6 +75,95 @@ func render(name string, data any, funcs template.FuncMap) (up, down string, err
 	}
 	return strings.TrimSpace(u.String()) + "\n", strings.TrimSpace(d.String()), nil
 }
+
+// template returns the template name with the builder's functions, cloned
+// once per Steps call (a clone per step cost more than the rendering).
+func (b *stepBuilder) template(name string) (*template.Template, error) {
+	if t, ok := b.tmpls[name]; ok {
+		return t, nil
+	}
+	t := tmpl[name]
+	if t == nil {
+		return nil, fmt.Errorf("migrations: no template %s", name)
+	}
+	if b.funcs != nil {
+		var err error
+		if t, err = t.Clone(); err != nil {
+			return nil, err
+		}
+		t.Funcs(b.funcs)
+	}
+	if b.tmpls == nil {
+		b.tmpls = map[string]*template.Template{}
+	}
+	b.tmpls[name] = t
+	return t, nil
+}
+
+// fields is fieldMap(data), made once per table: a table's data is
+// rendered by a score of templates.
+func (b *stepBuilder) fields(data any) any {
+	d, ok := data.(*tableData)
+	if !ok {
+		return fieldMap(data)
+	}
+	if m, ok := b.maps[d]; ok {
+		return m
+	}
+	m := fieldMap(d)
+	if b.maps == nil {
+		b.maps = map[*tableData]any{}
+	}
+	b.maps[d] = m
+	return m
+}
+
+// fieldMap turns a struct (or a pointer to one) into a map of its exported
+// fields, promoted ones included, for the templates: text/template looks a
+// struct's field up by name on every use, and a field promoted from an
+// embedded struct (tableData's common) takes reflect's slow path, which
+// dominated rendering at thousands of tables. A map lookup gives the same
+// value. Anything else is returned as it is.
+func fieldMap(data any) any {
+	v := reflect.ValueOf(data)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return data
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return data
+	}
+	fields := visibleFields(v.Type())
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		out[f.Name] = v.FieldByIndex(f.Index).Interface()
+	}
+	return out
+}
+
+// visibleFields are the exported fields a template can name on t, promoted
+// ones included, by type (computed once).
+var visibleFields = func() func(reflect.Type) []reflect.StructField {
+	var mu sync.Mutex
+	cache := map[reflect.Type][]reflect.StructField{}
+	return func(t reflect.Type) []reflect.StructField {
+		mu.Lock()
+		defer mu.Unlock()
+		if fs, ok := cache[t]; ok {
+			return fs
+		}
+		var fs []reflect.StructField
+		for _, f := range reflect.VisibleFields(t) {
+			if f.IsExported() && !f.Anonymous {
+				fs = append(fs, f)
+			}
+		}
+		cache[t] = fs
+		return fs
+	}
+}()
 
 // indexBuild is what the index build template needs for one index (of a
 // table, or of one partition of a partitioned table).
@@ -308,6 +388,8 @@ func requirements(plan *classify.Plan) []requirement {
 type stepBuilder struct {
 	c     common
 	funcs template.FuncMap
+	tmpls map[string]*template.Template
+	maps  map[*tableData]any
 	plan  *classify.Plan
 	steps []Step
 	err   error
@@ -319,7 +401,12 @@ func (b *stepBuilder) add(row StepKind, s Step, data any) {
 	if b.err != nil {
 		return
 	}
-	up, down, err := render(row.Template, data, b.funcs)
+	t, err := b.template(row.Template)
+	if err != nil {
+		b.err = err
+		return
+	}
+	up, down, err := render(t, row.Template, b.fields(data))
 	if err != nil {
 		b.err = err
 		return
