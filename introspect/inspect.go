@@ -210,14 +210,19 @@ const QueryCount = 10
 // pinSearchPath sets the session's search_path to pg_catalog and returns
 // a function that restores the previous value.
 func pinSearchPath(ctx context.Context, q Querier) (func(), error) {
-	var old string
-	rows, err := q.Query(ctx, `SELECT pg_catalog.current_setting('search_path'), pg_catalog.set_config('search_path', 'pg_catalog', false)`)
+	// JIT off too, in the same round trip: the planner prices the catalog
+	// queries of a large schema high enough to compile them, which took
+	// more time than the queries themselves (220 of 290 ms for the row
+	// estimates at 5,000 tables).
+	var oldPath, oldJIT string
+	rows, err := q.Query(ctx, `SELECT pg_catalog.current_setting('search_path'), pg_catalog.current_setting('jit'),
+       pg_catalog.set_config('search_path', 'pg_catalog', false), pg_catalog.set_config('jit', 'off', false)`)
 	if err != nil {
 		return nil, fmt.Errorf("introspect: setting search_path: %w", err)
 	}
 	for rows.Next() {
-		var set string
-		if err := rows.Scan(&old, &set); err != nil {
+		var set1, set2 string
+		if err := rows.Scan(&oldPath, &oldJIT, &set1, &set2); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("introspect: setting search_path: %w", err)
 		}
@@ -229,7 +234,7 @@ func pinSearchPath(ctx context.Context, q Querier) (func(), error) {
 	return func() {
 		// The caller's context may be done (an interrupted inspect); the
 		// session is then being torn down and nothing needs restoring.
-		if r, err := q.Query(ctx, `SELECT pg_catalog.set_config('search_path', $1, false)`, old); err == nil {
+		if r, err := q.Query(ctx, `SELECT pg_catalog.set_config('search_path', $1, false), pg_catalog.set_config('jit', $2, false)`, oldPath, oldJIT); err == nil {
 			r.Close()
 		}
 	}, nil
@@ -240,6 +245,11 @@ func pinSearchPath(ctx context.Context, q Querier) (func(), error) {
 // relation on the server (pg_total_relation_size), most of the query's time
 // on a large catalog: only `inspect --stats` prints them.
 func InspectStats(ctx context.Context, q Querier, db *Database, sizes bool) (*Stats, error) {
+	restore, err := pinSearchPath(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	rows, err := q.Query(ctx, statsQuery, db.Schemas, sizes)
 	if err != nil {
 		return nil, fmt.Errorf("introspect: querying row estimates: %w", err)

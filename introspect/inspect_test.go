@@ -240,7 +240,7 @@ func BenchmarkInspect(b *testing.B) {
 
 // TestInspectIgnoresSearchPath: the model must not depend on the role's
 // search_path (pg_get_expr and friends qualify only invisible names), and
-// Inspect must leave the session's search_path as it found it.
+// Inspect must leave the session's search_path and jit as it found them.
 func TestInspectIgnoresSearchPath(t *testing.T) {
 	conn := loadTestSchema(t)
 	ctx := context.Background()
@@ -248,7 +248,7 @@ func TestInspectIgnoresSearchPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pgtest.Exec(t, conn, `SET search_path = app, public`)
+	pgtest.Exec(t, conn, `SET search_path = app, public; SET jit = on`)
 	got, err := Inspect(ctx, conn, []string{"app"})
 	if err != nil {
 		t.Fatal(err)
@@ -259,5 +259,15 @@ func TestInspectIgnoresSearchPath(t *testing.T) {
 	var path string
 	if err := conn.QueryRow(ctx, `SHOW search_path`).Scan(&path); err != nil || path != "app, public" {
 		t.Errorf("search_path after Inspect: %q %v, want it restored to \"app, public\"", path, err)
+	}
+	// JIT is off while the catalog is read (compiling those queries cost
+	// more than running them) and back on after, here and after the row
+	// estimates.
+	if _, err := InspectStats(ctx, conn, got, false); err != nil {
+		t.Fatal(err)
+	}
+	var jit string
+	if err := conn.QueryRow(ctx, `SHOW jit`).Scan(&jit); err != nil || jit != "on" {
+		t.Errorf("jit after Inspect and InspectStats: %q %v, want it restored to on", jit, err)
 	}
 }
