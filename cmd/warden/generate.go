@@ -106,18 +106,29 @@ func stepPaths(c *cli.Context, pol *policy.Policy, plan *classify.Plan, db *intr
 	if err != nil || h.Prior == nil {
 		return nil
 	}
+	if f := pol.Migrations.Format; f != "" && f != h.Prior.Format {
+		// Files of another format than the recorded one were asked for
+		// (--format): name them as a first generation lays them out.
+		return nil
+	}
 	steps, err := migrations.Steps(plan, db)
 	if err != nil {
 		return nil
 	}
-	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, h.Read, history.Options{Layout: pol.Migrations.Layout})
-	if err != nil {
-		return nil
+	paths := map[string]string{}
+	if laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, h.Read, history.Options{Layout: pol.Migrations.Layout}); err == nil {
+		paths = laid.Up
+	} else {
+		// The history cannot be kept as it is (generate says why): name
+		// the recorded files below, and a step not recorded by its name,
+		// never a file of a layout the history does not use.
+		for _, s := range steps {
+			paths[s.Name] = s.Name
+		}
 	}
 	// A step re-emitted at a later version is first applied by its
 	// earliest file: that is the one to name in "apply X first", since a
 	// runner applies everything before it too.
-	paths := laid.Up
 	earliest := map[string]int64{}
 	for _, e := range h.Prior.Entries {
 		for _, m := range e.Steps() {

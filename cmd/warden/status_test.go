@@ -85,7 +85,7 @@ func TestStatusCommand(t *testing.T) {
 
 	// --format names the files in the format the user generated.
 	r = warden(t, "status", "--format", "psql", "--policy", repoPolicy, "--database-url", partial.URL)
-	if r.code != exitOK || !regexp.MustCompile(`Next action: apply psql/2025011000\d{4}_not_null_check_agent_configurations_and_42_more\.sql and `).MatchString(r.stdout) {
+	if r.code != exitOK || !regexp.MustCompile(`Next action: apply psql/2025011000\d{4}_not_null_check_agent_configurations\+42_more\.sql and `).MatchString(r.stdout) {
 		t.Errorf("status --format psql: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = warden(t, "status", "--format", "flyway", "--policy", repoPolicy, "--database-url", partial.URL)

@@ -263,8 +263,12 @@ func Reconcile(steps []migrations.Step, format, baseVersion string, prior *Ledge
 	}
 	if prior == nil || opts.Rewrite {
 		// Never applied: lay everything out again as a first generation,
-		// in plan order, so no step runs before one it needs.
+		// in plan order, so no step runs before one it needs. The layout is
+		// the policy's, else the recorded one's, else grouped.
 		layout := opts.Layout
+		if layout == "" && prior != nil {
+			layout = prior.Layout
+		}
 		if layout == "" {
 			layout = policy.LayoutGrouped
 		}

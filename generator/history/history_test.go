@@ -560,8 +560,17 @@ func TestGroupedHistory(t *testing.T) {
 	// A composite that cannot be re-emitted (add_column) is refused by name.
 	_, _, err = Reconcile(edit("add_org_id_call_logs"), format, "20250110000000", ledger1, readDir(dir), Options{})
 	var herr *Error
-	if !errors.As(err, &herr) || !strings.Contains(err.Error(), "add_org_id_calls_and_1_more") {
-		t.Errorf("a changed add_column composite: %v, want a refusal naming add_org_id_calls_and_1_more", err)
+	if !errors.As(err, &herr) || !strings.Contains(err.Error(), "add_org_id_calls+1_more") {
+		t.Errorf("a changed add_column composite: %v, want a refusal naming add_org_id_calls+1_more", err)
+	}
+
+	// --rewrite keeps a recorded history's layout unless the policy names one.
+	_, stepLedger, err := Reconcile(steps1, format, "20250110000000", nil, readDir(dir), Options{Layout: policy.LayoutStep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, again, err := Reconcile(steps1, format, "20250110000000", stepLedger, readDir(dir), Options{Rewrite: true}); err != nil || again.Layout != policy.LayoutStep {
+		t.Errorf("--rewrite of a step history: layout %q (%v), want step", again.Layout, err)
 	}
 
 	// The policy may not switch layouts under a recorded history.

@@ -213,8 +213,13 @@ const nothingToUndo = "-- Nothing to undo for this step.\n"
 // that commits would fail there.
 func checkAlone(s Step) error {
 	if len(s.Members) > 0 {
-		// A composite's blocks each run alone or in their own explicit
-		// transaction (Compose).
+		// A composite's blocks each run in their own explicit transaction
+		// (Compose), or alone: such a block must be one statement.
+		for _, blk := range append(append([]string(nil), s.UpBlocks...), s.DownBlocks...) {
+			if n := len(splitStatements(blk)); !strings.HasPrefix(blk, "BEGIN;\n") && n != 1 {
+				return fmt.Errorf("migrations: step %s holds a block that must run outside a transaction but has %d statements, not one", s.Name, n)
+			}
+		}
 		return nil
 	}
 	for _, d := range []struct {

@@ -103,7 +103,7 @@ func Compose(members []Step, format string) Step {
 	first := members[0]
 	c := Step{
 		Kind: first.Kind, Phase: first.Phase, Partition: -1,
-		Name:          fmt.Sprintf("%s_and_%d_more", first.Name, len(members)-1),
+		Name:          compositeName(first.Name, len(members)),
 		NoTransaction: true, DownNoTransaction: true,
 	}
 	for _, m := range members {
@@ -118,6 +118,14 @@ func Compose(members []Step, format string) Step {
 	c.Up = strings.Join(c.UpBlocks, "\n\n")
 	c.Down = strings.Join(c.DownBlocks, "\n\n")
 	return c
+}
+
+// compositeName labels a composite of n steps after its first, e.g.
+// "add_org_id_calls+42_more". Step names hold only [a-z0-9_], so the "+"
+// keeps a label from ever equalling a step's name (a table called
+// "calls_and_1_more" would otherwise make one).
+func compositeName(first string, n int) string {
+	return fmt.Sprintf("%s+%d_more", first, n-1)
 }
 
 // block is one member's script in a composite: alone when it must run

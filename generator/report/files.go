@@ -45,7 +45,7 @@ func (r *renderer) files() {
 	}
 	r.section("Files")
 	r.printf("Each migration file is named by its version and a step: it holds that step, or, where the runner allows it, " +
-		"every step of the kind written with it (`<step>_and_<n>_more`, one transaction per table inside). " +
+		"every step of the kind written with it (`<step>+<n>_more`, one transaction per table inside). " +
 		"The kinds, in the order they run:\n\n")
 	r.printf("| Step name | What it does |\n|---|---|\n")
 	for _, k := range migrations.Kinds() {

@@ -375,7 +375,7 @@ func TestNotReady(t *testing.T) {
 	_, err = Run(context.Background(), e.Conn, ts, Options{})
 	if !errors.As(err, &me) || len(me.What) != len(ts) ||
 		!strings.Contains(err.Error(), `public.calls: "warden"."calls_backfill_batch" does not exist: apply supabase/migrations/`) ||
-		!regexp.MustCompile(`public.calls: .*_warden_fill_trigger_[a-z_0-9]+\.sql \(phase 3 fill trigger\) first`).MatchString(err.Error()) {
+		!regexp.MustCompile(`public.calls: .*_warden_fill_trigger_[a-z_0-9+]+\.sql \(phase 3 fill trigger\) first`).MatchString(err.Error()) {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -423,7 +423,14 @@ func nextAction(ph migrations.Phase, undone []migrations.Step, files map[string]
 	if len(undone) == 0 {
 		return ""
 	}
+	// The file a runner reaches first: versions lead the file names, and
+	// the grouped layout orders files kind by kind, not step by step.
 	first := undone[0]
+	for _, s := range undone[1:] {
+		if files[s.Name] < files[first.Name] {
+			first = s
+		}
+	}
 	if ph == migrations.PhaseBackfill && first.Kind == migrations.KindBackfill {
 		return "run `warden backfill` (or apply " + files[first.Name] + " and the backfill files after it)"
 	}
