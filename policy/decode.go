@@ -39,7 +39,6 @@ var (
 	classValues        = []string{ClassExcluded, ClassGlobal, ClassDirect, ClassInherited}
 	unclassifiedValues = []string{UnclassifiedError, UnclassifiedWarn}
 	formatValues       = []string{FormatSupabase, FormatGoose, FormatGolangMigrate, FormatPsql}
-	layoutValues       = []string{LayoutGrouped, LayoutStep}
 	contextValues      = []string{ContextSupabase, ContextJWT, ContextSession}
 )
 
@@ -546,7 +545,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		"migrations": func(k string, v *yaml.Node) {
 			d.mapping(v, k, "migrations", []string{"version"}, map[string]field{
 				"format": func(k string, v *yaml.Node) { p.Migrations.Format = d.enum(v, k, formatValues) },
-				"layout": func(k string, v *yaml.Node) { p.Migrations.Layout = d.enum(v, k, layoutValues) },
+				"layout": func(k string, v *yaml.Node) { p.Migrations.Layout = d.enum(v, k, Layouts) },
 				"version": func(k string, v *yaml.Node) {
 					// An unquoted 14-digit number is a YAML integer; both
 					// spellings mean the same version.

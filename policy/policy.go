@@ -49,6 +49,9 @@ const (
 	LayoutStep = "step"
 )
 
+// Layouts are the values of migrations.layout, the default first.
+var Layouts = []string{LayoutGrouped, LayoutStep}
+
 // Defaults applied when a key is omitted, and the limits values must keep
 // to (docs/policy-format.md).
 const (

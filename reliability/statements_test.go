@@ -82,12 +82,7 @@ func checkDeclaredStatements(t *testing.T, steps []migrations.Step) {
 	// Every format's files, as the runners read them: the file of a step
 	// holds its declared statements (goose: both directions in one file,
 	// and BEGIN/COMMIT where it spells a transaction out).
-	for _, run := range []struct{ format, layout string }{
-		{policy.FormatSupabase, policy.LayoutStep}, {policy.FormatGoose, policy.LayoutStep},
-		{policy.FormatGolangMigrate, policy.LayoutStep}, {policy.FormatPsql, policy.LayoutStep},
-		{policy.FormatSupabase, policy.LayoutGrouped}, {policy.FormatGoose, policy.LayoutGrouped},
-		{policy.FormatGolangMigrate, policy.LayoutGrouped}, {policy.FormatPsql, policy.LayoutGrouped},
-	} {
+	for _, run := range formatsAndLayouts(migrations.RunnerNames()) {
 		format := run.format
 		files, err := migrations.LayoutFirst(steps, format, run.layout, "20250110000000")
 		if err != nil {
@@ -327,4 +322,15 @@ func FuzzStatementsHostileNames(f *testing.F) {
 			t.Fatalf("names %q, %q: not in the generated SQL", key, fk)
 		}
 	})
+}
+
+// formatsAndLayouts is every runner format in every layout.
+func formatsAndLayouts(formats []string) []struct{ format, layout string } {
+	var out []struct{ format, layout string }
+	for _, layout := range policy.Layouts {
+		for _, f := range formats {
+			out = append(out, struct{ format, layout string }{f, layout})
+		}
+	}
+	return out
 }

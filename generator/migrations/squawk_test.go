@@ -54,12 +54,7 @@ func TestSquawkClean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, run := range []struct{ format, layout string }{
-		{policy.FormatSupabase, policy.LayoutStep}, {policy.FormatGoose, policy.LayoutStep},
-		{policy.FormatGolangMigrate, policy.LayoutStep}, {policy.FormatPsql, policy.LayoutStep},
-		{policy.FormatSupabase, policy.LayoutGrouped}, {policy.FormatGoose, policy.LayoutGrouped},
-		{policy.FormatGolangMigrate, policy.LayoutGrouped}, {policy.FormatPsql, policy.LayoutGrouped},
-	} {
+	for _, run := range formatsAndLayouts(RunnerNames()) {
 		format := run.format + "/" + run.layout
 		laid, err := LayoutFirst(steps, run.format, run.layout, baseVersion)
 		if err != nil {
@@ -84,4 +79,15 @@ func TestSquawkClean(t *testing.T) {
 			t.Errorf("%s: squawk warns about %d files:\n%s", format, len(paths), out)
 		}
 	}
+}
+
+// formatsAndLayouts is every runner format in every layout.
+func formatsAndLayouts(formats []string) []struct{ format, layout string } {
+	var out []struct{ format, layout string }
+	for _, layout := range policy.Layouts {
+		for _, f := range formats {
+			out = append(out, struct{ format, layout string }{f, layout})
+		}
+	}
+	return out
 }

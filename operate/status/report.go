@@ -373,9 +373,11 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 				partial = partial || ts.FillTrigger.Present || ts.Backfill != nil
 			}
 		}
+		listed := map[string]bool{}
 		for _, s := range undone[ph] {
 			// One file holds several steps in the grouped layout.
-			if f := files[s.Name]; !slices.Contains(p.Files, f) {
+			if f := files[s.Name]; !listed[f] {
+				listed[f] = true
 				p.Files = append(p.Files, f)
 			}
 		}
