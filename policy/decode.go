@@ -23,7 +23,7 @@ import (
 // order of docs/policy-format.md. It is the single source for "allowed keys"
 // messages and for pointing at the right section when a key is misplaced.
 var sections = map[string][]string{
-	"":                {"version", "schemas", "schema_files", "tenant", "request_context", "users", "ownership", "membership", "scope", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations"},
+	"":                {"version", "schemas", "schema_files", "tenant", "request_context", "users", "ownership", "membership", "scope", "exclude", "global", "tables", "critical", "unclassified", "backfill", "migrations", "distribute"},
 	"tenant":          {"table", "key", "column", "type", "on_delete", "default_org", "default_org_name", "default_org_values", "default_org_exists"},
 	"request_context": {"kind", "claim", "setting", "user_setting", "roles"},
 	"users":           {"table", "key"},
@@ -32,6 +32,7 @@ var sections = map[string][]string{
 	"tables[]":        {"via", "class", "org_from", "null_parent", "when_null", "require_fk"},
 	"backfill":        {"batch_size", "pause"},
 	"migrations":      {"format", "layout", "version", "lock_timeout", "statement_timeout"},
+	"distribute":      {"target", "excluded"},
 }
 
 var (
@@ -285,7 +286,7 @@ func unknownKey(name, section string) string {
 	if s := closest(name, allowed); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	} else {
-		for _, sec := range []string{"", "tenant", "request_context", "users", "ownership[]", "membership", "tables[]", "backfill", "migrations"} {
+		for _, sec := range []string{"", "tenant", "request_context", "users", "ownership[]", "membership", "tables[]", "backfill", "migrations", "distribute"} {
 			if sec == section {
 				continue
 			}
@@ -541,6 +542,14 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 				},
 				"pause": func(k string, v *yaml.Node) { p.Backfill.Pause = d.duration(v, k, 0, maxPause, false) },
 			})
+		},
+		"distribute": func(k string, v *yaml.Node) {
+			dist := &Distribute{Excluded: ExcludedLocal, Pos: d.pos(v)}
+			d.mapping(v, k, "distribute", []string{"target"}, map[string]field{
+				"target":   func(k string, v *yaml.Node) { dist.Target = d.enum(v, k, DistributeTargets) },
+				"excluded": func(k string, v *yaml.Node) { dist.Excluded = d.enum(v, k, ExcludedPlacements) },
+			})
+			p.Distribute = dist
 		},
 		"migrations": func(k string, v *yaml.Node) {
 			d.mapping(v, k, "migrations", []string{"version"}, map[string]field{

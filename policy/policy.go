@@ -120,6 +120,40 @@ type Policy struct {
 	Unclassified string // UnclassifiedError or UnclassifiedWarn
 	Backfill     Backfill
 	Migrations   Migrations
+	// Distribute, when set, adds the steps that shard the migrated schema
+	// by org on a distributed PostgreSQL (distribute:); nil keeps one node.
+	Distribute *Distribute
+}
+
+// Distribution targets (distribute.target).
+const (
+	// DistributeCitus: Citus, sharding every scoped table by the tenant
+	// column, colocated, with the tenant, users, membership and global
+	// tables as reference tables.
+	DistributeCitus = "citus"
+)
+
+// DistributeTargets are the values of distribute.target.
+var DistributeTargets = []string{DistributeCitus}
+
+// How excluded tables are placed on a distributed target (distribute.excluded).
+const (
+	// ExcludedLocal keeps them on the coordinator (Citus local tables).
+	ExcludedLocal = "local"
+	// ExcludedReference copies them to every node (reference tables).
+	ExcludedReference = "reference"
+)
+
+// ExcludedPlacements are the values of distribute.excluded, the default first.
+var ExcludedPlacements = []string{ExcludedLocal, ExcludedReference}
+
+// Distribute is the distribute: section.
+type Distribute struct {
+	Target string // one of DistributeTargets
+	// Excluded is where the excluded tables go: ExcludedLocal or
+	// ExcludedReference.
+	Excluded string
+	Pos      Pos
 }
 
 // SchemaFile is one entry of schema_files.

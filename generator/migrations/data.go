@@ -239,6 +239,13 @@ type tableData struct {
 	// OwnerOrParentNull is true-ish SQL (alias t) telling that the row has no
 	// owner or parent to derive from: an orphan.
 	HasPK bool
+	// Citus: the policy distributes the schema on Citus (distribute.target),
+	// whose GRANT and REVOKE on a function lose the quotes of its name, so
+	// warden's functions get names that need none.
+	Citus bool
+	// Dist is the table's part of the Citus distribution (phase 8), nil
+	// without one.
+	Dist *distTable
 	// PartBatchSQL is, for a partitioned table without a primary key, one
 	// batch on one leaf partition as a format() string: the partition is
 	// %1$s, the block range $1 to $2 (ctid ranges work per partition).
@@ -267,6 +274,9 @@ type tableData struct {
 // nameFuncs names the table's helper functions in warden's schema after
 // base.
 func (d *tableData) nameFuncs(base string) {
+	if d.Citus {
+		base = citusFuncBase(base)
+	}
 	batch, upper := ident.Derive(base, "backfill_batch"), ident.Derive(base, "backfill_upper")
 	d.FillFunc = ident.Qualified(wardenSchema, ident.Derive(base, "fill_"+d.ColName))
 	d.ParentFunc = ident.Qualified(wardenSchema, ident.Derive(base, "parent_"+d.ColName))
@@ -512,6 +522,7 @@ func newTableData(c common, tp *classify.TablePlan, pol *policy.Policy) (*tableD
 		schema:         t.Schema,
 		name:           t.Name,
 		tp:             tp,
+		Citus:          pol.Distribute != nil && pol.Distribute.Target == policy.DistributeCitus,
 	}
 	d.nameFuncs(base)
 	idxName := ident.Derive(t.Name, c.ColName+"_idx")
@@ -675,8 +686,27 @@ func (d *tableData) finishes(k Kind) bool {
 		return true
 	case KindParentOrg:
 		return len(d.ParentChecks) > 0
+	case KindDistKeyIndex, KindDistPrepare, KindDistTable, KindDistFK, KindDistFKValidate:
+		return true
 	}
 	return false
+}
+
+// distributes reports whether row has a step for d: the Citus rows only
+// when the policy distributes, and the foreign-key rows only for a table
+// with keys to other org-owned tables.
+func (d *tableData) distributes(row StepKind) bool {
+	if !row.Citus {
+		return true
+	}
+	if d.Dist == nil {
+		return false
+	}
+	switch row.Kind {
+	case KindDistFK, KindDistFKValidate:
+		return len(d.Dist.FKs) > 0
+	}
+	return true
 }
 
 // derive sets the expressions of the row's org: each source in turn

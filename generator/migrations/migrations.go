@@ -39,6 +39,9 @@ const (
 	PhaseJWT       Phase = "5-jwt"
 	PhaseImmutable Phase = "6-immutable"
 	PhaseRLS       Phase = "7-rls"
+	// PhaseDistribute shards the org-owned tables by org on Citus; only
+	// with the policy's distribute section.
+	PhaseDistribute Phase = "8-distribute"
 )
 
 var tmpl = map[string]*template.Template{}
@@ -52,6 +55,7 @@ func init() {
 		t := template.New(e.Name()).Option("missingkey=error").Funcs(template.FuncMap{
 			"userOrg": func(ref string) string { return "" },
 			"comment": ident.Comment,
+			"literal": ident.Literal,
 			"tag":     func(string) string { return "" },
 		})
 		src, err := templates.FS.ReadFile(e.Name())
@@ -236,17 +240,38 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		}
 	}
 
+	var dist *citusData
+	if citusOn(plan.Policy) {
+		if dist, err = planDistribution(c, plan, db, all); err != nil {
+			return nil, err
+		}
+	}
+
 	exposed := exposedSteps(c, plan)
-	b := stepBuilder{c: c, funcs: funcs, plan: plan}
+	b := stepBuilder{c: c, funcs: funcs, plan: plan, dist: dist}
 	for i := 0; i < len(stepTable); {
 		row := stepTable[i]
 		switch row.Scope {
 		case Once:
+			if row.Citus {
+				if dist != nil {
+					b.distOnce(row)
+				}
+				i++
+				continue
+			}
 			if row.ClaimSync && !c.ClaimSync || row.PersonalOrgs && c.PersonalOrg == nil || row.MembershipOnly && c.Membership == "" {
 				i++
 				continue
 			}
 			b.once(row, globalData{common: c, Tables: tables, Requires: requirements(plan)})
+			i++
+		case PerReference:
+			if dist != nil {
+				for _, r := range dist.References {
+					b.reference(row, r)
+				}
+			}
 			i++
 		case PerRoot:
 			for _, r := range roots {
@@ -271,7 +296,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 			}
 			for _, d := range tables {
 				for _, r := range stepTable[i:j] {
-					if r.PartitionedOnly && !d.Partitioned || r.Kind == KindParentOrg && len(d.ParentChecks) == 0 {
+					if r.PartitionedOnly && !d.Partitioned || r.Kind == KindParentOrg && len(d.ParentChecks) == 0 || !d.distributes(r) {
 						continue
 					}
 					b.table(r, d)
@@ -281,7 +306,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 			// row has work for them.
 			for _, d := range finished {
 				for _, r := range stepTable[i:j] {
-					if r.Finish == "" || !d.finishes(r.Kind) {
+					if r.Finish == "" || !d.finishes(r.Kind) || !d.distributes(r) {
 						continue
 					}
 					r.Template = r.Finish
@@ -391,6 +416,7 @@ type stepBuilder struct {
 	tmpls map[string]*template.Template
 	maps  map[*tableData]any
 	plan  *classify.Plan
+	dist  *citusData // nil unless the policy distributes on Citus
 	steps []Step
 	err   error
 }
@@ -443,6 +469,13 @@ func (b *stepBuilder) root(row StepKind, r *tenantRootData) {
 
 func (b *stepBuilder) table(row StepKind, d *tableData) {
 	n := Names(b.plan, d.tp)
+	if row.Kind == KindDistKeyIndex {
+		for _, k := range distKeys(d) {
+			b.add(row, Step{Name: row.stepName(b.c.ColName, sanitize(k.rawName)), Table: d.Display, TablePlan: d.tp,
+				Partition: -1, Objects: Objects{Indexes: []string{k.rawName}}, Probe: distProbe(row.Kind, d, &k)}, k)
+		}
+		return
+	}
 	if row.Scope == PerIndex {
 		for i, ib := range indexBuilds(d) {
 			part := i
@@ -458,6 +491,9 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 		Objects: tableObjects(row.Kind, d, n)}
 	if row.Kind == KindParentOrg {
 		s.Probe = &Probe{Relation: d.T, Trigger: parentTriggerName}
+	}
+	if row.Citus {
+		s.Probe = distProbe(row.Kind, d, nil)
 	}
 	if row.Kind == KindBackfill {
 		s.Backfill = &BackfillCall{Key: ident.Qualified(d.schema, d.name), BatchFunc: d.BackfillFunc, UpperFunc: d.UpperFunc, Causes: d.causes(d.tp)}

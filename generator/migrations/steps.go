@@ -38,6 +38,13 @@ const (
 	KindMatviewRevoke
 	KindPersonalOrgs
 	KindJWTMemberSync
+	KindDistSetup
+	KindDistKeyIndex
+	KindDistPrepare
+	KindDistReference
+	KindDistTable
+	KindDistFK
+	KindDistFKValidate
 )
 
 // String is the kind's row name in stepTable, e.g. "index_build".
@@ -64,6 +71,10 @@ const (
 	// PerRoot: one step per tenant root that holds an org id (the tenant
 	// table and the membership table).
 	PerRoot
+	// PerReference: one step per table the distribution copies to every
+	// node (distribute:), each in its own transaction: Citus cannot turn
+	// two tables of one foreign-key graph into reference tables in one.
+	PerReference
 	// PerExposed: one step per relation of the row's kind outside the
 	// scoped tables that an API role can reach (global and excluded tables
 	// with row-level security off, views and materialized views over
@@ -108,6 +119,9 @@ type StepKind struct {
 	// MembershipOnly: a Once row emitted only where the policy has a
 	// membership table.
 	MembershipOnly bool
+	// Citus: a row emitted only where the policy distributes on Citus
+	// (distribute.target: citus).
+	Citus bool
 	// PartitionedOnly: a PerTable row emitted only for partitioned tables.
 	PartitionedOnly bool
 	// Unbounded leaves statement_timeout off: the step scans under a lock
@@ -154,6 +168,7 @@ const (
 	StmtDropIndex      Statement = "DROP INDEX"
 	StmtDropPolicy     Statement = "DROP POLICY"
 	StmtDropSchema     Statement = "DROP SCHEMA"
+	StmtAlterPolicy    Statement = "AlterPolicyStmt"
 )
 
 // stepTable lists every kind of step, in the order the migration runs them.
@@ -229,6 +244,27 @@ var stepTable = []StepKind{
 	{Kind: KindMatviewRevoke, ID: "matview_revoke", Reemit: true, Phase: PhaseRLS, Template: "65_matview_revoke", Scope: PerExposed, Name: "matview_revoke_",
 		Status: "exposed[].closed",
 		Up:     []Statement{StmtSet, StmtCreateTable, StmtInsert, StmtGrant}, Down: []Statement{StmtSet, StmtDo}},
+	{Kind: KindDistSetup, ID: "dist_setup", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "80_dist_setup", Scope: Once, Name: "dist_setup",
+		Status: "probes[]",
+		Up:     []Statement{StmtSet, StmtDo, StmtCreateFunction, StmtGrant, StmtDropTrigger}},
+	{Kind: KindDistKeyIndex, ID: "dist_key_index", Citus: true, Phase: PhaseDistribute, Template: "81_dist_key_index", Scope: PerIndex, Name: "dist_key_",
+		NoTxUp: true, NoTxDown: true, Status: "probes[]", Finish: "81_dist_key_index",
+		Up: []Statement{StmtCreateIndex}, Down: []Statement{StmtDropIndex}},
+	{Kind: KindDistPrepare, ID: "dist_prepare", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "82_dist_prepare", Scope: PerTable, Name: "dist_prepare_",
+		Status: "probes[]", Finish: "82_dist_prepare",
+		Up: []Statement{StmtSet, StmtDo, StmtAlterTable, StmtDropTrigger, StmtSelect}},
+	{Kind: KindDistReference, ID: "dist_reference", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "83_dist_reference", Scope: PerReference, Name: "dist_reference_",
+		Unbounded: true, Status: "probes[]",
+		Up:     []Statement{StmtSet, StmtDo, StmtDropTrigger, StmtSelect}},
+	{Kind: KindDistTable, ID: "dist_table", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "84_dist_table", Scope: PerTable, Name: "dist_table_",
+		NoTxUp: true, Status: "probes[]", Finish: "84_dist_table",
+		Up: []Statement{StmtDo}},
+	{Kind: KindDistFK, ID: "dist_fk", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "85_dist_fk", Scope: PerTable, Name: "dist_fk_",
+		Status: "probes[]", Finish: "85_dist_fk",
+		Up: []Statement{StmtSet, StmtDo}},
+	{Kind: KindDistFKValidate, ID: "dist_fk_validate", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "86_dist_fk_validate", Scope: PerTable, Name: "dist_fk_validate_",
+		Unbounded: true, Status: "probes[]", Finish: "86_dist_fk_validate",
+		Up: []Statement{StmtSet, StmtDo}},
 }
 
 // Kinds returns the step table, in the order the migration runs the kinds.
@@ -302,6 +338,12 @@ type Probe struct {
 	Policy string
 	// Revoked are the roles that lose SELECT (raw names, PUBLIC as such).
 	Revoked []string
+	// Done, when set, is a read-only boolean SQL expression over the
+	// catalog that is true once the step's effect is there (the Citus
+	// steps); Citus says it reads Citus's own catalog, which a database
+	// without the extension lacks (the step is then not done).
+	Done  string
+	Citus bool
 }
 
 // BackfillCall is what a backfill step's CALL warden.backfill(...) passes:

@@ -251,10 +251,20 @@ func (m *measurer) exposedState(ctx context.Context, tx pgx.Tx) error {
 	if len(m.exposedSteps) == 0 {
 		return nil
 	}
+	// Citus's own catalog is there only with the extension; without it a
+	// probe that reads it is not done.
+	var citus bool
+	if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL").Scan(&citus); err != nil {
+		return err
+	}
 	var exprs []string
 	for _, s := range m.exposedSteps {
 		rel := "pg_catalog.to_regclass(" + ident.Literal(s.Probe.Relation) + ")"
 		switch {
+		case s.Probe.Citus && !citus:
+			exprs = append(exprs, "false")
+		case s.Probe.Done != "":
+			exprs = append(exprs, "("+s.Probe.Done+")")
 		case s.Probe.Trigger != "":
 			exprs = append(exprs, fmt.Sprintf(`EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = %s AND g.tgname = %s AND NOT g.tgisinternal AND g.tgenabled <> 'D')`, rel, ident.Literal(s.Probe.Trigger)))
 		case s.Kind == migrations.KindViewInvoker:

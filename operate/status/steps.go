@@ -66,6 +66,14 @@ var doneChecks = map[migrations.Kind]func(s migrations.Step, ts *TableStatus, r 
 	migrations.KindParentOrg:     exposedDone,
 	migrations.KindPersonalOrgs:  exposedDone,
 	migrations.KindJWTMemberSync: exposedDone,
+	// The Citus steps say in their probe what shows them done.
+	migrations.KindDistSetup:      exposedDone,
+	migrations.KindDistKeyIndex:   exposedDone,
+	migrations.KindDistPrepare:    exposedDone,
+	migrations.KindDistReference:  exposedDone,
+	migrations.KindDistTable:      exposedDone,
+	migrations.KindDistFK:         exposedDone,
+	migrations.KindDistFKValidate: exposedDone,
 	migrations.KindRLSRoot: func(s migrations.Step, _ *TableStatus, r *Report) bool {
 		for _, rs := range r.Roots {
 			if rs.Table == s.Table {

@@ -1,0 +1,536 @@
+package migrations
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
+)
+
+// This file plans phase 8, distribution on Citus (policy distribute:),
+// from the schema model: which unique keys of the org-owned tables must
+// be rebuilt to lead with the tenant column, which foreign keys Citus
+// cannot keep and which it keeps as composite keys, and which tables
+// become reference tables. What Citus itself refuses is found here, at
+// generation, not half-way through a run.
+
+// distKey is one unique key of an org-owned table that does not include
+// the tenant column: Citus refuses such a key on a distributed table, so
+// an index (tenant column, key...) is built concurrently and swapped in.
+type distKey struct {
+	// Old is the existing index (quoted, qualified) and OldName its bare
+	// quoted name; OldLit the qualified name as a literal.
+	Old, OldName, OldLit string
+	// New is the index built (bare, quoted), NewQ qualified, NewLit the
+	// qualified name as a literal.
+	New, NewQ, NewLit string
+	// NewRawLit is the bare new name as a literal, for format('%I').
+	NewRawLit string
+	// On is the relation the index is built on (quoted, qualified): the
+	// table, or a partition of a partitioned table.
+	On string
+	// Cols are the new key's columns, the tenant column first.
+	Cols string
+	// Where is the old key's predicate ("" for none).
+	Where string
+	// Primary: the old key is the primary key; Constraint, when not
+	// primary, names the unique constraint (bare, quoted) that owns it, or
+	// "" for a plain unique index (the swap then checks the catalog).
+	Primary bool
+	// Target is the relation for comments.
+	Target  string
+	rawName string
+}
+
+// distFK is a foreign key between two org-owned tables, rebuilt as a
+// composite key on (tenant column, columns...) so Citus can enforce it
+// inside one shard, and so no row can point at another org's parent.
+type distFK struct {
+	Name, NameLit string // quoted constraint name, its literal
+	Cols          string // the new key's columns, the tenant column first
+	Parent        string // quoted, qualified
+	RefCols       string
+	Actions       string // ON DELETE ... ON UPDATE ...
+}
+
+// droppedFK is a foreign key the distribution drops: Citus cannot enforce
+// a key from a reference or local table into a distributed one.
+type droppedFK struct {
+	On      string // quoted, qualified table holding it
+	Name    string // quoted constraint name
+	Display string // table.constraint, for comments and the report
+	// Rebuilt: a composite key replaces it after the distribution.
+	Rebuilt bool
+	// Why says why it is not rebuilt, for comments and the report.
+	Why string
+}
+
+// distTable is what the phase 8 templates need for one org-owned table.
+type distTable struct {
+	Keys []distKey
+	// Partitioned keys are swapped partition by partition, then the
+	// parent's primary key is added over the partitions' ones.
+	PartKeys []distKey
+	// PrimaryName is the primary key constraint (bare, quoted), PrimaryCols
+	// the new primary key's columns; set for a partitioned table with one.
+	PrimaryName, PrimaryCols string
+	// Dropped are the foreign keys into this table's keys, dropped before
+	// its keys change.
+	Dropped []droppedFK
+	// FKs are the table's own foreign keys to other org-owned tables,
+	// added back as composite keys once every table is distributed.
+	FKs []distFK
+	// Triggers are warden's triggers on the table (quoted bare names):
+	// Citus does what they did, and refuses a distributed table with them.
+	Triggers []trigName
+	// AppTriggers: the app has triggers of its own on the table, which
+	// Citus distributes only with citus.enable_unsafe_triggers.
+	AppTriggers []string
+	// ColocateWith is the table every org-owned table is colocated with
+	// (a literal), "" for that first table itself.
+	ColocateWith string
+}
+
+// refTable is a table the distribution copies to every node.
+type refTable struct {
+	common
+	T, Lit, Display string
+	AppTriggers     []string
+	// WardenTriggers are warden's triggers on the table (quoted names),
+	// dropped before it is copied: on a worker they would read tables of
+	// other nodes, which Citus refuses. slug names the step.
+	WardenTriggers []trigName
+	slug           string
+}
+
+// trigName is a trigger's name quoted (Q) and as a literal (Lit).
+type trigName struct{ Q, Lit string }
+
+func trig(name string) trigName { return trigName{Q: ident.Quote(name), Lit: ident.Literal(name)} }
+
+// citusData is what the phase 8 Once steps need.
+type citusData struct {
+	common
+	// References are the reference tables, referenced tables first.
+	References []refTable
+	// Local are the excluded tables left on the coordinator (literals).
+	Local []refTable
+	// Roles are the API roles that must log in on the workers (Citus opens
+	// its connections to them as the current role).
+	Roles []string
+	// Dropped are the keys from non-org tables into org-owned ones that
+	// Citus cannot keep, for the report.
+	Dropped []droppedFK
+	// BeginOrg is the expression warden.begin_request() settles the
+	// request's org with.
+	BeginOrg string
+}
+
+
+// citusFuncBase turns a table-derived function name base into one that
+// needs no quotes: Citus propagates GRANT and REVOKE on a function with
+// its name unquoted, so "LeadScores_fill_org_id" would reach the workers
+// as leadscores_fill_org_id, a function that does not exist there.
+func citusFuncBase(base string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(base) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		s = "t_" + s
+	}
+	return s
+}
+
+// citusOn reports whether the policy distributes on Citus.
+func citusOn(p *policy.Policy) bool {
+	return p.Distribute != nil && p.Distribute.Target == policy.DistributeCitus
+}
+
+// planDistribution fills in d.Dist for every org-owned table and returns
+// the data of the Once steps. It refuses, naming the table, what Citus
+// would refuse half-way through a run.
+func planDistribution(c common, plan *classify.Plan, db *introspect.Database, all []*tableData) (*citusData, error) {
+	rels := relationsOf(db)
+	col := plan.Policy.Tenant.Column
+	owned := map[relKey]*tableData{}
+	for _, d := range all {
+		owned[relKey{d.schema, d.name}] = d
+	}
+	cd := &citusData{common: c, BeginOrg: c.AuthOrgCall}
+	if c.AuthUserText == "" {
+		cd.BeginOrg = c.AuthOrgExpr
+	}
+	// Keys first: the foreign keys into a replaced key are dropped with it.
+	replaced := map[relKey][]*introspect.Index{}
+	for _, d := range all {
+		t := d.tp.Table
+		for _, ix := range t.Indexes {
+			if !ix.Unique || slices.Contains(ix.Columns, col) {
+				continue
+			}
+			if ix.Method != "btree" {
+				return nil, fmt.Errorf("distribute: %s: unique index %s uses %s; Citus needs every unique key of a distributed table to include %s, and warden rebuilds only btree keys", t.QualifiedName(), ix.Name, ix.Method, col)
+			}
+			replaced[relKey{d.schema, d.name}] = append(replaced[relKey{d.schema, d.name}], ix)
+		}
+	}
+	refersTo := func(fk *introspect.ForeignKey) bool {
+		for _, ix := range replaced[relKey{fk.RefSchema, fk.RefTable}] {
+			if slices.Equal(ix.Columns, fk.RefColumns) || sameSet(ix.Columns, fk.RefColumns) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, d := range all {
+		t := d.tp.Table
+		dt := &distTable{}
+		if i > 0 {
+			dt.ColocateWith = ident.Literal(all[0].tp.Table.QualifiedName())
+		}
+		for _, ix := range replaced[relKey{d.schema, d.name}] {
+			cols := ident.Quote(col)
+			for _, k := range ix.Columns {
+				if t.Column(k) == nil {
+					return nil, fmt.Errorf("distribute: %s: unique index %s has the expression %s; warden rebuilds keys of plain columns only", t.QualifiedName(), ix.Name, k)
+				}
+				cols += ", " + ident.Quote(k)
+			}
+			if !d.Partitioned {
+				newName := ident.Derive(ix.Name, col)
+				dt.Keys = append(dt.Keys, distKey{Old: ident.Qualified(d.schema, ix.Name), OldName: ident.Quote(ix.Name),
+					OldLit: ident.Literal(ident.Qualified(d.schema, ix.Name)), New: ident.Quote(newName), NewQ: ident.Qualified(d.schema, newName), NewRawLit: ident.Literal(newName),
+					NewLit: ident.Literal(ident.Qualified(d.schema, newName)), On: d.T, Cols: cols, Where: ix.Predicate,
+					Primary: ix.Primary, Target: d.Display, rawName: newName})
+				continue
+			}
+			if !ix.Primary {
+				return nil, fmt.Errorf("distribute: %s: unique index %s of a partitioned table; warden rebuilds a partitioned table's primary key only", t.QualifiedName(), ix.Name)
+			}
+			dt.PrimaryName, dt.PrimaryCols = ident.Quote(ix.Name), cols
+			for _, p := range t.Partitions {
+				if !p.Leaf {
+					return nil, fmt.Errorf("distribute: %s: partition %s is itself partitioned; Citus distributes one level of partitions", t.QualifiedName(), p.Name)
+				}
+				// The partition's own key is the parent's, dropped with it;
+				// the new index becomes the partition's key under its own name.
+				newName := ident.Derive(p.Name, col+"_pkey")
+				dt.PartKeys = append(dt.PartKeys, distKey{New: ident.Quote(newName), NewQ: ident.Qualified(p.Schema, newName), NewRawLit: ident.Literal(newName),
+					NewLit: ident.Literal(ident.Qualified(p.Schema, newName)), On: ident.Qualified(p.Schema, p.Name), Cols: cols,
+					Primary: true, Target: ident.Display(p.Schema, p.Name), rawName: newName})
+			}
+		}
+		d.Dist = dt
+	}
+	// Foreign keys into replaced keys: from org-owned tables they come back
+	// composite; from any other table Citus cannot keep them.
+	for _, t := range db.Tables {
+		src, isOwned := owned[relKey{t.Schema, t.Name}]
+		for _, fk := range t.ForeignKeys {
+			parent := owned[relKey{fk.RefSchema, fk.RefTable}]
+			if parent == nil || isOwned && !refersTo(fk) {
+				continue
+			}
+			df := droppedFK{On: ident.Qualified(t.Schema, t.Name), Name: ident.Quote(fk.Name),
+				Display: ident.Display(t.Schema, t.Name) + "." + fk.Name, Rebuilt: isOwned}
+			switch {
+			case !isOwned:
+				df.Why = "Citus cannot enforce a key from a reference or local table into a distributed one"
+			case fk.OnDelete == "set null" || fk.OnDelete == "set default" || fk.OnUpdate == "set null" || fk.OnUpdate == "set default":
+				// Citus refuses SET NULL and SET DEFAULT on a key that
+				// holds the shard column; NO ACTION instead would make the
+				// app's deletes of a parent fail.
+				df.Rebuilt = false
+				df.Why = "Citus refuses ON DELETE " + strings.ToUpper(fk.OnDelete) + " on a key that includes the shard column; the app clears the column itself"
+			}
+			parent.Dist.Dropped = append(parent.Dist.Dropped, df)
+			if !df.Rebuilt {
+				cd.Dropped = append(cd.Dropped, df)
+				continue
+			}
+			cols, refCols := ident.Quote(col), ident.Quote(col)
+			for i := range fk.Columns {
+				cols += ", " + ident.Quote(fk.Columns[i])
+				refCols += ", " + ident.Quote(fk.RefColumns[i])
+			}
+			src.Dist.FKs = append(src.Dist.FKs, distFK{Name: ident.Quote(fk.Name), NameLit: ident.Literal(fk.Name),
+				Cols: cols, Parent: parent.T, RefCols: refCols, Actions: fkActions(fk)})
+		}
+	}
+	for _, d := range all {
+		d.Dist.Triggers = []trigName{trig(fillTriggerName), trig(immutableTriggerName), trig(parentTriggerName)}
+		d.Dist.AppTriggers = appTriggers(d.tp.Table)
+	}
+	// Reference tables: what the org-owned tables and the request's org
+	// read, referenced tables first.
+	var refs []*introspect.Table
+	add := func(schema, name string) {
+		if t := rels.tables[relKey{schema, name}]; t != nil && !slices.Contains(refs, t) {
+			refs = append(refs, t)
+		}
+	}
+	pol := plan.Policy
+	add(pol.Users.Table.Schema, pol.Users.Table.Name)
+	add(pol.Tenant.Table.Schema, pol.Tenant.Table.Name)
+	if m := pol.Membership; m != nil {
+		add(m.Table.Schema, m.Table.Name)
+	}
+	excludedRef := pol.Distribute.Excluded == policy.ExcludedReference
+	for _, tp := range plan.Tables {
+		switch {
+		case tp.Class == classify.Global, tp.Class == classify.Excluded && excludedRef:
+			add(tp.Table.Schema, tp.Table.Name)
+		}
+	}
+	// A table an org-owned table points at must be on every node too.
+	for _, d := range all {
+		for _, fk := range d.tp.Table.ForeignKeys {
+			if owned[relKey{fk.RefSchema, fk.RefTable}] == nil {
+				add(fk.RefSchema, fk.RefTable)
+			}
+		}
+	}
+	refs = referencedFirst(refs)
+	// The users table first: the others reference it. Outside the
+	// governed schemas (Supabase's auth.users) it is not in the model.
+	usersTable := rels.tables[relKey{pol.Users.Table.Schema, pol.Users.Table.Name}]
+	if usersTable == nil {
+		cd.References = append(cd.References, refTable{common: c, T: c.Users, Lit: ident.Literal(ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name)),
+			Display: ident.Display(pol.Users.Table.Schema, pol.Users.Table.Name), slug: sanitize(pol.Users.Table.Name)})
+	}
+	for _, t := range refs {
+		rt := refTable{common: c, T: ident.Qualified(t.Schema, t.Name), Lit: ident.Literal(ident.Qualified(t.Schema, t.Name)),
+			Display: t.QualifiedName(), AppTriggers: appTriggers(t), slug: sanitize(t.Name)}
+		for _, tr := range t.Triggers {
+			if isWardenTrigger(tr.Name) {
+				rt.WardenTriggers = append(rt.WardenTriggers, trig(tr.Name))
+			}
+		}
+		cd.References = append(cd.References, rt)
+	}
+	// Warden's own triggers on the users and membership tables, which the
+	// model does not hold before the migration ran.
+	for i := range cd.References {
+		r := &cd.References[i]
+		var own []string
+		if r.T == c.Users && c.ClaimSync {
+			own = append(own, "warden_set_org_claim")
+		}
+		if r.T == c.Users && c.PersonalOrg != nil {
+			own = append(own, PersonalOrgTrigger)
+		}
+		if r.T == c.Membership && c.ClaimSync {
+			own = append(own, MemberClaimTrigger)
+		}
+		for _, name := range own {
+			if t := trig(name); !slices.Contains(r.WardenTriggers, t) {
+				r.WardenTriggers = append(r.WardenTriggers, t)
+			}
+		}
+		slices.SortFunc(r.WardenTriggers, func(a, b trigName) int { return strings.Compare(a.Q, b.Q) })
+	}
+	for _, tp := range plan.Tables {
+		if tp.Class == classify.Excluded && !excludedRef && !slices.Contains(refs, tp.Table) {
+			cd.Local = append(cd.Local, refTable{T: ident.Qualified(tp.Table.Schema, tp.Table.Name),
+				Lit: ident.Literal(ident.Qualified(tp.Table.Schema, tp.Table.Name)), Display: tp.Table.QualifiedName()})
+		}
+	}
+	if c.Context == policy.ContextSupabase {
+		cd.Roles = []string{"anon", "authenticated", "service_role"}
+	} else {
+		for _, r := range c.RoleLits {
+			cd.Roles = append(cd.Roles, strings.Trim(strings.ReplaceAll(r, "''", "'"), "'"))
+		}
+	}
+	return cd, nil
+}
+
+// fkActions spells a foreign key's referential actions for its composite
+// replacement: SET NULL and SET DEFAULT name the key's own columns, so the
+// tenant column, which the key now shares, is never cleared.
+func fkActions(fk *introspect.ForeignKey) string {
+	var cols []string
+	for _, c := range fk.Columns {
+		cols = append(cols, ident.Quote(c))
+	}
+	action := func(a string) string {
+		switch a {
+		case "set null", "set default":
+			return strings.ToUpper(a) + " (" + strings.Join(cols, ", ") + ")"
+		case "":
+			return "NO ACTION"
+		}
+		return strings.ToUpper(a)
+	}
+	s := "ON DELETE " + action(fk.OnDelete)
+	if fk.OnUpdate != "" && fk.OnUpdate != "no action" {
+		// ON UPDATE takes no column list; a key whose parent key changes
+		// moves within its org, which the composite key keeps.
+		s += " ON UPDATE " + strings.ToUpper(strings.Fields(fk.OnUpdate)[0])
+		if f := strings.Fields(fk.OnUpdate); len(f) > 1 {
+			s += " " + strings.ToUpper(f[1])
+		}
+	}
+	return s
+}
+
+// appTriggers are the quoted names of the app's own triggers on t.
+func appTriggers(t *introspect.Table) []string {
+	var out []string
+	for _, tr := range t.Triggers {
+		if !isWardenTrigger(tr.Name) {
+			out = append(out, ident.Quote(tr.Name))
+		}
+	}
+	return out
+}
+
+// isWardenTrigger reports whether a trigger name is one warden creates.
+func isWardenTrigger(name string) bool {
+	return strings.HasPrefix(name, "warden_") || strings.HasPrefix(name, "zz_warden_")
+}
+
+// referencedFirst orders tables so that a table comes after every table
+// of the list it has a foreign key to (Citus copies a reference table
+// only once what it references is one); ties keep the given order.
+func referencedFirst(ts []*introspect.Table) []*introspect.Table {
+	in := map[relKey]bool{}
+	for _, t := range ts {
+		in[relKey{t.Schema, t.Name}] = true
+	}
+	done := map[relKey]bool{}
+	var out []*introspect.Table
+	for len(out) < len(ts) {
+		progress := false
+		for _, t := range ts {
+			k := relKey{t.Schema, t.Name}
+			if done[k] {
+				continue
+			}
+			ready := true
+			for _, fk := range t.ForeignKeys {
+				rk := relKey{fk.RefSchema, fk.RefTable}
+				if rk != k && in[rk] && !done[rk] {
+					ready = false
+					break
+				}
+			}
+			if ready {
+				done[k], progress = true, true
+				out = append(out, t)
+			}
+		}
+		if !progress {
+			// A cycle: keep the rest as given; Citus reports it.
+			for _, t := range ts {
+				if !done[relKey{t.Schema, t.Name}] {
+					out = append(out, t)
+					done[relKey{t.Schema, t.Name}] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// distKeys are the key index builds of d, one step each.
+func distKeys(d *tableData) []distKey {
+	if d.Dist == nil {
+		return nil
+	}
+	return append(append([]distKey(nil), d.Dist.Keys...), d.Dist.PartKeys...)
+}
+
+// distOnce adds the Once step of a Citus row.
+func (b *stepBuilder) distOnce(row StepKind) {
+	s := Step{Name: row.stepName(b.c.ColName, ""), Partition: -1, Probe: distProbe(row.Kind, nil, nil)}
+	switch row.Kind {
+	case KindDistSetup:
+		s.Objects.Functions = []string{ident.Qualified(wardenSchema, "begin_request"), ident.Qualified(wardenSchema, "citus_fold_policies"), "public.auth_org_id"}
+		s.Probe.Done = fmt.Sprintf("pg_catalog.to_regprocedure(%s) IS NOT NULL AND pg_catalog.to_regprocedure(%s) IS NOT NULL",
+			ident.Literal(ident.Qualified(wardenSchema, "begin_request")+"()"), ident.Literal(ident.Qualified(wardenSchema, "citus_fold_policies")+"(regclass)"))
+	}
+	b.add(row, s, b.dist)
+}
+
+// reference adds the step that copies one table to every node.
+func (b *stepBuilder) reference(row StepKind, r refTable) {
+	s := Step{Name: row.stepName(b.c.ColName, r.slug), Table: r.Display, Partition: -1,
+		Probe: &Probe{Relation: r.T, Citus: true,
+			Done: fmt.Sprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = pg_catalog.to_regclass(%s) AND p.repmodel = 't')", r.Lit)}}
+	b.add(row, s, r)
+}
+
+// distProbe is what shows a Citus step done in the catalog (Probe.Done).
+// d is the step's table (nil for a Once step), k its key (dist_key_index).
+func distProbe(k Kind, d *tableData, key *distKey) *Probe {
+	p := &Probe{}
+	if d == nil {
+		return p
+	}
+	p.Relation = d.T
+	col := ident.Literal(d.ColName)
+	rel := "pg_catalog.to_regclass(" + d.Lit + ")"
+	// keyed: every unique key of the relation includes the tenant column.
+	keyed := func(rel string) string {
+		return fmt.Sprintf(`(%[1]s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attname = %[2]s
+  WHERE i.indrelid = %[1]s AND i.indisunique AND NOT (a.attnum = ANY (i.indkey))))`, rel, col)
+	}
+	fks := func(validated bool) string {
+		var names []string
+		for _, fk := range d.Dist.FKs {
+			names = append(names, fk.NameLit)
+		}
+		cond := ""
+		if validated {
+			cond = " AND c.convalidated"
+		}
+		return fmt.Sprintf(`(SELECT count(*) FROM pg_catalog.pg_constraint c
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attname = %s
+  WHERE c.conrelid = %s AND c.contype = 'f' AND c.conname = ANY (ARRAY[%s]) AND a.attnum = ANY (c.conkey)%s) = %d`,
+			col, rel, strings.Join(names, ", "), cond, len(names))
+	}
+	switch k {
+	case KindDistKeyIndex:
+		p.Done = fmt.Sprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indexrelid = pg_catalog.to_regclass(%s) AND i.indisvalid) OR %s",
+			key.NewLit, keyed(rel))
+	case KindDistPrepare:
+		var trigs []string
+		for _, t := range []string{fillTriggerName, immutableTriggerName, parentTriggerName} {
+			trigs = append(trigs, ident.Literal(t))
+		}
+		p.Done = fmt.Sprintf(`%[1]s AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = %[2]s AND g.tgname = ANY (ARRAY[%[3]s]))
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = %[2]s AND NOT p.polpermissive)`, keyed(rel), rel, strings.Join(trigs, ", "))
+	case KindDistTable:
+		p.Citus = true
+		p.Done = fmt.Sprintf("EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = %s AND p.partmethod = 'h')", rel)
+	case KindDistFK:
+		p.Done = fks(false)
+	case KindDistFKValidate:
+		p.Done = fks(true)
+	}
+	return p
+}
