@@ -2,6 +2,7 @@ package migrations
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -125,11 +126,17 @@ type citusData struct {
 	// Dropped are the keys from non-org tables into org-owned ones that
 	// Citus cannot keep, for the report.
 	Dropped []droppedFK
+	// Settings are the request settings begin_request() passes on to the
+	// workers (literals): the app's own policies read them there.
+	Settings []string
 	// BeginOrg is the expression warden.begin_request() settles the
 	// request's org with.
 	BeginOrg string
 }
 
+
+// settingName is a custom setting's name that SET accepts unquoted.
+var settingName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
 
 // citusFuncBase turns a table-derived function name base into one that
 // needs no quotes: Citus propagates GRANT and REVOKE on a function with
@@ -343,6 +350,16 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 		if tp.Class == classify.Excluded && !excludedRef && !slices.Contains(refs, tp.Table) {
 			cd.Local = append(cd.Local, refTable{T: ident.Qualified(tp.Table.Schema, tp.Table.Name),
 				Lit: ident.Literal(ident.Qualified(tp.Table.Schema, tp.Table.Name)), Display: tp.Table.QualifiedName()})
+		}
+	}
+	switch ctx := pol.Context; ctx.Kind {
+	case policy.ContextSupabase, policy.ContextJWT:
+		cd.Settings = []string{ident.Literal("request.jwt.claims")}
+	default:
+		for _, s := range []string{ctx.Setting, ctx.UserSetting} {
+			if settingName.MatchString(s) {
+				cd.Settings = append(cd.Settings, ident.Literal(s))
+			}
 		}
 	}
 	if c.Context == policy.ContextSupabase {

@@ -1,0 +1,260 @@
+// Package citus tests the Citus distribution (policy distribute:) on a
+// real cluster. It is a package of its own so that the cluster's few
+// minutes have their own test timeout and run beside the other packages.
+package citus
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/generator/classify"
+	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/citustest"
+	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
+)
+
+// TestCitusCluster migrates the example app on a real Citus cluster (a
+// coordinator and two workers) with distribute: citus, then proves the
+// distribution: every org-owned table sharded by org and colocated, the
+// rows those of the single-node migration, an org's query routed to one
+// shard, and row-level security still isolating orgs as the API role.
+func TestCitusCluster(t *testing.T) {
+	cluster := citustest.Start(t)
+	ctx := context.Background()
+	pol, err := policy.Load("../../policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol.Distribute = &policy.Distribute{Target: policy.DistributeCitus, Excluded: policy.ExcludedLocal}
+	conn, err := pgx.Connect(ctx, cluster.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	for _, f := range pol.SchemaFiles {
+		sql, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, string(sql)); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+	}
+	if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: 300}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := introspect.Inspect(ctx, conn, pol.Schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := classify.Classify(db, pol)
+	steps, err := migrations.Steps(plan, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &example{conn: conn, steps: steps}
+
+	// The org migration first, as on one node: its end state is the
+	// single-node run's.
+	e.up(t, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
+	single := e.checksums(t)
+	// Then the distribution, twice: every file applies again unchanged.
+	for range 2 {
+		e.up(t, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
+	}
+	// Only the tables of the single-node run: a table distributed without
+	// blocking writes leaves its old local copy (name_<shard>) until
+	// Citus's cleanup drops it.
+	distributed := e.checksums(t)
+	for k := range distributed {
+		if _, ok := single[k]; !ok {
+			delete(distributed, k)
+		}
+	}
+	if diff := cmp.Diff(single, distributed); diff != "" {
+		t.Errorf("rows changed by the distribution (-single node +distributed):\n%s", diff)
+	}
+
+	owned := append(append([]*classify.TablePlan(nil), plan.Scoped...), plan.Finished...)
+	var colocation int64 = -1
+	for _, tp := range owned {
+		var method string
+		var group int64
+		err := conn.QueryRow(ctx, `SELECT partmethod::text, colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`, quoted(tp)).Scan(&method, &group)
+		if err != nil || method != "h" {
+			t.Errorf("%s: not hash-distributed (%q, %v)", quoted(tp), method, err)
+			continue
+		}
+		if colocation == -1 {
+			colocation = group
+		} else if group != colocation {
+			t.Errorf("%s: colocation group %d, want %d (the first table's)", quoted(tp), group, colocation)
+		}
+	}
+	for _, ref := range []string{"auth.users", "public.organizations", "public.organization_members"} {
+		if n := e.scalar(t, `SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = $1::regclass AND repmodel = 't'`, ref); n != 1 {
+			t.Errorf("%s is not a reference table", ref)
+		}
+	}
+
+	// A member of an org with rows in calls, acting through the API.
+	var user, org string
+	err = conn.QueryRow(ctx, `SELECT org_id::text FROM public.calls WHERE org_id <> $1 GROUP BY org_id ORDER BY count(*) DESC, org_id LIMIT 1`,
+		pol.Tenant.DefaultOrg).Scan(&org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = conn.QueryRow(ctx, `SELECT user_id::text FROM public.organization_members WHERE org_id = $1 AND is_primary ORDER BY user_id LIMIT 1`, org).Scan(&user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asMember := func(t *testing.T, begin bool, fn func(tx pgx.Tx)) {
+		t.Helper()
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		claims := fmt.Sprintf(`{"sub":%q,"role":"authenticated"}`, user)
+		if _, err := tx.Exec(ctx, `SET LOCAL ROLE authenticated`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('request.jwt.claims', $1, true)`, claims); err != nil {
+			t.Fatal(err)
+		}
+		if begin {
+			var got string
+			if err := tx.QueryRow(ctx, `SELECT warden.begin_request()::text`).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != org {
+				t.Fatalf("begin_request() = %s, want the member's org %s", got, org)
+			}
+		}
+		fn(tx)
+	}
+	t.Run("single shard", func(t *testing.T) {
+		asMember(t, true, func(tx pgx.Tx) {
+			rows, err := tx.Query(ctx, `EXPLAIN (COSTS OFF) SELECT * FROM public.calls c JOIN public.call_logs l ON l.org_id = c.org_id AND l.call_id = c.id WHERE c.org_id = $1`, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := strings.Join(lines, "\n")
+			if !strings.Contains(plan, "Task Count: 1\n") {
+				t.Errorf("an org's join of calls and call_logs is not one task:\n%s", plan)
+			}
+		})
+	})
+	t.Run("isolation", func(t *testing.T) {
+		asMember(t, true, func(tx pgx.Tx) {
+			for _, tp := range owned {
+				var visible, foreign int64
+				q := fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE org_id <> $1) FROM %s`, quoted(tp))
+				if err := tx.QueryRow(ctx, q, org).Scan(&visible, &foreign); err != nil {
+					t.Fatalf("%s: %v", quoted(tp), err)
+				}
+				want := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, quoted(tp)), org)
+				if visible != want || foreign != 0 {
+					t.Errorf("%s as a member: %d rows (%d of other orgs), want the org's %d", quoted(tp), visible, foreign, want)
+				}
+			}
+		})
+	})
+	t.Run("insert without org", func(t *testing.T) {
+		asMember(t, true, func(tx pgx.Tx) {
+			var got string
+			err := tx.QueryRow(ctx, `INSERT INTO public.leads (user_id, first_name, phone) VALUES ($1, 'x', '+15550000000') RETURNING org_id::text`, user).Scan(&got)
+			if err != nil {
+				t.Fatalf("the old app's insert (no org_id) fails on the distributed table: %v", err)
+			}
+			if got != org {
+				t.Errorf("insert landed in org %s, want the request's %s", got, org)
+			}
+		})
+	})
+	t.Run("without begin_request", func(t *testing.T) {
+		// The negative case: a request that never settled its org must not
+		// read its org's rows through the workers' copies of the policies
+		// (set_config() claims do not reach the workers): nothing, or an
+		// error, but never rows.
+		asMember(t, false, func(tx pgx.Tx) {
+			var n int64
+			_ = tx.QueryRow(ctx, `SELECT count(*) FROM public.calls`).Scan(&n)
+			if n != 0 {
+				t.Errorf("a request without begin_request() read %d calls rows", n)
+			}
+		})
+	})
+}
+
+// example is the coordinator's database and the generated steps.
+type example struct {
+	conn  *pgx.Conn
+	steps []migrations.Step
+}
+
+// up applies, in order, the up script of every step keep accepts, each as
+// one simple-protocol batch, as psql -f and the Supabase CLI send a file.
+func (e *example) up(t testing.TB, keep func(migrations.Step) bool) {
+	t.Helper()
+	for _, s := range e.steps {
+		if !keep(s) || s.Up == "" {
+			continue
+		}
+		if _, err := e.conn.Exec(context.Background(), s.Up); err != nil {
+			t.Fatalf("step %s: %v", s.Name, err)
+		}
+	}
+}
+
+func (e *example) scalar(t testing.TB, sql string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := e.conn.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+	return n
+}
+
+// checksums are, per table of public and auth, a row count and a
+// checksum of every column but the tenant column and the JWT claim.
+func (e *example) checksums(t testing.TB) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.conn.Query(ctx, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('public', 'auth') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, tb := range tables {
+		var count int64
+		var sum string
+		q := fmt.Sprintf(`SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '')
+FROM (SELECT md5(((to_jsonb(t) - 'org_id') #- '{raw_app_meta_data,org_id}')::text) AS h FROM %s t) s`, tb)
+		if err := e.conn.QueryRow(ctx, q).Scan(&count, &sum); err != nil {
+			t.Fatal(err)
+		}
+		out[tb] = fmt.Sprintf("%d rows %s", count, sum)
+	}
+	return out
+}
+
+func quoted(tp *classify.TablePlan) string { return tp.Table.QualifiedName() }
+
+func TestMain(m *testing.M) { os.Exit(m.Run()) }
