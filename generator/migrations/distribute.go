@@ -134,7 +134,6 @@ type citusData struct {
 	BeginOrg string
 }
 
-
 // settingName is a custom setting's name that SET accepts unquoted.
 var settingName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
 

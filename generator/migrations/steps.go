@@ -255,7 +255,7 @@ var stepTable = []StepKind{
 		Up: []Statement{StmtSet, StmtDo, StmtAlterTable, StmtDropTrigger, StmtSelect}},
 	{Kind: KindDistReference, ID: "dist_reference", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "83_dist_reference", Scope: PerReference, Name: "dist_reference_",
 		Unbounded: true, Status: "probes[]",
-		Up:     []Statement{StmtSet, StmtDo, StmtDropTrigger, StmtSelect}},
+		Up: []Statement{StmtSet, StmtDo, StmtDropTrigger, StmtSelect}},
 	{Kind: KindDistTable, ID: "dist_table", Reemit: true, Citus: true, Phase: PhaseDistribute, Template: "84_dist_table", Scope: PerTable, Name: "dist_table_",
 		NoTxUp: true, Status: "probes[]", Finish: "84_dist_table",
 		Up: []Statement{StmtDo}},
