@@ -550,3 +550,80 @@ func distProbe(k Kind, d *tableData, key *distKey) *Probe {
 	}
 	return p
 }
+
+// Distribution is what the Citus distribution does, for the report.
+type Distribution struct {
+	// Distributed are the org-owned tables, sharded by the tenant column
+	// and colocated, in the order they are distributed.
+	Distributed []string
+	// Reference are the tables copied to every node; Local the excluded
+	// tables left on the coordinator.
+	Reference, Local []string
+	// Unsafe are the tables whose own triggers need
+	// citus.enable_unsafe_triggers, with the triggers.
+	Unsafe []string
+	// Dropped are the foreign keys Citus cannot keep, with why.
+	Dropped []string
+	// Rebuilt are the foreign keys kept as composite keys with the tenant
+	// column; Keys the unique keys rebuilt to lead with it.
+	Rebuilt, Keys []string
+}
+
+// Distributes plans the Citus distribution of plan (nil when the policy
+// has none), from the plan's own tables, as Steps does.
+func Distributes(plan *classify.Plan) (*Distribution, error) {
+	if !citusOn(plan.Policy) {
+		return nil, nil
+	}
+	db := &introspect.Database{Schemas: plan.Policy.Schemas}
+	for _, tp := range plan.Tables {
+		db.Tables = append(db.Tables, tp.Table)
+	}
+	c, err := newCommon(plan, db)
+	if err != nil {
+		return nil, err
+	}
+	var all []*tableData
+	for _, tp := range append(append([]*classify.TablePlan(nil), plan.Scoped...), plan.Finished...) {
+		d, err := newTableData(c, tp, plan.Policy)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, d)
+	}
+	cd, err := planDistribution(c, plan, db, all)
+	if err != nil {
+		return nil, err
+	}
+	out := &Distribution{}
+	for _, d := range all {
+		out.Distributed = append(out.Distributed, d.Display)
+		if len(d.Dist.AppTriggers) > 0 {
+			out.Unsafe = append(out.Unsafe, d.Display+" ("+strings.Join(d.Dist.AppTriggers, ", ")+")")
+		}
+		for _, k := range d.Dist.Keys {
+			out.Keys = append(out.Keys, d.Display+"."+k.OldName+" → ("+k.Cols+")")
+		}
+		if d.Dist.PrimaryName != "" {
+			out.Keys = append(out.Keys, d.Display+"."+d.Dist.PrimaryName+" → ("+d.Dist.PrimaryCols+")")
+		}
+		for _, f := range d.Dist.Dropped {
+			if !f.Rebuilt {
+				out.Dropped = append(out.Dropped, f.Display+": "+f.Why)
+			}
+		}
+		for _, f := range d.Dist.FKs {
+			out.Rebuilt = append(out.Rebuilt, d.Display+"."+f.Name+" ("+f.Cols+") → "+f.Parent+" ("+f.RefCols+")")
+		}
+	}
+	for _, r := range cd.References {
+		out.Reference = append(out.Reference, r.Display)
+		if len(r.AppTriggers) > 0 {
+			out.Unsafe = append(out.Unsafe, r.Display+" ("+strings.Join(r.AppTriggers, ", ")+")")
+		}
+	}
+	for _, r := range cd.Local {
+		out.Local = append(out.Local, r.Display)
+	}
+	return out, nil
+}

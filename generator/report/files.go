@@ -33,6 +33,13 @@ var kindDoes = map[migrations.Kind]string{
 	migrations.KindRLSExcluded:   "row-level security on excluded tables: the request's user's rows only",
 	migrations.KindViewInvoker:   "views over org- or user-owned rows run with the caller's rights",
 	migrations.KindMatviewRevoke: "the API roles lose SELECT on materialized views over such rows",
+	migrations.KindDistSetup:      "Citus: `warden.begin_request()`, which settles a request's org on the coordinator and passes it (and the request's settings) to the workers; `auth_org_id()` reads it; the policy folding function; the API roles may log in on the workers",
+	migrations.KindDistKeyIndex:   "Citus: rebuilds a unique key led by the tenant column, concurrently",
+	migrations.KindDistPrepare:    "Citus: swaps the new keys in, drops the foreign keys Citus cannot keep and warden's triggers, defaults the column to the request's org, folds the policies",
+	migrations.KindDistReference:  "Citus: copies a table every node reads (users, orgs, membership, shared tables) to every node",
+	migrations.KindDistTable:      "Citus: shards the table by the tenant column, colocated, without blocking writes",
+	migrations.KindDistFK:         "Citus: foreign keys between org-owned tables back as composite keys with the tenant column, NOT VALID",
+	migrations.KindDistFKValidate: "Citus: validates those keys, under a lock that lets reads and writes go on",
 }
 
 // files maps the migration's file names to what they do, kind by kind, so a
@@ -53,14 +60,15 @@ func (r *renderer) files() {
 		case k.ClaimSync && !r.pol.Context.KeepsClaim(),
 			k.PersonalOrgs && (r.pol.Membership == nil || !r.pol.Membership.PersonalOrgs),
 			k.MembershipOnly && r.pol.Membership == nil,
-			k.PartitionedOnly && !partitioned:
+			k.PartitionedOnly && !partitioned,
+			k.Citus && r.pol.Distribute == nil:
 			continue
 		}
 		name := strings.ReplaceAll(k.Name, "{col}", col)
 		pattern := code(name)
 		if k.Scope != migrations.Once {
 			pattern = code(name + "<table>")
-			if k.Scope == migrations.PerIndex {
+			if k.Scope == migrations.PerIndex || k.Kind == migrations.KindDistKeyIndex {
 				pattern = code(name + "<index>")
 			}
 			if k.FinishName != "" {
