@@ -656,18 +656,18 @@ func (r *renderer) distribution() error {
 	}
 	r.printf(".\n\n")
 	r.printf("**What the app must do.**\n\n")
-	r.printf("- Call `warden.begin_request()` first in every transaction of a request (PostgREST: `db-pre-request`). "+
-		"It checks the request's org against membership on the coordinator and passes it, and the request's own settings, to the workers with `SET LOCAL`: "+
+	r.printf("- Call `warden.begin_request()` first in every transaction of a request (PostgREST: `db-pre-request`). " +
+		"It checks the request's org against membership on the coordinator and passes it, and the request's own settings, to the workers with `SET LOCAL`: " +
 		"`set_config()` does not reach them. Without it a request reads nothing from the distributed tables.\n")
 	r.printf("- Filter by %s (and join on it): a query with `%s = <org>` runs on one node as one task; any other fans out to every shard.\n", col, r.pol.Tenant.Column)
 	r.printf("- Writers outside a request name %s: a row without it takes the request's org (the column's default), and Citus refuses a row with none. "+
 		"Moving a row to another org is a delete and an insert (Citus refuses an update of %s).\n", col, col)
 	r.printf("- Unique keys now hold per org: %s.\n", listOrNone(d.Keys))
-	r.printf("- The API roles must be able to log in on the workers (Citus connects as the current role); the workers must take no client connections. "+
+	r.printf("- The API roles must be able to log in on the workers (Citus connects as the current role); the workers must take no client connections. " +
 		"The coordinator needs `wal_level = logical` (and, from PostgreSQL 15.20, `citus` in `output_plugin_libraries`) for the distribution without blocking writes.\n\n")
 	r.printf("**Foreign keys.** Kept as composite keys with %s: %s.\n\nDropped, because Citus cannot keep them: %s.\n\n",
 		col, listOrNone(d.Rebuilt), listOrNone(d.Dropped))
-	r.printf("**Triggers.** warden's fill, immutability and parent-org triggers are dropped: Citus refuses a row without the shard column and any change of it, "+
+	r.printf("**Triggers.** warden's fill, immutability and parent-org triggers are dropped: Citus refuses a row without the shard column and any change of it, " +
 		"and the composite keys keep a row in its parent's org. warden's JWT claim and personal-org triggers are dropped too (membership decides the org). ")
 	if len(d.Unsafe) > 0 {
 		r.printf("The app's own triggers on %s run on the workers' shards, which Citus allows only with `citus.enable_unsafe_triggers`, set in their files: "+
@@ -675,8 +675,8 @@ func (r *renderer) distribution() error {
 	} else {
 		r.printf("No table has triggers of the app's own, so `citus.enable_unsafe_triggers` is never set.")
 	}
-	r.printf("\n\n**Policies.** Citus copies a table's policies to its shards without `AS RESTRICTIVE` and refuses subqueries in them, so before a table joins Citus, "+
-		"`warden.citus_fold_policies` ANDs every restrictive policy into each permissive one (the same rows pass), drops the restrictive ones, and unwraps `(SELECT f())` to `f()`. "+
+	r.printf("\n\n**Policies.** Citus copies a table's policies to its shards without `AS RESTRICTIVE` and refuses subqueries in them, so before a table joins Citus, " +
+		"`warden.citus_fold_policies` ANDs every restrictive policy into each permissive one (the same rows pass), drops the restrictive ones, and unwraps `(SELECT f())` to `f()`. " +
 		"A policy with another subquery stops its file, named.\n\n")
 	r.printf("Distributed, in order: %s.\n\nReference tables: %s.\n", strings.Join(d.Distributed, ", "), listOrNone(d.Reference))
 	if len(d.Local) > 0 {
