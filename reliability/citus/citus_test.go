@@ -21,12 +21,11 @@ import (
 	"github.com/warden-sql/warden/policy"
 )
 
-// TestCitusCluster migrates the example app on a real Citus cluster (a
-// coordinator and two workers) with distribute: citus, then proves the
-// distribution: every org-owned table sharded by org and colocated, the
-// rows those of the single-node migration, an org's query routed to one
-// shard, and row-level security still isolating orgs as the API role.
-func TestCitusCluster(t *testing.T) {
+// load starts a cluster, loads the example with rows rows in its largest
+// tables into the coordinator, and generates the steps with distribute:
+// citus.
+func load(t testing.TB, rows int) (*example, *policy.Policy, *classify.Plan) {
+	t.Helper()
 	cluster := citustest.Start(t)
 	ctx := context.Background()
 	pol, err := policy.Load("../../policy.yaml")
@@ -48,7 +47,7 @@ func TestCitusCluster(t *testing.T) {
 			t.Fatalf("%s: %v", f.Name, err)
 		}
 	}
-	if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: 300}); err != nil {
+	if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: rows}); err != nil {
 		t.Fatal(err)
 	}
 	db, err := introspect.Inspect(ctx, conn, pol.Schemas)
@@ -60,8 +59,19 @@ func TestCitusCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &example{conn: conn, steps: steps}
+	return &example{conn: conn, steps: steps}, pol, plan
 
+}
+
+// TestCitusCluster migrates the example app on a real Citus cluster (a
+// coordinator and two workers) with distribute: citus, then proves the
+// distribution: every org-owned table sharded by org and colocated, the
+// rows those of the single-node migration, an org's query routed to one
+// shard, and row-level security still isolating orgs as the API role.
+func TestCitusCluster(t *testing.T) {
+	e, pol, plan := load(t, 300)
+	ctx := context.Background()
+	conn := e.conn
 	// The org migration first, as on one node: its end state is the
 	// single-node run's.
 	e.up(t, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
@@ -107,7 +117,7 @@ func TestCitusCluster(t *testing.T) {
 
 	// A member of an org with rows in calls, acting through the API.
 	var user, org string
-	err = conn.QueryRow(ctx, `SELECT org_id::text FROM public.calls WHERE org_id <> $1 GROUP BY org_id ORDER BY count(*) DESC, org_id LIMIT 1`,
+	err := conn.QueryRow(ctx, `SELECT org_id::text FROM public.calls WHERE org_id <> $1 GROUP BY org_id ORDER BY count(*) DESC, org_id LIMIT 1`,
 		pol.Tenant.DefaultOrg).Scan(&org)
 	if err != nil {
 		t.Fatal(err)
@@ -258,3 +268,82 @@ FROM (SELECT md5(((to_jsonb(t) - 'org_id') #- '{raw_app_meta_data,org_id}')::tex
 func quoted(tp *classify.TablePlan) string { return tp.Table.QualifiedName() }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// BenchmarkSingleOrgQuery measures one org's queries as the API role on
+// the migrated example, first on one node (the coordinator before phase
+// 8), then distributed on Citus, side by side in one run, with the tasks
+// each query runs as a metric. Run it with
+//
+//	go test -run '^$' -bench SingleOrg -benchtime 2000x ./reliability/citus
+func BenchmarkSingleOrgQuery(b *testing.B) {
+	e, pol, _ := load(b, 5000)
+	ctx := context.Background()
+	e.up(b, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
+	var org, user string
+	if err := e.conn.QueryRow(ctx, `SELECT org_id::text FROM public.call_logs WHERE org_id <> $1 GROUP BY org_id ORDER BY count(*) DESC, org_id LIMIT 1`, pol.Tenant.DefaultOrg).Scan(&org); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.conn.QueryRow(ctx, `SELECT user_id::text FROM public.organization_members WHERE org_id = $1 AND is_primary ORDER BY user_id LIMIT 1`, org).Scan(&user); err != nil {
+		b.Fatal(err)
+	}
+	queries := []struct{ name, sql string }{
+		{"count", `SELECT count(*) FROM public.call_logs WHERE org_id = $1`},
+		{"page", `SELECT count(*) FROM (SELECT * FROM public.calls WHERE org_id = $1 ORDER BY id LIMIT 50) p`},
+		{"join", `SELECT count(*) FROM public.calls c JOIN public.call_logs l ON l.org_id = c.org_id AND l.call_id = c.id WHERE c.org_id = $1`},
+	}
+	run := func(b *testing.B, where string, begin bool) {
+		for _, q := range queries {
+			b.Run(where+"/"+q.name, func(b *testing.B) {
+				tx, err := e.conn.Begin(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer tx.Rollback(ctx)
+				claims := fmt.Sprintf(`{"sub":%q,"role":"authenticated"}`, user)
+				if _, err := tx.Exec(ctx, `SET LOCAL ROLE authenticated`); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := tx.Exec(ctx, `SELECT set_config('request.jwt.claims', $1, true)`, claims); err != nil {
+					b.Fatal(err)
+				}
+				if begin {
+					if _, err := tx.Exec(ctx, `SELECT warden.begin_request()`); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rows, err := tx.Query(ctx, "EXPLAIN (COSTS OFF) "+q.sql, org)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				if err != nil {
+					b.Fatal(err)
+				}
+				tasks := 0.0
+				for _, l := range lines {
+					if n, ok := strings.CutPrefix(strings.TrimSpace(l), "Task Count: "); ok {
+						fmt.Sscan(n, &tasks)
+					}
+				}
+				var n int64
+				b.ResetTimer()
+				for range b.N {
+					if err := tx.QueryRow(ctx, q.sql, org).Scan(&n); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if n == 0 {
+					b.Fatalf("%s read no rows of org %s", q.name, org)
+				}
+				b.ReportMetric(tasks, "tasks/op")
+			})
+		}
+	}
+	run(b, "single-node", false)
+	e.up(b, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
+	if _, err := e.conn.Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	run(b, "citus", true)
+}
