@@ -41,6 +41,7 @@ var Of = map[string]Tier{
 	"internal/fileset":    Helpers,
 	"internal/pgtemp":     Helpers,
 	"internal/pgtest":     Helpers,
+	"internal/citustest":  Helpers,
 	"internal/golden":     Helpers,
 	"internal/runnertest": Helpers,
 	"internal/tiers":      Helpers,
@@ -71,5 +72,6 @@ var Of = map[string]Tier{
 	"bench":                 Outside,
 	"bench/cmd/wardenbench": Outside,
 	"reliability":           Outside,
+	"reliability/citus":     Outside,
 	"generated/verify":      Outside,
 }
