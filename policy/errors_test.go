@@ -41,6 +41,9 @@ var errorCases = []struct {
 	{"unknown key nested", head + "tenant:\n  table: organizations\n  defualt_org: a0000000-0000-0000-0000-000000000001\nmigrations:\n  version: 20250110000000\n", `p.yaml:5:3: tenant.defualt_org: unknown key "defualt_org" (did you mean "default_org"?); allowed keys: table, key, column, type, on_delete, default_org, default_org_name, default_org_values, default_org_exists`},
 	{"misplaced key", head + tail + "batch_size: 10\n", `p.yaml:8:1: batch_size: unknown key "batch_size" here (batch_size is a key of backfill); allowed keys: version, schemas, schema_files, tenant, request_context, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations, distribute`},
 	{"unknown key no suggestion", head + tail + "frobnicate: true\n", `p.yaml:8:1: frobnicate: unknown key "frobnicate"; allowed keys: version, schemas, schema_files, tenant, request_context, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations, distribute`},
+	{"distribute target", head + tail + "distribute:\n  target: spark\n", `p.yaml:9:11: distribute.target: "spark" is not one of citus`},
+	{"distribute without target", head + tail + "distribute:\n  excluded: reference\n", `p.yaml:9:3: distribute.target: required key "target" is missing from distribute; add it (see the Policy reference in warden's README, or draft one with warden init)`},
+	{"distribute excluded", head + tail + "distribute:\n  target: citus\n  excluded: user\n", `p.yaml:10:13: distribute.excluded: "user" is not one of local, reference`},
 	{"duplicate key", head + "schemas: [app]\n" + tail, `p.yaml:3:1: schemas: duplicate key (first at 2:1); remove one of them`},
 	{"duplicate nested key", head + "tenant:\n  table: organizations\n  table: orgs\n  default_org: a0000000-0000-0000-0000-000000000001\nmigrations:\n  version: 20250110000000\n", `p.yaml:5:3: tenant.table: duplicate key (first at 4:3); remove one of them`},
 	{"non-string key", head + tail + "1: x\n", `p.yaml:8:1: keys must be plain names, not the integer 1`},
@@ -169,5 +172,29 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error:\n got %s\nwant %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDistributeDecodes: the distribute section's defaults and values, and
+// its absence, which keeps one node.
+func TestDistributeDecodes(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		want *Distribute
+	}{
+		{"", nil},
+		{"distribute:\n  target: citus\n", &Distribute{Target: DistributeCitus, Excluded: ExcludedLocal}},
+		{"distribute:\n  target: citus\n  excluded: reference\n", &Distribute{Target: DistributeCitus, Excluded: ExcludedReference}},
+	} {
+		p, err := Parse("p.yaml", []byte(head+tail+c.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		if p.Distribute != nil {
+			p.Distribute.Pos = Pos{}
+		}
+		if (p.Distribute == nil) != (c.want == nil) || p.Distribute != nil && *p.Distribute != *c.want {
+			t.Errorf("%q: got %+v, want %+v", c.yaml, p.Distribute, c.want)
+		}
 	}
 }
