@@ -37,24 +37,32 @@ func Template(t testing.TB, pol *policy.Policy, data *exampledata.Options) strin
 	}
 	name := "example_" + hex.EncodeToString(h.Sum(nil))[:12]
 	return pgtest.Template(t, name, func(ctx context.Context, conn *pgx.Conn) error {
-		for _, f := range pol.SchemaFiles {
-			sql, err := os.ReadFile(f.Path)
-			if err != nil {
-				return err
-			}
-			if _, err := conn.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
-			}
-		}
-		if data == nil {
-			return nil
-		}
-		if err := exampledata.Fill(ctx, conn, *data); err != nil {
+		return Load(ctx, conn, pol, data)
+	})
+}
+
+// Load loads pol's schema files into the database of conn, in order, as
+// one simple-protocol batch each, then the rows data describes (none when
+// data is nil) and ANALYZE: what Template puts in its template, for a
+// database the test made itself (a Citus coordinator).
+func Load(ctx context.Context, conn *pgx.Conn, pol *policy.Policy, data *exampledata.Options) error {
+	for _, f := range pol.SchemaFiles {
+		sql, err := os.ReadFile(f.Path)
+		if err != nil {
 			return err
 		}
-		_, err := conn.Exec(ctx, "ANALYZE")
+		if _, err := conn.Exec(ctx, string(sql)); err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	if data == nil {
+		return nil
+	}
+	if err := exampledata.Fill(ctx, conn, *data); err != nil {
 		return err
-	})
+	}
+	_, err := conn.Exec(ctx, "ANALYZE")
+	return err
 }
 
 // New returns the URL of a fresh copy of Template(t, pol, data), dropped

@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -123,9 +124,6 @@ type citusData struct {
 	// Roles are the API roles that must log in on the workers (Citus opens
 	// its connections to them as the current role).
 	Roles []string
-	// Dropped are the keys from non-org tables into org-owned ones that
-	// Citus cannot keep, for the report.
-	Dropped []droppedFK
 	// Settings are the request settings begin_request() passes on to the
 	// workers (literals): the app's own policies read them there.
 	Settings []string
@@ -192,7 +190,7 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 	}
 	refersTo := func(fk *introspect.ForeignKey) bool {
 		for _, ix := range replaced[relKey{fk.RefSchema, fk.RefTable}] {
-			if slices.Equal(ix.Columns, fk.RefColumns) || sameSet(ix.Columns, fk.RefColumns) {
+			if sameSet(ix.Columns, fk.RefColumns) {
 				return true
 			}
 		}
@@ -252,16 +250,15 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 			switch {
 			case !isOwned:
 				df.Why = "Citus cannot enforce a key from a reference or local table into a distributed one"
-			case fk.OnDelete == "set null" || fk.OnDelete == "set default" || fk.OnUpdate == "set null" || fk.OnUpdate == "set default":
+			case nullsOnChange(fk) != "":
 				// Citus refuses SET NULL and SET DEFAULT on a key that
 				// holds the shard column; NO ACTION instead would make the
 				// app's deletes of a parent fail.
 				df.Rebuilt = false
-				df.Why = "Citus refuses ON DELETE " + strings.ToUpper(fk.OnDelete) + " on a key that includes the shard column; the app clears the column itself"
+				df.Why = "Citus refuses " + nullsOnChange(fk) + " on a key that includes the shard column; the app clears the column itself"
 			}
 			parent.Dist.Dropped = append(parent.Dist.Dropped, df)
 			if !df.Rebuilt {
-				cd.Dropped = append(cd.Dropped, df)
 				continue
 			}
 			cols, refCols := ident.Quote(col), ident.Quote(col)
@@ -372,32 +369,24 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 }
 
 // fkActions spells a foreign key's referential actions for its composite
-// replacement: SET NULL and SET DEFAULT name the key's own columns, so the
-// tenant column, which the key now shares, is never cleared.
+// replacement (never SET NULL or SET DEFAULT: those keys are dropped).
 func fkActions(fk *introspect.ForeignKey) string {
-	var cols []string
-	for _, c := range fk.Columns {
-		cols = append(cols, ident.Quote(c))
-	}
-	action := func(a string) string {
-		switch a {
-		case "set null", "set default":
-			return strings.ToUpper(a) + " (" + strings.Join(cols, ", ") + ")"
-		case "":
-			return "NO ACTION"
-		}
-		return strings.ToUpper(a)
-	}
-	s := "ON DELETE " + action(fk.OnDelete)
+	s := "ON DELETE " + strings.ToUpper(cmp.Or(fk.OnDelete, "no action"))
 	if fk.OnUpdate != "" && fk.OnUpdate != "no action" {
-		// ON UPDATE takes no column list; a key whose parent key changes
-		// moves within its org, which the composite key keeps.
-		s += " ON UPDATE " + strings.ToUpper(strings.Fields(fk.OnUpdate)[0])
-		if f := strings.Fields(fk.OnUpdate); len(f) > 1 {
-			s += " " + strings.ToUpper(f[1])
-		}
+		s += " ON UPDATE " + strings.ToUpper(fk.OnUpdate)
 	}
 	return s
+}
+
+// nullsOnChange is the key's SET NULL or SET DEFAULT action as SQL
+// ("ON DELETE SET NULL"), "" when it has none.
+func nullsOnChange(fk *introspect.ForeignKey) string {
+	for _, a := range []struct{ on, action string }{{"ON DELETE", fk.OnDelete}, {"ON UPDATE", fk.OnUpdate}} {
+		if a.action == "set null" || a.action == "set default" {
+			return a.on + " " + strings.ToUpper(a.action)
+		}
+	}
+	return ""
 }
 
 // appTriggers are the quoted names of the app's own triggers on t.

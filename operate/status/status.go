@@ -254,8 +254,13 @@ func (m *measurer) exposedState(ctx context.Context, tx pgx.Tx) error {
 	// Citus's own catalog is there only with the extension; without it a
 	// probe that reads it is not done.
 	var citus bool
-	if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL").Scan(&citus); err != nil {
-		return err
+	for _, s := range m.exposedSteps {
+		if s.Probe.Citus {
+			if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL").Scan(&citus); err != nil {
+				return err
+			}
+			break
+		}
 	}
 	var exprs []string
 	for _, s := range m.exposedSteps {

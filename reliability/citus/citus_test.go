@@ -6,25 +6,25 @@ package citus
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/warden-sql/warden/exampleapp/exampledata"
+	"github.com/warden-sql/warden/exampleapp/exampledb"
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
 	"github.com/warden-sql/warden/internal/citustest"
-	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/operate/status/statustest"
 	"github.com/warden-sql/warden/policy"
 )
 
 // load starts a cluster, loads the example with rows rows in its largest
 // tables into the coordinator, and generates the steps with distribute:
 // citus.
-func load(t testing.TB, rows int) (*example, *policy.Policy, *classify.Plan) {
+func load(t testing.TB, rows int) *statustest.Example {
 	t.Helper()
 	cluster := citustest.Start(t)
 	ctx := context.Background()
@@ -33,34 +33,11 @@ func load(t testing.TB, rows int) (*example, *policy.Policy, *classify.Plan) {
 		t.Fatal(err)
 	}
 	pol.Distribute = &policy.Distribute{Target: policy.DistributeCitus, Excluded: policy.ExcludedLocal}
-	conn, err := pgx.Connect(ctx, cluster.URL())
-	if err != nil {
+	conn := pgtest.Connect(t, cluster.URL())
+	if err := exampledb.Load(ctx, conn, pol, exampledb.Rows(rows)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(ctx) })
-	for _, f := range pol.SchemaFiles {
-		sql, err := os.ReadFile(f.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, string(sql)); err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
-	}
-	if err := exampledata.Fill(ctx, conn, exampledata.Options{RowsPerTable: rows}); err != nil {
-		t.Fatal(err)
-	}
-	db, err := introspect.Inspect(ctx, conn, pol.Schemas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := classify.Classify(db, pol)
-	steps, err := migrations.Steps(plan, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &example{conn: conn, steps: steps}, pol, plan
-
+	return statustest.FromConn(t, cluster.URL(), conn, pol)
 }
 
 // TestCitusCluster migrates the example app on a real Citus cluster (a
@@ -69,21 +46,21 @@ func load(t testing.TB, rows int) (*example, *policy.Policy, *classify.Plan) {
 // rows those of the single-node migration, an org's query routed to one
 // shard, and row-level security still isolating orgs as the API role.
 func TestCitusCluster(t *testing.T) {
-	e, pol, plan := load(t, 300)
+	e := load(t, 300)
+	pol, plan, conn := e.Policy, e.Plan, e.Conn
 	ctx := context.Background()
-	conn := e.conn
 	// The org migration first, as on one node: its end state is the
 	// single-node run's.
-	e.up(t, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
-	single := e.checksums(t)
+	e.Apply(t, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
+	single := checksums(t, e)
 	// Then the distribution, twice: every file applies again unchanged.
 	for range 2 {
-		e.up(t, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
+		e.Apply(t, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
 	}
 	// Only the tables of the single-node run: a table distributed without
 	// blocking writes leaves its old local copy (name_<shard>) until
 	// Citus's cleanup drops it.
-	distributed := e.checksums(t)
+	distributed := checksums(t, e)
 	for k := range distributed {
 		if _, ok := single[k]; !ok {
 			delete(distributed, k)
@@ -98,19 +75,19 @@ func TestCitusCluster(t *testing.T) {
 	for _, tp := range owned {
 		var method string
 		var group int64
-		err := conn.QueryRow(ctx, `SELECT partmethod::text, colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`, quoted(tp)).Scan(&method, &group)
+		err := conn.QueryRow(ctx, `SELECT partmethod::text, colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`, statustest.Quoted(tp)).Scan(&method, &group)
 		if err != nil || method != "h" {
-			t.Errorf("%s: not hash-distributed (%q, %v)", quoted(tp), method, err)
+			t.Errorf("%s: not hash-distributed (%q, %v)", statustest.Quoted(tp), method, err)
 			continue
 		}
 		if colocation == -1 {
 			colocation = group
 		} else if group != colocation {
-			t.Errorf("%s: colocation group %d, want %d (the first table's)", quoted(tp), group, colocation)
+			t.Errorf("%s: colocation group %d, want %d (the first table's)", statustest.Quoted(tp), group, colocation)
 		}
 	}
 	for _, ref := range []string{"auth.users", "public.organizations", "public.organization_members"} {
-		if n := e.scalar(t, `SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = $1::regclass AND repmodel = 't'`, ref); n != 1 {
+		if n := e.Scalar(t, `SELECT count(*) FROM pg_dist_partition WHERE logicalrelid = $1::regclass AND repmodel = 't'`, ref); n != 1 {
 			t.Errorf("%s is not a reference table", ref)
 		}
 	}
@@ -171,13 +148,13 @@ func TestCitusCluster(t *testing.T) {
 		asMember(t, true, func(tx pgx.Tx) {
 			for _, tp := range owned {
 				var visible, foreign int64
-				q := fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE org_id <> $1) FROM %s`, quoted(tp))
+				q := fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE org_id <> $1) FROM %s`, statustest.Quoted(tp))
 				if err := tx.QueryRow(ctx, q, org).Scan(&visible, &foreign); err != nil {
-					t.Fatalf("%s: %v", quoted(tp), err)
+					t.Fatalf("%s: %v", statustest.Quoted(tp), err)
 				}
-				want := e.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, quoted(tp)), org)
+				want := e.Scalar(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE org_id = $1`, statustest.Quoted(tp)), org)
 				if visible != want || foreign != 0 {
-					t.Errorf("%s as a member: %d rows (%d of other orgs), want the org's %d", quoted(tp), visible, foreign, want)
+					t.Errorf("%s as a member: %d rows (%d of other orgs), want the org's %d", statustest.Quoted(tp), visible, foreign, want)
 				}
 			}
 		})
@@ -209,41 +186,12 @@ func TestCitusCluster(t *testing.T) {
 	})
 }
 
-// example is the coordinator's database and the generated steps.
-type example struct {
-	conn  *pgx.Conn
-	steps []migrations.Step
-}
-
-// up applies, in order, the up script of every step keep accepts, each as
-// one simple-protocol batch, as psql -f and the Supabase CLI send a file.
-func (e *example) up(t testing.TB, keep func(migrations.Step) bool) {
-	t.Helper()
-	for _, s := range e.steps {
-		if !keep(s) || s.Up == "" {
-			continue
-		}
-		if _, err := e.conn.Exec(context.Background(), s.Up); err != nil {
-			t.Fatalf("step %s: %v", s.Name, err)
-		}
-	}
-}
-
-func (e *example) scalar(t testing.TB, sql string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	if err := e.conn.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%v\n%s", err, sql)
-	}
-	return n
-}
-
 // checksums are, per table of public and auth, a row count and a
 // checksum of every column but the tenant column and the JWT claim.
-func (e *example) checksums(t testing.TB) map[string]string {
+func checksums(t testing.TB, e *statustest.Example) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := e.conn.Query(ctx, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('public', 'auth') ORDER BY 1`)
+	rows, err := e.Conn.Query(ctx, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname IN ('public', 'auth') ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,17 +205,13 @@ func (e *example) checksums(t testing.TB) map[string]string {
 		var sum string
 		q := fmt.Sprintf(`SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '')
 FROM (SELECT md5(((to_jsonb(t) - 'org_id') #- '{raw_app_meta_data,org_id}')::text) AS h FROM %s t) s`, tb)
-		if err := e.conn.QueryRow(ctx, q).Scan(&count, &sum); err != nil {
+		if err := e.Conn.QueryRow(ctx, q).Scan(&count, &sum); err != nil {
 			t.Fatal(err)
 		}
 		out[tb] = fmt.Sprintf("%d rows %s", count, sum)
 	}
 	return out
 }
-
-func quoted(tp *classify.TablePlan) string { return tp.Table.QualifiedName() }
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 // BenchmarkSingleOrgQuery measures one org's queries as the API role on
 // the migrated example, first on one node (the coordinator before phase
@@ -276,14 +220,15 @@ func TestMain(m *testing.M) { os.Exit(m.Run()) }
 //
 //	go test -run '^$' -bench SingleOrg -benchtime 2000x ./reliability/citus
 func BenchmarkSingleOrgQuery(b *testing.B) {
-	e, pol, _ := load(b, 5000)
+	e := load(b, 5000)
+	pol := e.Policy
 	ctx := context.Background()
-	e.up(b, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
+	e.Apply(b, func(s migrations.Step) bool { return s.Phase != migrations.PhaseDistribute })
 	var org, user string
-	if err := e.conn.QueryRow(ctx, `SELECT org_id::text FROM public.call_logs WHERE org_id <> $1 GROUP BY org_id ORDER BY count(*) DESC, org_id LIMIT 1`, pol.Tenant.DefaultOrg).Scan(&org); err != nil {
+	if err := e.Conn.QueryRow(ctx, `SELECT org_id::text FROM public.call_logs WHERE org_id <> $1 GROUP BY org_id ORDER BY count(*) DESC, org_id LIMIT 1`, pol.Tenant.DefaultOrg).Scan(&org); err != nil {
 		b.Fatal(err)
 	}
-	if err := e.conn.QueryRow(ctx, `SELECT user_id::text FROM public.organization_members WHERE org_id = $1 AND is_primary ORDER BY user_id LIMIT 1`, org).Scan(&user); err != nil {
+	if err := e.Conn.QueryRow(ctx, `SELECT user_id::text FROM public.organization_members WHERE org_id = $1 AND is_primary ORDER BY user_id LIMIT 1`, org).Scan(&user); err != nil {
 		b.Fatal(err)
 	}
 	queries := []struct{ name, sql string }{
@@ -294,7 +239,7 @@ func BenchmarkSingleOrgQuery(b *testing.B) {
 	run := func(b *testing.B, where string, begin bool) {
 		for _, q := range queries {
 			b.Run(where+"/"+q.name, func(b *testing.B) {
-				tx, err := e.conn.Begin(ctx)
+				tx, err := e.Conn.Begin(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -341,8 +286,8 @@ func BenchmarkSingleOrgQuery(b *testing.B) {
 		}
 	}
 	run(b, "single-node", false)
-	e.up(b, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
-	if _, err := e.conn.Exec(ctx, "ANALYZE"); err != nil {
+	e.Apply(b, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
+	if _, err := e.Conn.Exec(ctx, "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
 	run(b, "citus", true)

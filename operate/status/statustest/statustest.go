@@ -46,7 +46,13 @@ func Load(t testing.TB, policyPath string, rows int) *Example {
 		t.Fatal(err)
 	}
 	url := exampledb.New(t, pol, exampledb.Rows(rows))
-	conn := pgtest.Connect(t, url)
+	return FromConn(t, url, pgtest.Connect(t, url), pol)
+}
+
+// FromConn reads, classifies and renders the database of conn (at url)
+// with pol: the Example of a database the test loaded itself.
+func FromConn(t testing.TB, url string, conn *pgx.Conn, pol *policy.Policy) *Example {
+	t.Helper()
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {
 		t.Fatal(err)
