@@ -28,6 +28,7 @@ import (
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/runnertest"
+	"github.com/warden-sql/warden/internal/verifyrun"
 	"github.com/warden-sql/warden/policy"
 )
 
@@ -215,12 +216,8 @@ func assertMigrated(t *testing.T, e *example) {
 }
 
 // verifyPackage holds the example app's generated verification tests, as
-// committed (warden check in CI keeps them current), and verifyURLEnv is
-// the variable they read the database URL from.
-const (
-	verifyPackage = "github.com/warden-sql/warden/generated/verify"
-	verifyURLEnv  = "WARDEN_VERIFY_DATABASE_URL"
-)
+// committed (warden check in CI keeps them current).
+const verifyPackage = "github.com/warden-sql/warden/generated/verify"
 
 // buildVerify compiles the generated verification tests once, into a test
 // binary that every runner's database is checked with.
@@ -237,18 +234,11 @@ func buildVerify(t *testing.T) string {
 // must pass, none may skip.
 func runVerify(t *testing.T, bin, url string) {
 	t.Helper()
-	cmd := exec.Command(bin, "-test.v", "-test.count=1")
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, verifyURLEnv+"=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
+	out, code := verifyrun.Run(t, bin, url)
+	if code != 0 {
+		t.Fatalf("the generated verification tests failed (exit %d):\n%s", code, out)
 	}
-	cmd.Env = append(cmd.Env, verifyURLEnv+"="+url)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the generated verification tests failed: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), "--- SKIP") || !strings.Contains(string(out), "--- PASS") {
+	if strings.Contains(out, "--- SKIP") || !strings.Contains(out, "--- PASS") {
 		t.Fatalf("the generated verification tests skipped or ran nothing:\n%s", out)
 	}
 }

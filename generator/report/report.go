@@ -661,7 +661,7 @@ func (r *renderer) distribution() error {
 		"`set_config()` does not reach them. Without it a request reads nothing from the distributed tables.\n")
 	r.printf("- Filter by %s (and join on it): a query with `%s = <org>` runs on one node as one task; any other fans out to every shard.\n", col, r.pol.Tenant.Column)
 	r.printf("- Writers outside a request name %s: a row without it takes the request's org (the column's default), and Citus refuses a row with none. "+
-		"Moving a row to another org is a delete and an insert (Citus refuses an update of %s).\n", col, col)
+		"Moving a row to another org is a delete and an insert (Citus refuses an update of %s), so give the default org's rows their own org before phase 8.\n", col, col)
 	r.printf("- Unique keys now hold per org: %s.\n", listOrNone(d.Keys))
 	r.printf("- The API roles must be able to log in on the workers (Citus connects as the current role); the workers must take no client connections. " +
 		"The coordinator needs `wal_level = logical` (and, from PostgreSQL 15.20, `citus` in `output_plugin_libraries`) for the distribution without blocking writes.\n\n")
@@ -678,6 +678,9 @@ func (r *renderer) distribution() error {
 	r.printf("\n\n**Policies.** Citus copies a table's policies to its shards without `AS RESTRICTIVE` and refuses subqueries in them, so before a table joins Citus, " +
 		"`warden.citus_fold_policies` ANDs every restrictive policy into each permissive one (the same rows pass), drops the restrictive ones, and unwraps `(SELECT f())` to `f()`. " +
 		"A policy with another subquery stops its file, named.\n\n")
+	r.printf("**Verification.** The verification tests gain `warden_citus_test.go`: on the cluster they check that each table is distributed by %s and colocated, "+
+		"that %s defaults to the request's org, that Citus refuses a row without it and any change of it, and the folded policies, in place of the dropped triggers and restrictive policies; "+
+		"their requests start with `warden.begin_request()`. Before phase 8 those checks fail.\n\n", col, col)
 	r.printf("Distributed, in order: %s.\n\nReference tables: %s.\n", strings.Join(d.Distributed, ", "), listOrNone(d.Reference))
 	if len(d.Local) > 0 {
 		r.printf("\nOn the coordinator: %s.\n", strings.Join(d.Local, ", "))

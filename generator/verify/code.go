@@ -72,6 +72,17 @@ func raw(s string) *jen.Statement {
 }
 
 func (m *model) constants() []jen.Code {
+	code := m.planConstants()
+	if m.distributed {
+		code = append(code, doc("beginRequestSQL starts a request on the Citus cluster the way the app must:",
+			"it settles the org of the claims set before it and passes it to the workers.").Line().
+			Const().Id("beginRequestSQL").Op("=").Add(raw(`SELECT "warden".begin_request()::text`)))
+	}
+	return code
+}
+
+// planConstants are the constants of every plan.
+func (m *model) planConstants() []jen.Code {
 	return []jen.Code{
 		doc("databaseURLEnv names the environment variable holding the URL of the",
 			"database to check. Without it every test skips, saying so.").Line().

@@ -19,6 +19,7 @@ import (
 	"github.com/warden-sql/warden/generator/report"
 	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
+	"github.com/warden-sql/warden/internal/verifyrun"
 	"github.com/warden-sql/warden/introspect"
 	"github.com/warden-sql/warden/policy"
 )
@@ -119,8 +120,8 @@ func TestRequestContexts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if out, code := runTests(t, buildTests(t, files), url); code != 0 {
-				t.Errorf("the generated verification tests failed (exit %d):\n%s", code, failures(out))
+			if out, code := verifyrun.Run(t, buildTests(t, files), url); code != 0 {
+				t.Errorf("the generated verification tests failed (exit %d):\n%s", code, verifyrun.Failures(out))
 			}
 
 			for i := len(steps) - 1; i >= 0; i-- {

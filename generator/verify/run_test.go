@@ -2,21 +2,16 @@ package verify
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
-	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/generator/migrations"
+	"github.com/warden-sql/warden/internal/verifyrun"
 	"github.com/warden-sql/warden/introspect"
 )
 
@@ -50,11 +45,11 @@ func TestGeneratedTests(t *testing.T) {
 		if diff := cmp.Diff(files, again); diff != "" {
 			t.Errorf("rendered from the migrated schema, the files differ (-before +after):\n%s", diff)
 		}
-		out, code := runTests(t, bin, e.url)
+		out, code := verifyrun.Run(t, bin, e.url)
 		if code != 0 {
-			t.Errorf("exit status %d on the migrated database, want 0:\n%s", code, failures(out))
+			t.Errorf("exit status %d on the migrated database, want 0:\n%s", code, verifyrun.Failures(out))
 		}
-		res := results(out)
+		res := verifyrun.Results(out)
 		for _, name := range scopedTestNames(e.plan) {
 			if res[name] != "PASS" {
 				t.Errorf("%s: %q, want PASS", name, res[name])
@@ -112,7 +107,7 @@ func TestGeneratedTests(t *testing.T) {
 			t.Parallel()
 			e := loadExample(t)
 			e.migrate(t, tc.skip)
-			out, code := runTests(t, bin, e.url)
+			out, code := verifyrun.Run(t, bin, e.url)
 			if code != 1 {
 				t.Errorf("exit status %d, want 1 (tests failed)", code)
 			}
@@ -123,7 +118,7 @@ func TestGeneratedTests(t *testing.T) {
 				}
 			}
 			sort.Strings(want)
-			if diff := cmp.Diff(want, failedLeaves(out)); diff != "" {
+			if diff := cmp.Diff(want, verifyrun.FailedLeaves(out)); diff != "" {
 				t.Errorf("failed subtests (-want +got):\n%s", diff)
 			}
 			// The failure says what is missing, for a person reading CI logs.
@@ -142,9 +137,9 @@ func TestGeneratedTests(t *testing.T) {
 		if _, err := e.conn.Exec(context.Background(), `DELETE FROM public.sentiment_analysis`); err != nil {
 			t.Fatal(err)
 		}
-		out, code := runTests(t, bin, e.url, "-test.run", "^TestScopedTables$/^public.sentiment_analysis$")
+		out, code := verifyrun.Run(t, bin, e.url, "-test.run", "^TestScopedTables$/^public.sentiment_analysis$")
 		if code != 0 {
-			t.Errorf("exit status %d with an empty table, want 0:\n%s", code, failures(out))
+			t.Errorf("exit status %d with an empty table, want 0:\n%s", code, verifyrun.Failures(out))
 		}
 		for _, want := range []string{
 			"public.sentiment_analysis has no rows: the checks that need one assert catalog facts only",
@@ -162,13 +157,13 @@ func TestGeneratedTests(t *testing.T) {
 
 	t.Run("url_unset", func(t *testing.T) {
 		t.Parallel()
-		out, code := runTests(t, bin, "")
+		out, code := verifyrun.Run(t, bin, "")
 		if code != 0 {
 			t.Errorf("exit status %d without a URL, want 0", code)
 		}
 		msg := DatabaseURLEnv + " is not set: point it at a migrated database to run these checks"
 		for _, test := range []string{"TestScopedTables", "TestExcludedTables", "TestGlobalTables", "TestAuthOrgID", "TestUsersHaveOrgClaim"} {
-			if res := results(out)[test]; res != "SKIP" {
+			if res := verifyrun.Results(out)[test]; res != "SKIP" {
 				t.Errorf("%s: %q, want SKIP", test, res)
 			}
 		}
@@ -179,116 +174,10 @@ func TestGeneratedTests(t *testing.T) {
 }
 
 // buildTests compiles files as a package of its own, the way they sit in an
-// adopter's generated/verify, into a test binary. The package lives under
-// testdata (ignored by ./... and by git) inside this module, so it builds
-// with the module's pgx and nothing else; the sources are removed once built.
+// adopter's generated/verify, into a test binary (under testdata).
 func buildTests(t *testing.T, files map[string][]byte) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to compile the generated tests: %v", err)
-	}
-	dir, err := os.MkdirTemp("testdata", "run-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	for p, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, path.Base(p)), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bin := filepath.Join(t.TempDir(), "verify.test")
-	start := time.Now()
-	pkg := "./" + filepath.ToSlash(dir)
-	if out, err := exec.Command(goBin, "test", "-c", "-o", bin, pkg).CombinedOutput(); err != nil {
-		t.Fatalf("compiling the generated tests: %v\n%s", err, out)
-	}
-	// An adopter's CI vets generated/ along with everything else.
-	if out, err := exec.Command(goBin, "vet", pkg).CombinedOutput(); err != nil {
-		t.Fatalf("go vet of the generated tests: %v\n%s", err, out)
-	}
-	t.Logf("compiled and vetted the generated tests in %v", time.Since(start).Round(time.Millisecond))
-	return bin
-}
-
-// runTests runs the compiled tests verbosely with the database URL (none
-// when url is empty, whatever the environment says) and returns the output
-// and exit status.
-func runTests(t *testing.T, bin, url string, args ...string) (string, int) {
-	t.Helper()
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, DatabaseURLEnv+"=") {
-			env = append(env, kv)
-		}
-	}
-	if url != "" {
-		env = append(env, DatabaseURLEnv+"="+url)
-	}
-	cmd := exec.Command(bin, append([]string{"-test.v", "-test.count=1"}, args...)...)
-	cmd.Env = env
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("ran the generated tests in %v", time.Since(start).Round(time.Millisecond))
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return string(out), 0
-	case errors.As(err, &exit):
-		return string(out), exit.ExitCode()
-	default:
-		t.Fatalf("running the generated tests: %v\n%s", err, out)
-		return "", -1
-	}
-}
-
-var resultLine = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): (\S+) \(`)
-
-// results maps every test and subtest name in the -test.v output to PASS,
-// FAIL or SKIP.
-func results(out string) map[string]string {
-	res := map[string]string{}
-	for _, m := range resultLine.FindAllStringSubmatch(out, -1) {
-		res[m[2]] = m[1]
-	}
-	return res
-}
-
-// failedLeaves lists the failed subtests that have no failed subtests of
-// their own, sorted.
-func failedLeaves(out string) []string {
-	var failed []string
-	for name, r := range results(out) {
-		if r == "FAIL" {
-			failed = append(failed, name)
-		}
-	}
-	var leaves []string
-	for _, name := range failed {
-		leaf := true
-		for _, other := range failed {
-			if strings.HasPrefix(other, name+"/") {
-				leaf = false
-			}
-		}
-		if leaf {
-			leaves = append(leaves, name)
-		}
-	}
-	sort.Strings(leaves)
-	return leaves
-}
-
-// failures returns the output lines about failures, for messages.
-func failures(out string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "FAIL") || strings.Contains(l, "_test.go:") {
-			b.WriteString(l + "\n")
-		}
-	}
-	return b.String()
+	return verifyrun.Build(t, "testdata", files)
 }
 
 // tableTestName is a scoped table's subtest name: schema.name.

@@ -52,10 +52,13 @@ const DefaultPackage = "verify"
 const Dir = "verify"
 
 // DataFile and ChecksFile are the names of the two files of the package:
-// what the plan says, and the checks that read it.
+// what the plan says, and the checks that read it. CitusFile is a third,
+// only where the policy distributes on Citus: the checks that replace
+// those phase 8 changes the answer of.
 const (
 	DataFile   = "warden_verify_test.go"
 	ChecksFile = "warden_checks_test.go"
+	CitusFile  = "warden_citus_test.go"
 )
 
 // checksSource is the kit's checks, copied into every generated package.
@@ -64,6 +67,11 @@ const (
 //
 //go:embed kit/checks.go
 var checksSource []byte
+
+// citusSource is the kit's checks on a Citus cluster, copied as CitusFile.
+//
+//go:embed kit/citus.go
+var citusSource []byte
 
 // Files returns the verification test package for plan, in package pkg
 // (DefaultPackage when empty), as paths relative to the output directory
@@ -89,29 +97,38 @@ func Files(plan *classify.Plan, pkg string) (map[string][]byte, error) {
 	if err := m.file(pkg).Render(&buf); err != nil {
 		return nil, fmt.Errorf("verify: rendering: %w", err)
 	}
-	checks, err := copyChecks(pkg)
+	checks, err := copyKit(checksSource, "checks.go", pkg)
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{
+	files := map[string][]byte{
 		path.Join(Dir, DataFile):   buf.Bytes(),
 		path.Join(Dir, ChecksFile): checks,
-	}, nil
+	}
+	if m.distributed {
+		citus, err := copyKit(citusSource, "citus.go", pkg)
+		if err != nil {
+			return nil, err
+		}
+		files[path.Join(Dir, CitusFile)] = citus
+	}
+	return files, nil
 }
 
-// kitClause is how kit/checks.go begins: with its package clause and no
-// comment above it, so that it is no package documentation (DataFile holds
-// that) and the clause is all there is to replace.
+// kitClause is how each copied kit file begins: with its package clause
+// and no comment above it, so that it is no package documentation
+// (DataFile holds that) and the clause is all there is to replace.
 const kitClause = "package kit\n"
 
-// copyChecks returns the kit's checks with the generated header, in package
-// pkg. Line endings are made LF first: a checkout that turned them into
-// CRLF must not change the output, or warden check would see drift.
-func copyChecks(pkg string) ([]byte, error) {
-	src := bytes.ReplaceAll(checksSource, []byte("\r\n"), []byte("\n"))
+// copyKit returns the kit file name (its source src) with the generated
+// header, in package pkg. Line endings are made LF first: a checkout that
+// turned them into CRLF must not change the output, or warden check would
+// see drift.
+func copyKit(src []byte, name, pkg string) ([]byte, error) {
+	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
 	body, ok := bytes.CutPrefix(src, []byte(kitClause))
 	if !ok {
-		return nil, fmt.Errorf("verify: kit/checks.go does not begin with %q", strings.TrimSpace(kitClause))
+		return nil, fmt.Errorf("verify: kit/%s does not begin with %q", name, strings.TrimSpace(kitClause))
 	}
 	out := []byte(fileset.HeaderGo + "\n\npackage " + pkg + "\n")
 	return append(out, body...), nil
@@ -138,6 +155,9 @@ type model struct {
 	orgType, context, setting, actingRole, probeOrg string
 	claimPath, policyRoles                          []string
 	keepsClaim                                      bool
+	// distributed is set where the policy distributes on Citus: the
+	// package gets CitusFile and beginRequestSQL.
+	distributed bool
 	// The membership lookups of checks acting as a member, where
 	// public.auth_org_id() checks the claim against the membership table
 	// (a membership table and a context whose requests name their user):
@@ -226,6 +246,7 @@ func newModel(plan *classify.Plan) (*model, error) {
 		m.tenant, strings.Join(cols, ", "), strings.Join(vals, ", "), ident.Quote(tn.Key))
 	m.orgType, m.context, m.setting, m.claimPath = tn.Type, pol.Context.Kind, pol.Context.Setting, pol.Context.Claim
 	m.keepsClaim = pol.Context.KeepsClaim()
+	m.distributed = pol.Distribute != nil && pol.Distribute.Target == policy.DistributeCitus
 	m.actingRole, m.probeOrg = "authenticated", probeOrgs[tn.Type]
 	m.policyRoles = []string{"PUBLIC"}
 	if len(pol.Context.Roles) > 0 {

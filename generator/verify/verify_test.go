@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/fileset"
 	"github.com/warden-sql/warden/introspect"
+	"github.com/warden-sql/warden/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -99,25 +101,74 @@ func TestChecksFileIsTheKit(t *testing.T) {
 }
 
 // TestKitStandInMatches: kit/data.go, which lets the kit compile on its own,
-// declares exactly the names a generated DataFile declares, so that what
-// compiles in the kit is what compiles in an adopter's repository.
+// declares exactly the names a generated DataFile declares where the policy
+// distributes on Citus (so that what compiles in the kit is what compiles in
+// an adopter's repository), and those but beginRequestSQL where it does not.
 func TestKitStandInMatches(t *testing.T) {
 	e := loadExample(t)
-	files, err := Files(e.plan, "kit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := parser.ParseFile(token.NewFileSet(), DataFile, files[dataPath], 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	standIn, err := parser.ParseFile(token.NewFileSet(), "kit/data.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(declared(data), declared(standIn)); diff != "" {
-		t.Errorf("names declared by %s (-) and kit/data.go (+) differ:\n%s", DataFile, diff)
+	for _, tc := range []struct {
+		plan *classify.Plan
+		want []string
+	}{
+		{distributed(e.plan), declared(standIn)},
+		{e.plan, slices.DeleteFunc(declared(standIn), func(n string) bool { return n == "beginRequestSQL" })},
+	} {
+		files, err := Files(tc.plan, "kit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := parser.ParseFile(token.NewFileSet(), DataFile, files[dataPath], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, declared(data)); diff != "" {
+			t.Errorf("distribute %v: names declared by kit/data.go (-) and %s (+) differ:\n%s", tc.plan.Policy.Distribute != nil, DataFile, diff)
+		}
 	}
+}
+
+// distributed returns plan with the policy's distribute: citus set.
+func distributed(plan *classify.Plan) *classify.Plan {
+	pol := *plan.Policy
+	pol.Distribute = &policy.Distribute{Target: policy.DistributeCitus, Excluded: policy.ExcludedLocal}
+	p := *plan
+	p.Policy = &pol
+	return &p
+}
+
+// TestCitusFile: where the policy distributes on Citus, the package has a
+// third file, kit/citus.go with the header and the package's clause, and it
+// compiles and vets with the other two; without distribute there is none.
+func TestCitusFile(t *testing.T) {
+	e := loadExample(t)
+	plain, err := Files(e.plan, "verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	citusPath := path.Join(Dir, CitusFile)
+	if _, ok := plain[citusPath]; ok || len(plain) != 2 {
+		t.Errorf("without distribute the package has %v, want only %s and %s", sortedKeys(plain), DataFile, ChecksFile)
+	}
+	files, err := Files(distributed(e.plan), "verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit, err := os.ReadFile("kit/citus.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fileset.HeaderGo + "\n\npackage verify\n" + strings.TrimPrefix(string(kit), "package kit\n")
+	if diff := cmp.Diff(want, string(files[citusPath])); diff != "" {
+		t.Errorf("%s is not kit/citus.go (-want +got):\n%s", CitusFile, diff)
+	}
+	if diff := cmp.Diff(plain[checksPath], files[checksPath]); diff != "" {
+		t.Errorf("%s differs under distribute (-plain +distributed):\n%s", ChecksFile, diff)
+	}
+	buildTests(t, files)
 }
 
 // declared lists the top-level names f declares, sorted.

@@ -44,6 +44,7 @@ var Of = map[string]Tier{
 	"internal/citustest":  Helpers,
 	"internal/golden":     Helpers,
 	"internal/runnertest": Helpers,
+	"internal/verifyrun":  Helpers,
 	"internal/tiers":      Helpers,
 	"templates":           Helpers,
 

@@ -33,6 +33,9 @@ const (
 	memberOfSQL       = `SELECT "user_id"::text FROM "public"."members" WHERE "org_id" = $1 ORDER BY 1 LIMIT 1`
 	someUserSQL       = `SELECT "id"::text FROM "auth"."users" ORDER BY 1 LIMIT 1`
 	userOrgSQL        = `SELECT "warden".user_org($1)::text`
+	// beginRequestSQL is in the data file only where the policy distributes
+	// on Citus, for citus.go.
+	beginRequestSQL = `SELECT "warden".begin_request()::text`
 )
 
 var (
