@@ -43,7 +43,7 @@ var errorCases = []struct {
 	{"unknown key no suggestion", head + tail + "frobnicate: true\n", `p.yaml:8:1: frobnicate: unknown key "frobnicate"; allowed keys: version, schemas, schema_files, tenant, request_context, users, ownership, membership, scope, exclude, global, tables, critical, unclassified, backfill, migrations, distribute`},
 	{"distribute target", head + tail + "distribute:\n  target: spark\n", `p.yaml:9:11: distribute.target: "spark" is not one of citus`},
 	{"distribute without target", head + tail + "distribute:\n  excluded: reference\n", `p.yaml:9:3: distribute.target: required key "target" is missing from distribute; add it (see the Policy reference in warden's README, or draft one with warden init)`},
-	{"distribute excluded", head + tail + "distribute:\n  target: citus\n  excluded: user\n", `p.yaml:10:13: distribute.excluded: "user" is not one of local, reference`},
+	{"distribute excluded", head + tail + "distribute:\n  target: citus\n  excluded: owner\n", `p.yaml:10:13: distribute.excluded: "owner" is not one of local, reference, user`},
 	{"duplicate key", head + "schemas: [app]\n" + tail, `p.yaml:3:1: schemas: duplicate key (first at 2:1); remove one of them`},
 	{"duplicate nested key", head + "tenant:\n  table: organizations\n  table: orgs\n  default_org: a0000000-0000-0000-0000-000000000001\nmigrations:\n  version: 20250110000000\n", `p.yaml:5:3: tenant.table: duplicate key (first at 4:3); remove one of them`},
 	{"non-string key", head + tail + "1: x\n", `p.yaml:8:1: keys must be plain names, not the integer 1`},
@@ -185,6 +185,7 @@ func TestDistributeDecodes(t *testing.T) {
 		{"", nil},
 		{"distribute:\n  target: citus\n", &Distribute{Target: DistributeCitus, Excluded: ExcludedLocal}},
 		{"distribute:\n  target: citus\n  excluded: reference\n", &Distribute{Target: DistributeCitus, Excluded: ExcludedReference}},
+		{"distribute:\n  target: citus\n  excluded: user\n", &Distribute{Target: DistributeCitus, Excluded: ExcludedUser}},
 	} {
 		p, err := Parse("p.yaml", []byte(head+tail+c.yaml))
 		if err != nil {

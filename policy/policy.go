@@ -142,16 +142,19 @@ const (
 	ExcludedLocal = "local"
 	// ExcludedReference copies them to every node (reference tables).
 	ExcludedReference = "reference"
+	// ExcludedUser distributes them by their owning user column, colocated
+	// with one another (a user's rows of every excluded table on one node).
+	ExcludedUser = "user"
 )
 
 // ExcludedPlacements are the values of distribute.excluded, the default first.
-var ExcludedPlacements = []string{ExcludedLocal, ExcludedReference}
+var ExcludedPlacements = []string{ExcludedLocal, ExcludedReference, ExcludedUser}
 
 // Distribute is the distribute: section.
 type Distribute struct {
 	Target string // one of DistributeTargets
-	// Excluded is where the excluded tables go: ExcludedLocal or
-	// ExcludedReference.
+	// Excluded is where the excluded tables go: ExcludedLocal,
+	// ExcludedReference or ExcludedUser.
 	Excluded string
 	Pos      Pos
 }

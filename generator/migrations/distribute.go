@@ -44,7 +44,10 @@ type distKey struct {
 	// "" for a plain unique index (the swap then checks the catalog).
 	Primary bool
 	// Target is the relation for comments.
-	Target  string
+	Target string
+	// ByUser: the key is led by the table's user column (an excluded
+	// table sharded by user), not the tenant column.
+	ByUser  bool
 	rawName string
 }
 
@@ -93,8 +96,13 @@ type distTable struct {
 	// Citus distributes only with citus.enable_unsafe_triggers.
 	AppTriggers []string
 	// ColocateWith is the table every org-owned table is colocated with
-	// (a literal), "" for that first table itself.
+	// (a literal), "" for that first table itself ('none' for the first
+	// table distributed by its user: a colocation group of its own).
 	ColocateWith string
+	// ByUser: an excluded table distributed by its user column
+	// (distribute.excluded: user), which is then the table's Col: no
+	// default, no warden trigger, colocated with the other user tables.
+	ByUser bool
 }
 
 // refTable is a table the distribution copies to every node.
@@ -121,6 +129,9 @@ type citusData struct {
 	References []refTable
 	// Local are the excluded tables left on the coordinator (literals).
 	Local []refTable
+	// ByUser are the excluded tables distributed by their user column
+	// (distribute.excluded: user), referenced tables first.
+	ByUser []*tableData
 	// Roles are the API roles that must log in on the workers (Citus opens
 	// its connections to them as the current role).
 	Roles []string
@@ -165,7 +176,6 @@ func citusOn(p *policy.Policy) bool {
 // would refuse half-way through a run.
 func planDistribution(c common, plan *classify.Plan, db *introspect.Database, all []*tableData) (*citusData, error) {
 	rels := relationsOf(db)
-	col := plan.Policy.Tenant.Column
 	owned := map[relKey]*tableData{}
 	for _, d := range all {
 		owned[relKey{d.schema, d.name}] = d
@@ -174,18 +184,43 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 	if c.AuthUserText == "" {
 		cd.BeginOrg = c.AuthOrgExpr
 	}
+	refs := referenceTables(plan, rels, all, owned)
+	pol := plan.Policy
+	if pol.Distribute.Excluded == policy.ExcludedUser {
+		var byUser []*introspect.Table
+		plans := map[*introspect.Table]*classify.TablePlan{}
+		for _, tp := range plan.Tables {
+			if tp.Class == classify.Excluded && !slices.Contains(refs, tp.Table) {
+				byUser = append(byUser, tp.Table)
+				plans[tp.Table] = tp
+			}
+		}
+		for _, t := range referencedFirst(byUser) {
+			d, err := byUserData(c, plans[t])
+			if err != nil {
+				return nil, err
+			}
+			cd.ByUser = append(cd.ByUser, d)
+		}
+	}
+	// Every distributed table, by org or by user, with its shard column
+	// (d.ColName).
+	sharded := map[relKey]*tableData{}
+	for _, d := range append(append([]*tableData(nil), all...), cd.ByUser...) {
+		sharded[relKey{d.schema, d.name}] = d
+	}
 	// Keys first: the foreign keys into a replaced key are dropped with it.
 	replaced := map[relKey][]*introspect.Index{}
-	for _, d := range all {
+	for k, d := range sharded {
 		t := d.tp.Table
 		for _, ix := range t.Indexes {
-			if !ix.Unique || slices.Contains(ix.Columns, col) {
+			if !ix.Unique || slices.Contains(ix.Columns, d.ColName) {
 				continue
 			}
 			if ix.Method != "btree" {
-				return nil, fmt.Errorf("distribute: %s: unique index %s uses %s; Citus needs every unique key of a distributed table to include %s, and warden rebuilds only btree keys", t.QualifiedName(), ix.Name, ix.Method, col)
+				return nil, fmt.Errorf("distribute: %s: unique index %s uses %s; Citus needs every unique key of a distributed table to include %s, and warden rebuilds only btree keys", t.QualifiedName(), ix.Name, ix.Method, d.ColName)
 			}
-			replaced[relKey{d.schema, d.name}] = append(replaced[relKey{d.schema, d.name}], ix)
+			replaced[k] = append(replaced[k], ix)
 		}
 	}
 	refersTo := func(fk *introspect.ForeignKey) bool {
@@ -197,59 +232,46 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 		return false
 	}
 	for i, d := range all {
-		t := d.tp.Table
-		dt := &distTable{}
+		colocate := ""
 		if i > 0 {
-			dt.ColocateWith = ident.Literal(all[0].tp.Table.QualifiedName())
+			colocate = ident.Literal(all[0].tp.Table.QualifiedName())
 		}
-		for _, ix := range replaced[relKey{d.schema, d.name}] {
-			cols := ident.Quote(col)
-			for _, k := range ix.Columns {
-				if t.Column(k) == nil {
-					return nil, fmt.Errorf("distribute: %s: unique index %s has the expression %s; warden rebuilds keys of plain columns only", t.QualifiedName(), ix.Name, k)
-				}
-				cols += ", " + ident.Quote(k)
-			}
-			if !d.Partitioned {
-				newName := ident.Derive(ix.Name, col)
-				dt.Keys = append(dt.Keys, distKey{Old: ident.Qualified(d.schema, ix.Name), OldName: ident.Quote(ix.Name),
-					OldLit: ident.Literal(ident.Qualified(d.schema, ix.Name)), New: ident.Quote(newName), NewQ: ident.Qualified(d.schema, newName), NewRawLit: ident.Literal(newName),
-					NewLit: ident.Literal(ident.Qualified(d.schema, newName)), On: d.T, Cols: cols, Where: ix.Predicate,
-					Primary: ix.Primary, Target: d.Display, rawName: newName})
+		if err := planKeys(d, replaced[relKey{d.schema, d.name}], colocate, false); err != nil {
+			return nil, err
+		}
+	}
+	for i, d := range cd.ByUser {
+		colocate := ident.Literal("none")
+		if i > 0 {
+			colocate = ident.Literal(cd.ByUser[0].tp.Table.QualifiedName())
+		}
+		if err := planKeys(d, replaced[relKey{d.schema, d.name}], colocate, true); err != nil {
+			return nil, err
+		}
+	}
+	// Foreign keys into replaced keys: between tables sharded alike (by
+	// org, or by user) they come back composite; from any other table
+	// Citus cannot keep them. A key from a table sharded by user to one
+	// sharded by org (or the other way) cannot be kept at all: the two
+	// are in different colocation groups.
+	for _, t := range db.Tables {
+		src := sharded[relKey{t.Schema, t.Name}]
+		for _, fk := range t.ForeignKeys {
+			parent := sharded[relKey{fk.RefSchema, fk.RefTable}]
+			if parent == nil {
 				continue
 			}
-			if !ix.Primary {
-				return nil, fmt.Errorf("distribute: %s: unique index %s of a partitioned table; warden rebuilds a partitioned table's primary key only", t.QualifiedName(), ix.Name)
-			}
-			dt.PrimaryName, dt.PrimaryCols = ident.Quote(ix.Name), cols
-			for _, p := range t.Partitions {
-				if !p.Leaf {
-					return nil, fmt.Errorf("distribute: %s: partition %s is itself partitioned; Citus distributes one level of partitions", t.QualifiedName(), p.Name)
-				}
-				// The partition's own key is the parent's, dropped with it;
-				// the new index becomes the partition's key under its own name.
-				newName := ident.Derive(p.Name, col+"_pkey")
-				dt.PartKeys = append(dt.PartKeys, distKey{New: ident.Quote(newName), NewQ: ident.Qualified(p.Schema, newName), NewRawLit: ident.Literal(newName),
-					NewLit: ident.Literal(ident.Qualified(p.Schema, newName)), On: ident.Qualified(p.Schema, p.Name), Cols: cols,
-					Primary: true, Target: ident.Display(p.Schema, p.Name), rawName: newName})
-			}
-		}
-		d.Dist = dt
-	}
-	// Foreign keys into replaced keys: from org-owned tables they come back
-	// composite; from any other table Citus cannot keep them.
-	for _, t := range db.Tables {
-		src, isOwned := owned[relKey{t.Schema, t.Name}]
-		for _, fk := range t.ForeignKeys {
-			parent := owned[relKey{fk.RefSchema, fk.RefTable}]
-			if parent == nil || isOwned && !refersTo(fk) {
+			alike := src != nil && src.Dist.ByUser == parent.Dist.ByUser
+			if alike && !refersTo(fk) {
 				continue
 			}
 			df := droppedFK{On: ident.Qualified(t.Schema, t.Name), Name: ident.Quote(fk.Name),
-				Display: ident.Display(t.Schema, t.Name) + "." + fk.Name, Rebuilt: isOwned}
+				Display: ident.Display(t.Schema, t.Name) + "." + fk.Name, Rebuilt: alike}
 			switch {
-			case !isOwned:
+			case src == nil:
 				df.Why = "Citus cannot enforce a key from a reference or local table into a distributed one"
+			case !alike:
+				df.Why = "Citus cannot enforce a key between a table sharded by org and one sharded by user"
 			case nullsOnChange(fk) != "":
 				// Citus refuses SET NULL and SET DEFAULT on a key that
 				// holds the shard column; NO ACTION instead would make the
@@ -261,7 +283,7 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 			if !df.Rebuilt {
 				continue
 			}
-			cols, refCols := ident.Quote(col), ident.Quote(col)
+			cols, refCols := src.Col, parent.Col
 			for i := range fk.Columns {
 				cols += ", " + ident.Quote(fk.Columns[i])
 				refCols += ", " + ident.Quote(fk.RefColumns[i])
@@ -270,40 +292,13 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 				Cols: cols, Parent: parent.T, RefCols: refCols, Actions: fkActions(fk)})
 		}
 	}
+	for _, d := range cd.ByUser {
+		d.Dist.AppTriggers = appTriggers(d.tp.Table)
+	}
 	for _, d := range all {
 		d.Dist.Triggers = []trigName{trig(fillTriggerName), trig(immutableTriggerName), trig(parentTriggerName)}
 		d.Dist.AppTriggers = appTriggers(d.tp.Table)
 	}
-	// Reference tables: what the org-owned tables and the request's org
-	// read, referenced tables first.
-	var refs []*introspect.Table
-	add := func(schema, name string) {
-		if t := rels.tables[relKey{schema, name}]; t != nil && !slices.Contains(refs, t) {
-			refs = append(refs, t)
-		}
-	}
-	pol := plan.Policy
-	add(pol.Users.Table.Schema, pol.Users.Table.Name)
-	add(pol.Tenant.Table.Schema, pol.Tenant.Table.Name)
-	if m := pol.Membership; m != nil {
-		add(m.Table.Schema, m.Table.Name)
-	}
-	excludedRef := pol.Distribute.Excluded == policy.ExcludedReference
-	for _, tp := range plan.Tables {
-		switch {
-		case tp.Class == classify.Global, tp.Class == classify.Excluded && excludedRef:
-			add(tp.Table.Schema, tp.Table.Name)
-		}
-	}
-	// A table an org-owned table points at must be on every node too.
-	for _, d := range all {
-		for _, fk := range d.tp.Table.ForeignKeys {
-			if owned[relKey{fk.RefSchema, fk.RefTable}] == nil {
-				add(fk.RefSchema, fk.RefTable)
-			}
-		}
-	}
-	refs = referencedFirst(refs)
 	// The users table first: the others reference it. Outside the
 	// governed schemas (Supabase's auth.users) it is not in the model.
 	usersTable := rels.tables[relKey{pol.Users.Table.Schema, pol.Users.Table.Name}]
@@ -343,9 +338,37 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 		slices.SortFunc(r.WardenTriggers, func(a, b trigName) int { return strings.Compare(a.Q, b.Q) })
 	}
 	for _, tp := range plan.Tables {
-		if tp.Class == classify.Excluded && !excludedRef && !slices.Contains(refs, tp.Table) {
+		if tp.Class == classify.Excluded && pol.Distribute.Excluded == policy.ExcludedLocal && !slices.Contains(refs, tp.Table) {
 			cd.Local = append(cd.Local, refTable{T: ident.Qualified(tp.Table.Schema, tp.Table.Name),
 				Lit: ident.Literal(ident.Qualified(tp.Table.Schema, tp.Table.Name)), Display: tp.Table.QualifiedName()})
+		}
+	}
+	// Every table that joins Citus has its policies copied to the shards,
+	// where Citus refuses a subquery: found here, not by the file that
+	// folds them half-way through the run.
+	joins := map[relKey]bool{}
+	for k := range sharded {
+		joins[k] = true
+	}
+	for _, t := range refs {
+		joins[relKey{t.Schema, t.Name}] = true
+	}
+	for _, tp := range plan.Tables {
+		if tp.Class == classify.Excluded && pol.Distribute.Excluded == policy.ExcludedLocal {
+			joins[relKey{tp.Table.Schema, tp.Table.Name}] = true // a Citus local table
+		}
+	}
+	for _, t := range db.Tables {
+		if !joins[relKey{t.Schema, t.Name}] {
+			continue
+		}
+		for _, p := range t.Policies {
+			for _, expr := range []string{p.Using, p.Check} {
+				if hasSubquery(expr) {
+					return nil, fmt.Errorf("distribute: %s: policy %q has a subquery (%s), which Citus refuses in the policies of its tables; rewrite it with a function call instead (a scalar (SELECT f()) is fine), or leave distribute out",
+						t.QualifiedName(), p.Name, strings.Join(strings.Fields(expr), " "))
+				}
+			}
 		}
 	}
 	switch ctx := pol.Context; ctx.Kind {
@@ -366,6 +389,120 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 		}
 	}
 	return cd, nil
+}
+
+// scalarCall is a scalar subquery of a bare function call as pg_get_expr
+// prints it, "( SELECT auth.uid() AS uid)", which citus_fold_policies
+// unwraps to the call; selectWord is any other SELECT. The two mirror the
+// fold's regular expressions.
+var (
+	scalarCall = regexp.MustCompile(`\( SELECT ([A-Za-z0-9_."]+\(\)) AS [A-Za-z0-9_"]+\)`)
+	selectWord = regexp.MustCompile(`\bSELECT\b`)
+)
+
+// hasSubquery reports whether a policy expression holds a subquery that
+// citus_fold_policies cannot unwrap.
+func hasSubquery(expr string) bool {
+	return selectWord.MatchString(scalarCall.ReplaceAllString(expr, "$1"))
+}
+
+// referenceTables are the tables the distribution copies to every node,
+// referenced tables first: the users, tenant and membership tables (what
+// the request's org is read from), the global tables, the excluded ones
+// where the policy places them so, and every table an org-owned table
+// points at.
+func referenceTables(plan *classify.Plan, rels relations, all []*tableData, owned map[relKey]*tableData) []*introspect.Table {
+	var refs []*introspect.Table
+	add := func(schema, name string) {
+		if t := rels.tables[relKey{schema, name}]; t != nil && !slices.Contains(refs, t) {
+			refs = append(refs, t)
+		}
+	}
+	pol := plan.Policy
+	add(pol.Users.Table.Schema, pol.Users.Table.Name)
+	add(pol.Tenant.Table.Schema, pol.Tenant.Table.Name)
+	if m := pol.Membership; m != nil {
+		add(m.Table.Schema, m.Table.Name)
+	}
+	excludedRef := pol.Distribute.Excluded == policy.ExcludedReference
+	for _, tp := range plan.Tables {
+		if tp.Class == classify.Global || tp.Class == classify.Excluded && excludedRef {
+			add(tp.Table.Schema, tp.Table.Name)
+		}
+	}
+	for _, d := range all {
+		for _, fk := range d.tp.Table.ForeignKeys {
+			if owned[relKey{fk.RefSchema, fk.RefTable}] == nil {
+				add(fk.RefSchema, fk.RefTable)
+			}
+		}
+	}
+	return referencedFirst(refs)
+}
+
+// byUserData is an excluded table as the phase 8 templates see it where
+// the policy distributes excluded tables by their user
+// (distribute.excluded: user): its owner column is the shard column, so it
+// must have one, never NULL (Citus cannot place a row without it).
+func byUserData(c common, tp *classify.TablePlan) (*tableData, error) {
+	t := tp.Table
+	switch {
+	case tp.Owner == nil:
+		return nil, fmt.Errorf("distribute: excluded: user: %s has no user column to shard it by; give it an owner column, or place excluded tables local or reference", t.QualifiedName())
+	case !tp.Owner.NotNull:
+		return nil, fmt.Errorf("distribute: excluded: user: %s.%s allows NULL, and Citus cannot place a row without its shard column; make it NOT NULL, or place excluded tables local or reference", t.QualifiedName(), tp.Owner.Name)
+	}
+	c.Col, c.ColName, c.ColLit = ident.Quote(tp.Owner.Name), tp.Owner.Name, ident.Literal(tp.Owner.Name)
+	d := &tableData{common: c, Display: t.QualifiedName(), T: ident.Qualified(t.Schema, t.Name),
+		Lit: ident.Literal(ident.Qualified(t.Schema, t.Name)), Schema: ident.Literal(t.Schema), Name: ident.Literal(t.Name),
+		Class: string(tp.Class), Partitioned: t.Partitioned, schema: t.Schema, name: t.Name, tp: tp, Citus: true}
+	for _, p := range t.Partitions {
+		d.Partitions = append(d.Partitions, partData{T: ident.Qualified(p.Schema, p.Name), Lit: ident.Literal(ident.Qualified(p.Schema, p.Name)),
+			Display: ident.Display(p.Schema, p.Name)})
+	}
+	return d, nil
+}
+
+// planKeys sets d.Dist: the unique keys of replaced rebuilt to lead with
+// the table's shard column (d.ColName), and the table it is colocated
+// with (a literal; "" for none).
+func planKeys(d *tableData, replaced []*introspect.Index, colocate string, byUser bool) error {
+	t, col := d.tp.Table, d.ColName
+	dt := &distTable{ColocateWith: colocate, ByUser: byUser}
+	for _, ix := range replaced {
+		cols := ident.Quote(col)
+		for _, k := range ix.Columns {
+			if t.Column(k) == nil {
+				return fmt.Errorf("distribute: %s: unique index %s has the expression %s; warden rebuilds keys of plain columns only", t.QualifiedName(), ix.Name, k)
+			}
+			cols += ", " + ident.Quote(k)
+		}
+		if !d.Partitioned {
+			newName := ident.Derive(ix.Name, col)
+			dt.Keys = append(dt.Keys, distKey{Old: ident.Qualified(d.schema, ix.Name), OldName: ident.Quote(ix.Name),
+				OldLit: ident.Literal(ident.Qualified(d.schema, ix.Name)), New: ident.Quote(newName), NewQ: ident.Qualified(d.schema, newName), NewRawLit: ident.Literal(newName),
+				NewLit: ident.Literal(ident.Qualified(d.schema, newName)), On: d.T, Cols: cols, Where: ix.Predicate,
+				Primary: ix.Primary, Target: d.Display, ByUser: byUser, rawName: newName})
+			continue
+		}
+		if !ix.Primary {
+			return fmt.Errorf("distribute: %s: unique index %s of a partitioned table; warden rebuilds a partitioned table's primary key only", t.QualifiedName(), ix.Name)
+		}
+		dt.PrimaryName, dt.PrimaryCols = ident.Quote(ix.Name), cols
+		for _, p := range t.Partitions {
+			if !p.Leaf {
+				return fmt.Errorf("distribute: %s: partition %s is itself partitioned; Citus distributes one level of partitions", t.QualifiedName(), p.Name)
+			}
+			// The partition's own key is the parent's, dropped with it;
+			// the new index becomes the partition's key under its own name.
+			newName := ident.Derive(p.Name, col+"_pkey")
+			dt.PartKeys = append(dt.PartKeys, distKey{New: ident.Quote(newName), NewQ: ident.Qualified(p.Schema, newName), NewRawLit: ident.Literal(newName),
+				NewLit: ident.Literal(ident.Qualified(p.Schema, newName)), On: ident.Qualified(p.Schema, p.Name), Cols: cols,
+				Primary: true, Target: ident.Display(p.Schema, p.Name), ByUser: byUser, rawName: newName})
+		}
+	}
+	d.Dist = dt
+	return nil
 }
 
 // fkActions spells a foreign key's referential actions for its composite
@@ -546,8 +683,9 @@ type Distribution struct {
 	// and colocated, in the order they are distributed.
 	Distributed []string
 	// Reference are the tables copied to every node; Local the excluded
-	// tables left on the coordinator.
-	Reference, Local []string
+	// tables left on the coordinator; ByUser the excluded tables sharded
+	// by their user column (with it), colocated with one another.
+	Reference, Local, ByUser []string
 	// Unsafe are the tables whose own triggers need
 	// citus.enable_unsafe_triggers, with the triggers.
 	Unsafe []string
@@ -585,8 +723,13 @@ func Distributes(plan *classify.Plan) (*Distribution, error) {
 		return nil, err
 	}
 	out := &Distribution{}
-	for _, d := range all {
-		out.Distributed = append(out.Distributed, d.Display)
+	for _, d := range cd.ByUser {
+		out.ByUser = append(out.ByUser, d.Display+" ("+d.ColName+")")
+	}
+	for _, d := range append(all, cd.ByUser...) {
+		if !d.Dist.ByUser {
+			out.Distributed = append(out.Distributed, d.Display)
+		}
 		if len(d.Dist.AppTriggers) > 0 {
 			out.Unsafe = append(out.Unsafe, d.Display+" ("+strings.Join(d.Dist.AppTriggers, ", ")+")")
 		}

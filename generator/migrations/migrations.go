@@ -316,6 +316,16 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 					b.table(r, d)
 				}
 			}
+			// Then the excluded tables the distribution shards by user.
+			if dist != nil {
+				for _, d := range dist.ByUser {
+					for _, r := range stepTable[i:j] {
+						if r.Citus && d.distributes(r) {
+							b.table(r, d)
+						}
+					}
+				}
+			}
 			i = j
 		}
 		if b.err != nil {

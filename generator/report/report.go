@@ -654,6 +654,9 @@ func (r *renderer) distribution() error {
 	if len(d.Local) > 0 {
 		r.printf("; %d excluded tables stay on the coordinator", len(d.Local))
 	}
+	if len(d.ByUser) > 0 {
+		r.printf("; %d excluded tables are sharded by their user column, colocated with one another (a user's rows of each on one node)", len(d.ByUser))
+	}
 	r.printf(".\n\n")
 	r.printf("**What the app must do.**\n\n")
 	r.printf("- Call `warden.begin_request()` first in every transaction of a request (PostgREST: `db-pre-request`). " +
@@ -662,7 +665,11 @@ func (r *renderer) distribution() error {
 	r.printf("- Filter by %s (and join on it): a query with `%s = <org>` runs on one node as one task; any other fans out to every shard.\n", col, r.pol.Tenant.Column)
 	r.printf("- Writers outside a request name %s: a row without it takes the request's org (the column's default), and Citus refuses a row with none. "+
 		"Moving a row to another org is a delete and an insert (Citus refuses an update of %s), so give the default org's rows their own org before phase 8.\n", col, col)
-	r.printf("- Unique keys now hold per org: %s.\n", listOrNone(d.Keys))
+	perUser := ""
+	if len(d.ByUser) > 0 {
+		perUser = " (per user on the tables sharded by user)"
+	}
+	r.printf("- Unique keys now hold per org%s: %s.\n", perUser, listOrNone(d.Keys))
 	r.printf("- The API roles must be able to log in on the workers (Citus connects as the current role); the workers must take no client connections. " +
 		"The coordinator needs `wal_level = logical` (and, from PostgreSQL 15.20, `citus` in `output_plugin_libraries`) for the distribution without blocking writes.\n\n")
 	r.printf("**Foreign keys.** Kept as composite keys with %s: %s.\n\nDropped, because Citus cannot keep them: %s.\n\n",
@@ -677,13 +684,16 @@ func (r *renderer) distribution() error {
 	}
 	r.printf("\n\n**Policies.** Citus copies a table's policies to its shards without `AS RESTRICTIVE` and refuses subqueries in them, so before a table joins Citus, " +
 		"`warden.citus_fold_policies` ANDs every restrictive policy into each permissive one (the same rows pass), drops the restrictive ones, and unwraps `(SELECT f())` to `f()`. " +
-		"A policy with another subquery stops its file, named.\n\n")
+		"A policy with another subquery is refused when the files are generated, named, for the app to rewrite.\n\n")
 	r.printf("**Verification.** The verification tests gain `warden_citus_test.go`: on the cluster they check that each table is distributed by %s and colocated, "+
 		"that %s defaults to the request's org, that Citus refuses a row without it and any change of it, and the folded policies, in place of the dropped triggers and restrictive policies; "+
 		"their requests start with `warden.begin_request()`. Before phase 8 those checks fail.\n\n", col, col)
 	r.printf("Distributed, in order: %s.\n\nReference tables: %s.\n", strings.Join(d.Distributed, ", "), listOrNone(d.Reference))
 	if len(d.Local) > 0 {
 		r.printf("\nOn the coordinator: %s.\n", strings.Join(d.Local, ", "))
+	}
+	if len(d.ByUser) > 0 {
+		r.printf("\nSharded by user (filter by the user column for one node; a key between these and the org-owned tables cannot be kept): %s.\n", strings.Join(d.ByUser, ", "))
 	}
 	return nil
 }
