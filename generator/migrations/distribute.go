@@ -141,6 +141,10 @@ type citusData struct {
 	// BeginOrg is the expression warden.begin_request() settles the
 	// request's org with.
 	BeginOrg string
+	// ViewSchemas are the governed schemas (literals) whose views' and
+	// materialized views' privileges dist_setup records: Citus recreates
+	// a distributed table's views with default privileges.
+	ViewSchemas []string
 }
 
 // settingName is a custom setting's name that SET accepts unquoted.
@@ -186,6 +190,9 @@ func planDistribution(c common, plan *classify.Plan, db *introspect.Database, al
 	}
 	refs := referenceTables(plan, rels, all, owned)
 	pol := plan.Policy
+	for _, schema := range pol.Schemas {
+		cd.ViewSchemas = append(cd.ViewSchemas, ident.Literal(schema))
+	}
 	if pol.Distribute.Excluded == policy.ExcludedUser {
 		var byUser []*introspect.Table
 		plans := map[*introspect.Table]*classify.TablePlan{}
@@ -610,9 +617,10 @@ func (b *stepBuilder) distOnce(row StepKind) {
 	s := Step{Name: row.stepName(b.c.ColName, ""), Partition: -1, Probe: distProbe(row.Kind, nil, nil)}
 	switch row.Kind {
 	case KindDistSetup:
-		s.Objects.Functions = []string{ident.Qualified(wardenSchema, "begin_request"), ident.Qualified(wardenSchema, "citus_fold_policies"), "public.auth_org_id"}
-		s.Probe.Done = fmt.Sprintf("pg_catalog.to_regprocedure(%s) IS NOT NULL AND pg_catalog.to_regprocedure(%s) IS NOT NULL",
-			ident.Literal(ident.Qualified(wardenSchema, "begin_request")+"()"), ident.Literal(ident.Qualified(wardenSchema, "citus_fold_policies")+"(regclass)"))
+		s.Objects.Functions = []string{ident.Qualified(wardenSchema, "begin_request"), ident.Qualified(wardenSchema, "citus_fold_policies"), ident.Qualified(wardenSchema, "dist_restore_acls"), "public.auth_org_id"}
+		s.Probe.Done = fmt.Sprintf("pg_catalog.to_regprocedure(%s) IS NOT NULL AND pg_catalog.to_regprocedure(%s) IS NOT NULL AND pg_catalog.to_regprocedure(%s) IS NOT NULL",
+			ident.Literal(ident.Qualified(wardenSchema, "begin_request")+"()"), ident.Literal(ident.Qualified(wardenSchema, "citus_fold_policies")+"(regclass)"),
+			ident.Literal(ident.Qualified(wardenSchema, "dist_restore_acls")+"()"))
 	}
 	b.add(row, s, b.dist)
 }

@@ -685,6 +685,9 @@ func (r *renderer) distribution() error {
 	r.printf("\n\n**Policies.** Citus copies a table's policies to its shards without `AS RESTRICTIVE` and refuses subqueries in them, so before a table joins Citus, " +
 		"`warden.citus_fold_policies` ANDs every restrictive policy into each permissive one (the same rows pass), drops the restrictive ones, and unwraps `(SELECT f())` to `f()`. " +
 		"A policy with another subquery is refused when the files are generated, named, for the app to rewrite.\n\n")
+	r.printf("**Views.** Citus recreates the views and materialized views on a table it distributes, and a recreated view gets the schema's default privileges: " +
+		"a materialized view closed to the API roles would be open again. `dist_setup` records the privileges of every view of the governed schemas, " +
+		"and each file that hands a table to Citus puts them back (`warden.dist_restore_acls()`).\n\n")
 	r.printf("**Verification.** The verification tests gain `warden_citus_test.go`: on the cluster they check that each table is distributed by %s and colocated, "+
 		"that %s defaults to the request's org, that Citus refuses a row without it and any change of it, and the folded policies, in place of the dropped triggers and restrictive policies; "+
 		"their requests start with `warden.begin_request()`. Before phase 8 those checks fail.\n\n", col, col)

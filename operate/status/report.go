@@ -23,7 +23,8 @@ type Report struct {
 	// RLS phase protects too.
 	Roots  []*RootStatus `json:"tenant_roots"`
 	Global Global        `json:"global"`
-	// Phases are phases 2–6 of the migration and zero-trust RLS, in order.
+	// Phases are phases 2–6 of the migration and zero-trust RLS, in order,
+	// then the distribution on Citus where the policy has one.
 	Phases []*PhaseStatus `json:"phases"`
 	// PhasesDone counts the phases that are done, of len(Phases).
 	PhasesDone int `json:"phases_done"`
@@ -270,11 +271,15 @@ var phaseInfo = map[migrations.Phase]struct {
 	migrations.PhaseJWT:       {5, "Phase 5: JWT Metadata", []migrations.Phase{migrations.PhaseBackfill}},
 	migrations.PhaseImmutable: {6, "Phase 6: Immutability Triggers", []migrations.Phase{migrations.PhaseAdd, migrations.PhaseBackfill, migrations.PhaseNotNull}},
 	migrations.PhaseRLS:       {7, "Zero-Trust RLS", []migrations.Phase{migrations.PhaseNotNull, migrations.PhaseJWT}},
+	// Only where the policy distributes on Citus: the shards need every
+	// row's org (phase 4) and fold warden's policies (RLS).
+	migrations.PhaseDistribute: {8, "Phase 8: Distribute on Citus", []migrations.Phase{migrations.PhaseNotNull, migrations.PhaseImmutable, migrations.PhaseRLS}},
 }
 
 var phaseOrder = []migrations.Phase{
 	migrations.PhaseAdd, migrations.PhaseBackfill, migrations.PhaseNotNull,
 	migrations.PhaseJWT, migrations.PhaseImmutable, migrations.PhaseRLS,
+	migrations.PhaseDistribute,
 }
 
 // summarize turns the measured facts into the report: each step's effect
@@ -303,13 +308,14 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 		phase migrations.Phase
 	}
 	tableDone := map[key]bool{}
+	superseded := supersededBy(steps, r)
 	phaseSteps := map[migrations.Phase][]migrations.Step{}
 	phaseAllDone := map[migrations.Phase]bool{}
 	undone := map[migrations.Phase][]migrations.Step{}
 	for _, s := range steps {
 		ts := byName[s.Table]
 		isRoot := s.Kind == migrations.KindRLSRoot
-		done := stepDone(s, ts, r)
+		done := stepDone(s, ts, r) || superseded(s)
 		phaseSteps[s.Phase] = append(phaseSteps[s.Phase], s)
 		if _, ok := phaseAllDone[s.Phase]; !ok {
 			phaseAllDone[s.Phase] = true
@@ -417,6 +423,41 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 		}
 	}
 	return r
+}
+
+// supersededBy returns whether a step's effect was removed on purpose by a
+// phase 8 step (distribute: citus) that is done: Citus itself does what
+// the fill, immutability and parent-org triggers did, and refuses them;
+// the restrictive policies are folded into the permissive ones; the claim
+// triggers go with the reference tables (membership decides the org).
+// Such a step counts as done, or status would send the user back to
+// re-create what the distribution took away.
+func supersededBy(steps []migrations.Step, r *Report) func(migrations.Step) bool {
+	prepared, referenced := map[string]bool{}, map[string]bool{}
+	allReferenced := false
+	for _, s := range steps {
+		switch s.Kind {
+		case migrations.KindDistPrepare:
+			prepared[s.Table] = r.Probes[s.Name]
+		case migrations.KindDistReference:
+			if len(referenced) == 0 {
+				allReferenced = true
+			}
+			referenced[s.Table] = r.Probes[s.Name]
+			allReferenced = allReferenced && r.Probes[s.Name]
+		}
+	}
+	return func(s migrations.Step) bool {
+		switch s.Kind {
+		case migrations.KindFillTrigger, migrations.KindImmutable, migrations.KindParentOrg, migrations.KindRLS:
+			return prepared[s.Table]
+		case migrations.KindRLSRoot:
+			return referenced[s.Table]
+		case migrations.KindJWTClaims, migrations.KindJWTMemberSync, migrations.KindPersonalOrgs:
+			return allReferenced
+		}
+		return false
+	}
 }
 
 // nextAction says what to run for a phase given its steps not done yet, in

@@ -177,9 +177,16 @@ func (m *measurer) defaultOrgRows(ctx context.Context, tx pgx.Tx) error {
 	if m.opts.Estimate {
 		return nil
 	}
+	// A table Citus has distributed is left out: its cause query joins
+	// it with its parents on their keys, not on the shard column, which
+	// Citus refuses; by then every row's org is settled anyway.
+	sharded, err := m.distributed(ctx, tx)
+	if err != nil {
+		return err
+	}
 	has := map[*classify.TablePlan]bool{}
 	for _, ts := range m.tables {
-		has[ts.plan] = ts.Exists && ts.Column.Exists
+		has[ts.plan] = ts.Exists && ts.Column.Exists && !sharded[ts.Table]
 	}
 	var parts []string
 	for i, ts := range m.tables {
@@ -212,6 +219,41 @@ func (m *measurer) defaultOrgRows(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	})
 	return err
+}
+
+// distributed returns the scoped tables (by TableStatus.Table) that Citus
+// has distributed: none without a distribute policy or the extension.
+func (m *measurer) distributed(ctx context.Context, tx pgx.Tx) (map[string]bool, error) {
+	out := map[string]bool{}
+	if m.plan.Policy.Distribute == nil {
+		return out, nil
+	}
+	var citus bool
+	if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL").Scan(&citus); err != nil || !citus {
+		return out, err
+	}
+	var names []string
+	for _, ts := range m.tables {
+		names = append(names, ts.plan.Table.Schema+"."+ts.plan.Table.Name)
+	}
+	rows, err := tx.Query(ctx, `SELECT n.nspname || '.' || c.relname
+FROM pg_catalog.pg_dist_partition p
+JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname || '.' || c.relname = ANY ($1)`, names)
+	if err != nil {
+		return nil, err
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	for _, ts := range m.tables {
+		if slices.Contains(done, ts.plan.Table.Schema+"."+ts.plan.Table.Name) {
+			out[ts.Table] = true
+		}
+	}
+	return out, nil
 }
 
 // CountCauses pairs the counts a cause query returned with its causes,

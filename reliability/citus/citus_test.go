@@ -19,13 +19,15 @@ import (
 	"github.com/warden-sql/warden/internal/citustest"
 	"github.com/warden-sql/warden/internal/pgtest"
 	"github.com/warden-sql/warden/internal/verifyrun"
+	"github.com/warden-sql/warden/operate/status"
 	"github.com/warden-sql/warden/operate/status/statustest"
 	"github.com/warden-sql/warden/policy"
 )
 
 // load starts a cluster, loads the example with rows rows in its largest
 // tables into the coordinator, and generates the steps with distribute:
-// citus.
+// citus, the excluded tables sharded by their user (the placement with the
+// most to prove: their own keys, colocation group and policies).
 func load(t testing.TB, rows int) *statustest.Example {
 	t.Helper()
 	cluster := citustest.Start(t)
@@ -34,7 +36,7 @@ func load(t testing.TB, rows int) *statustest.Example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol.Distribute = &policy.Distribute{Target: policy.DistributeCitus, Excluded: policy.ExcludedLocal}
+	pol.Distribute = &policy.Distribute{Target: policy.DistributeCitus, Excluded: policy.ExcludedUser}
 	conn := pgtest.Connect(t, cluster.URL())
 	if err := exampledb.Load(ctx, conn, pol, exampledb.Rows(rows)); err != nil {
 		t.Fatal(err)
@@ -76,6 +78,9 @@ func TestCitusCluster(t *testing.T) {
 	if want := "public.calls is not a Citus table: the distribution (phase 8) is missing"; !strings.Contains(out, want) {
 		t.Errorf("the failures before the distribution do not say %q:\n%s", want, verifyrun.Failures(out))
 	}
+	if rep := measure(t, e); rep.Complete {
+		t.Errorf("status before the distribution: complete (%d of %d phases), want phase 8 not done", rep.PhasesDone, len(rep.Phases))
+	}
 	// Then the distribution, twice: every file applies again unchanged.
 	for range 2 {
 		e.Apply(t, func(s migrations.Step) bool { return s.Phase == migrations.PhaseDistribute })
@@ -93,6 +98,31 @@ func TestCitusCluster(t *testing.T) {
 		t.Errorf("rows changed by the distribution (-single node +distributed):\n%s", diff)
 	}
 
+	// Citus recreated the materialized view on calls with the schema's
+	// default privileges; phase 8 must have put its own back (phase 7
+	// closed it to the API roles: it holds every org's rows).
+	for _, role := range []string{"anon", "authenticated"} {
+		if n := e.Scalar(t, `SELECT count(*) FROM (SELECT 1 WHERE has_table_privilege($1, 'public.daily_call_stats', 'SELECT')) x`, role); n != 0 {
+			t.Errorf("after the distribution %s may read public.daily_call_stats (every org's rows)", role)
+		}
+	}
+	// status reads the distribution's steps from Citus's catalog: all done.
+	rep := measure(t, e)
+	if !rep.Complete {
+		t.Errorf("status after the distribution: %d of %d phases done, next: %s", rep.PhasesDone, len(rep.Phases), rep.Next)
+	}
+	var probes int
+	for name, done := range rep.Probes {
+		if strings.HasPrefix(name, "dist_") {
+			probes++
+			if !done {
+				t.Errorf("status after the distribution: step %s not done", name)
+			}
+		}
+	}
+	if probes == 0 {
+		t.Error("status after the distribution probed no dist_ step")
+	}
 	out, code = verifyrun.Run(t, verifyBin, e.URL)
 	res = verifyrun.Results(out)
 	if code != 0 || strings.Contains(out, "--- SKIP") {
@@ -126,6 +156,26 @@ func TestCitusCluster(t *testing.T) {
 			colocation = group
 		} else if group != colocation {
 			t.Errorf("%s: colocation group %d, want %d (the first table's)", statustest.Quoted(tp), group, colocation)
+		}
+	}
+	// The excluded tables, sharded by their user in a colocation group of
+	// their own.
+	var userGroup int64 = -1
+	for _, name := range byUser {
+		var method, column string
+		var group int64
+		err := conn.QueryRow(ctx, `SELECT partmethod::text, column_to_column_name(logicalrelid, partkey), colocationid FROM pg_dist_partition WHERE logicalrelid = $1::regclass`, name).Scan(&method, &column, &group)
+		if err != nil || method != "h" || column != "user_id" {
+			t.Errorf("%s: not hash-distributed by user_id (%q by %q, %v)", name, method, column, err)
+			continue
+		}
+		if group == colocation {
+			t.Errorf("%s is in the org-owned tables' colocation group %d", name, group)
+		}
+		if userGroup == -1 {
+			userGroup = group
+		} else if group != userGroup {
+			t.Errorf("%s: colocation group %d, want %d (%s's)", name, group, userGroup, byUser[0])
 		}
 	}
 	for _, ref := range []string{"auth.users", "public.organizations", "public.organization_members"} {
@@ -201,6 +251,48 @@ func TestCitusCluster(t *testing.T) {
 			}
 		})
 	})
+	t.Run("tables sharded by user", func(t *testing.T) {
+		// A user's own rows of a table sharded by user, through the app's
+		// own policy (auth.uid(), from the claims begin_request() passed
+		// to the workers), on one shard.
+		var owner string
+		if err := conn.QueryRow(ctx, `SELECT user_id::text FROM public.customers GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`).Scan(&owner); err != nil {
+			t.Fatal(err)
+		}
+		want := e.Scalar(t, `SELECT count(*) FROM public.customers WHERE user_id = $1`, owner)
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		for _, q := range []string{`SET LOCAL ROLE authenticated`, `SELECT set_config('request.jwt.claims', $1, true)`, `SELECT warden.begin_request()`} {
+			var args []any
+			if strings.Contains(q, "$1") {
+				args = append(args, fmt.Sprintf(`{"sub":%q,"role":"authenticated"}`, owner))
+			}
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		var visible, foreign int64
+		if err := tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE user_id <> $1) FROM public.customers`, owner).Scan(&visible, &foreign); err != nil {
+			t.Fatal(err)
+		}
+		if visible != want || foreign != 0 || want == 0 {
+			t.Errorf("public.customers as its user %s: %d rows (%d of other users), want the user's %d (> 0)", owner, visible, foreign, want)
+		}
+		rows, err := tx.Query(ctx, `EXPLAIN (COSTS OFF) SELECT * FROM public.customers WHERE user_id = $1`, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan := strings.Join(lines, "\n"); !strings.Contains(plan, "Task Count: 1\n") {
+			t.Errorf("a user's read of public.customers is not one task:\n%s", plan)
+		}
+	})
 	t.Run("insert without org", func(t *testing.T) {
 		asMember(t, true, func(tx pgx.Tx) {
 			var got string
@@ -227,6 +319,19 @@ func TestCitusCluster(t *testing.T) {
 		})
 	})
 }
+
+// measure runs warden status on the cluster's coordinator.
+func measure(t *testing.T, e *statustest.Example) *status.Report {
+	t.Helper()
+	rep, err := status.Measure(context.Background(), e.Conn, e.Plan, status.Options{})
+	if err != nil {
+		t.Fatalf("status on the cluster: %v", err)
+	}
+	return rep
+}
+
+// byUser are the example's excluded tables, which load shards by user.
+var byUser = []string{"public.customers", "public.user_credits", "public.user_subscriptions"}
 
 // citusChecks are the subtests every scoped table must have on the
 // cluster, as kit/citus.go names them: spelled out here so that a check
