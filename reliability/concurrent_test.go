@@ -224,20 +224,28 @@ func startAppLoad(t *testing.T, m *migration) (load *appLoad, waitForApp func(af
 	load.before = load.tableCounts(t, m)
 
 	const writers = 4
+	// Each writer owns a disjoint slice of existing calls and leads, read
+	// before any writer starts: the rows a running writer inserts (random
+	// ids) would shift a later OFFSET and make two writers share a row,
+	// whose last committed update the test could then not tell.
+	owned := map[string][]string{}
+	for _, tb := range []string{"calls", "leads"} {
+		rows, err := m.conn.Query(ctx, fmt.Sprintf(`SELECT id::text FROM public.%s ORDER BY id LIMIT $1`, tb), writers*25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owned[tb], err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+		if len(owned[tb]) < writers*25 {
+			t.Fatalf("public.%s has %d rows, want at least %d for the writers", tb, len(owned[tb]), writers*25)
+		}
+	}
 	loadCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for i := range writers {
-		w := &writer{load: load, conn: pgtest.Connect(t, m.url), n: i}
-		// Each writer owns a disjoint slice of existing calls and leads.
-		for tb, dst := range map[string]*[]string{"calls": &w.calls, "leads": &w.leads} {
-			rows, err := m.conn.Query(ctx, fmt.Sprintf(`SELECT id::text FROM public.%s ORDER BY id OFFSET $1 LIMIT 25`, tb), i*25)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *dst, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-				t.Fatal(err)
-			}
-		}
+		w := &writer{load: load, conn: pgtest.Connect(t, m.url), n: i,
+			calls: owned["calls"][i*25 : (i+1)*25], leads: owned["leads"][i*25 : (i+1)*25]}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
