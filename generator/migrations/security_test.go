@@ -77,7 +77,7 @@ func securityProblems(ctx context.Context, q querier, plan *classify.Plan) ([]st
 SELECT pg_catalog.format('%I.%I', n.nspname, p.proname),
        pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid)),
        p.prokind::text, p.prosecdef, p.provolatile::text,
-       coalesce('search_path=""' = ANY (p.proconfig), false),
+       coalesce('search_path=""' = ANY (p.proconfig), false), p.proconfig IS NULL,
        p.prosrc,
        p.proacl IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a
                                    WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'),
@@ -93,13 +93,20 @@ ORDER BY 2`)
 	authOrgID := false
 	for rows.Next() {
 		var name, sig, kind, volatility, src string
-		var secdef, pinned, publicExec bool
+		var secdef, pinned, unset, publicExec bool
 		var api []string
-		if err := rows.Scan(&name, &sig, &kind, &secdef, &volatility, &pinned, &src, &publicExec, &api); err != nil {
+		if err := rows.Scan(&name, &sig, &kind, &secdef, &volatility, &pinned, &unset, &src, &publicExec, &api); err != nil {
 			return nil, err
 		}
 		switch {
 		case pinned:
+		case name == "public.auth_org_id" && unset && !secdef:
+			// Left unpinned so the planner inlines it into the policies;
+			// that is safe only while it reads no table (it computes from
+			// the caller's own settings and the pinned warden.request_org()).
+			if relationRef.MatchString(src) {
+				report("%s: reads a table without a pinned search_path", sig)
+			}
 		case kind == "p" && slices.Contains(commitProcedures, name) && !secdef:
 			// Allowed without SET search_path; then every relation name
 			// must be qualified.
@@ -363,6 +370,8 @@ func TestSecurityNegativeControl(t *testing.T) {
 			[]string{"warden.user_org(p_user uuid): no SET search_path = ''"}},
 		{"search_path not empty", `ALTER FUNCTION public.auth_org_id() SET search_path = public`,
 			[]string{"public.auth_org_id(): no SET search_path = ''"}},
+		{"auth_org_id reads a table unpinned", `CREATE OR REPLACE FUNCTION public.auth_org_id() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT org_id FROM organization_members LIMIT 1'`,
+			[]string{"public.auth_org_id(): reads a table without a pinned search_path"}},
 		{"EXECUTE for anon", `GRANT EXECUTE ON FUNCTION warden.user_claim_org(uuid) TO anon`,
 			[]string{"warden.user_claim_org(p_user uuid): anon can EXECUTE"}},
 		{"EXECUTE for PUBLIC", `GRANT EXECUTE ON FUNCTION warden.tenant_column_immutable() TO PUBLIC`,
@@ -376,7 +385,9 @@ func TestSecurityNegativeControl(t *testing.T) {
 				// USAGE on warden is for the callers of auth_org_id() only.
 				"schema warden: authenticated has USAGE"}},
 		{"auth_org_id SECURITY DEFINER", `ALTER FUNCTION public.auth_org_id() SECURITY DEFINER`,
-			[]string{"public.auth_org_id(): SECURITY DEFINER", "public.auth_org_id(): SECURITY DEFINER outside schema warden"}},
+			// Unpinned is allowed only for the invoker's function, which the
+			// planner inlines.
+			[]string{"public.auth_org_id(): SECURITY DEFINER", "public.auth_org_id(): SECURITY DEFINER outside schema warden", "public.auth_org_id(): no SET search_path = ''"}},
 		{"SECURITY DEFINER in public", `CREATE FUNCTION public.sneaky() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = '' AS 'SELECT 1'`,
 			[]string{"public.sneaky(): SECURITY DEFINER outside schema warden"}},
 		// A function created without REVOKE is executable by PUBLIC, and so

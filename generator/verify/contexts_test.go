@@ -112,6 +112,7 @@ func TestRequestContexts(t *testing.T) {
 			pgtest.Exec(t, conn, expect)
 			r.expectCanFail(filepath.Join(dir, "misplace.sql"), expect)
 			r.assertIsolated(plan, cc)
+			r.assertOrgCallInlined(cc)
 			if err := r.inOrg("", func(tx pgx.Tx) error { _, err := tx.Exec(t.Context(), app); return err }); sqlState(err) != "42501" {
 				t.Errorf("the app's writes with no org set: %v, want a row-level security violation (42501)", err)
 			}
@@ -181,6 +182,47 @@ func (r *contextRun) expectCanFail(misplace, expect string) {
 	}
 	if _, err := tx.Exec(ctx, expect); err == nil {
 		r.t.Errorf("expect.sql passed with the misplaced rows of %s", misplace)
+	}
+}
+
+// assertOrgCallInlined checks that the planner inlines public.auth_org_id()
+// for the app's role: a SQL function it cannot inline (one with SET
+// search_path, say) is planned anew in every statement that calls it,
+// which is most of what the org policies add to a small query. The same
+// check on the function pinned again (rolled back) must see the call, so
+// the check can fail.
+func (r *contextRun) assertOrgCallInlined(cc contextCase) {
+	r.t.Helper()
+	plannedCall := func(tx pgx.Tx) (string, error) {
+		rows, err := tx.Query(r.t.Context(), `EXPLAIN (VERBOSE, COSTS OFF) SELECT public.auth_org_id()`)
+		if err != nil {
+			return "", err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		return strings.Join(lines, "\n"), err
+	}
+	err := r.inOrg(cc.orgB, func(tx pgx.Tx) error {
+		plan, err := plannedCall(tx)
+		if err == nil && strings.Contains(plan, "auth_org_id(") {
+			r.t.Errorf("public.auth_org_id() is not inlined:\n%s", plan)
+		}
+		return err
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	err = r.inOrg(cc.orgB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(r.t.Context(), `RESET ROLE; ALTER FUNCTION public.auth_org_id() SET search_path = ''; SET LOCAL ROLE `+ident.Quote(r.pol.Context.Roles[0])); err != nil {
+			return err
+		}
+		plan, err := plannedCall(tx)
+		if err == nil && !strings.Contains(plan, "auth_org_id(") {
+			r.t.Errorf("negative control: a pinned public.auth_org_id() was inlined too:\n%s", plan)
+		}
+		return errors.New("rolled back") // leave the function as it was
+	})
+	if err == nil || err.Error() != "rolled back" {
+		r.t.Fatalf("negative control: %v", err)
 	}
 }
 

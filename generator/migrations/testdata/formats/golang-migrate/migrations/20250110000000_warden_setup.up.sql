@@ -97,13 +97,19 @@ $fn$;
 REVOKE EXECUTE ON FUNCTION "warden".request_org() FROM PUBLIC;
 
 -- STABLE and wrapped as (SELECT public.auth_org_id()) in policies, so it
--- is evaluated once per statement.
+-- is evaluated once per statement. No SET search_path, on purpose: a SQL
+-- function with one is planned anew in every statement that calls it
+-- (PostgreSQL caches no plan for it across statements), which was most
+-- of what row-level security added to a small query; without one the
+-- planner inlines the body into the policy. It may: it is SECURITY
+-- INVOKER, reads no table, and computes only from settings the caller
+-- could set itself and the pinned "warden".request_org(), so a
+-- caller's search_path can change nothing it could not change anyway.
 CREATE OR REPLACE FUNCTION public.auth_org_id()
 RETURNS uuid
 LANGUAGE sql
 STABLE
 PARALLEL SAFE
-SET search_path = ''
 AS $fn$
   SELECT "warden".request_org()
 $fn$;
