@@ -30,7 +30,7 @@ var sections = map[string][]string{
 	"ownership[]":     {"column", "require_fk"},
 	"membership":      {"table", "user_column", "org_column", "primary_column", "order_column"},
 	"tables[]":        {"via", "class", "org_from", "null_parent", "when_null", "require_fk"},
-	"backfill":        {"batch_size", "pause"},
+	"backfill":        {"batch_size", "pause", "org_index"},
 	"migrations":      {"format", "layout", "version", "lock_timeout", "statement_timeout"},
 	"distribute":      {"target", "excluded"},
 }
@@ -474,7 +474,7 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 		Tables:       []Override{},
 		Critical:     []TableRef{},
 		Unclassified: defaultUnclassified,
-		Backfill:     Backfill{BatchSize: defaultBatchSize},
+		Backfill:     Backfill{BatchSize: defaultBatchSize, OrgIndex: OrgIndexBeforeBackfill},
 		Migrations:   Migrations{Format: defaultFormat, LockTimeout: defaultLockTimeout, StatementTimeout: defaultStatementTimeout},
 		Context:      RequestContext{Kind: ContextSupabase, Pos: rootPos},
 	}
@@ -540,7 +540,8 @@ func (d *decoder) policy(root *yaml.Node) *Policy {
 					}
 					p.Backfill.BatchSize = int(n)
 				},
-				"pause": func(k string, v *yaml.Node) { p.Backfill.Pause = d.duration(v, k, 0, maxPause, false) },
+				"pause":     func(k string, v *yaml.Node) { p.Backfill.Pause = d.duration(v, k, 0, maxPause, false) },
+				"org_index": func(k string, v *yaml.Node) { p.Backfill.OrgIndex = d.enum(v, k, OrgIndexes) },
 			})
 		},
 		"distribute": func(k string, v *yaml.Node) {

@@ -98,6 +98,7 @@ var errorCases = []struct {
 	{"lock_timeout sub-ms", head + "tenant:\n  table: organizations\n  default_org: a0000000-0000-0000-0000-000000000001\nmigrations:\n  version: 20250110000000\n  lock_timeout: 1500us\n", `p.yaml:8:17: migrations.lock_timeout: 1500us is not a whole number of milliseconds, which is PostgreSQL's unit for timeouts`},
 	{"batch_size zero", head + tail + "backfill:\n  batch_size: 0\n", `p.yaml:9:15: backfill.batch_size: batch size 0 is out of range; use 1 to 1000000`},
 	{"batch_size too big", head + tail + "backfill:\n  batch_size: 1000001\n", `p.yaml:9:15: backfill.batch_size: batch size 1000001 is out of range; use 1 to 1000000`},
+	{"org_index unknown", head + tail + "backfill:\n  org_index: later\n", `p.yaml:9:14: backfill.org_index: "later" is not one of before_backfill, after_backfill`},
 	{"ownership without column", head + tail + "ownership:\n  - require_fk: false\n", `p.yaml:9:5: ownership[0].column: required key "column" is missing from ownership[0]; add it (see the Policy reference in warden's README, or draft one with warden init)`},
 	{"ownership scalar entry", head + tail + "ownership:\n  - owner_id\n", `p.yaml:9:5: ownership[0]: expected a mapping such as {column: user_id}, got the string "owner_id"`},
 	{"ownership duplicate", head + tail + "ownership:\n  - column: owner_id\n  - column: OWNER_ID\n", `p.yaml:10:13: ownership[1].column: column owner_id is listed twice (first at 9:13); remove one`},

@@ -52,6 +52,23 @@ const (
 // Layouts are the values of migrations.layout, the default first.
 var Layouts = []string{LayoutGrouped, LayoutStep}
 
+// Values of Backfill.OrgIndex: when the org column's index is built.
+const (
+	// OrgIndexBeforeBackfill builds it in phase 2, right after the column
+	// is added, as the migration report orders: every backfilled row then
+	// also updates the index.
+	OrgIndexBeforeBackfill = "before_backfill"
+	// OrgIndexAfterBackfill builds it once the backfill is done and
+	// checked, before NOT NULL and row-level security need it: the
+	// backfill writes only the table, and one concurrent build then reads
+	// the filled column. Faster on large tables; org-scoped reads during
+	// the backfill are not indexed (nothing reads by the column yet).
+	OrgIndexAfterBackfill = "after_backfill"
+)
+
+// OrgIndexes are the values of backfill.org_index, the default first.
+var OrgIndexes = []string{OrgIndexBeforeBackfill, OrgIndexAfterBackfill}
+
 // Defaults applied when a key is omitted, and the limits values must keep
 // to (docs/policy-format.md).
 const (
@@ -344,7 +361,13 @@ const NullParentDefaultOrg = "default_org"
 type Backfill struct {
 	BatchSize int
 	Pause     time.Duration
+	// OrgIndex is one of the OrgIndex constants.
+	OrgIndex string
 }
+
+// IndexAfterBackfill reports whether the org column's index is built after
+// the backfill (backfill.org_index: after_backfill).
+func (b Backfill) IndexAfterBackfill() bool { return b.OrgIndex == OrgIndexAfterBackfill }
 
 // Migrations holds the settings of the generated files.
 type Migrations struct {

@@ -80,7 +80,7 @@ func TestLoadFull(t *testing.T) {
 			ref("public", "calls", fat(52, 5), "critical[1]"),
 		},
 		Unclassified: UnclassifiedWarn,
-		Backfill:     Backfill{BatchSize: 1000, Pause: 250 * time.Millisecond},
+		Backfill:     Backfill{BatchSize: 1000, Pause: 250 * time.Millisecond, OrgIndex: OrgIndexAfterBackfill},
 		Migrations: Migrations{
 			Format:           FormatGoose,
 			Version:          "20250110000000",
@@ -135,7 +135,7 @@ func TestDefaults(t *testing.T) {
 		Tables:       []Override{},
 		Critical:     []TableRef{},
 		Unclassified: UnclassifiedError,
-		Backfill:     Backfill{BatchSize: 5000},
+		Backfill:     Backfill{BatchSize: 5000, OrgIndex: OrgIndexBeforeBackfill},
 		Migrations:   Migrations{Format: FormatSupabase, Version: "20250110000000", LockTimeout: 2 * time.Second, StatementTimeout: time.Minute},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

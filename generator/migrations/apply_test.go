@@ -36,11 +36,21 @@ type example struct {
 // rows in its largest tables, and the plan and steps generated for it.
 func loadExample(t testing.TB, rows int) *example {
 	t.Helper()
+	return loadExampleWith(t, rows, nil)
+}
+
+// loadExampleWith is loadExample with the policy changed by tune (when not
+// nil) before the steps are generated.
+func loadExampleWith(t testing.TB, rows int, tune func(*policy.Policy)) *example {
+	t.Helper()
 	pol, err := policy.Load("../../policy.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	url := exampledb.New(t, pol, exampledb.Rows(rows))
+	if tune != nil {
+		tune(pol)
+	}
 	conn := pgtest.Connect(t, url)
 	db, err := introspect.Inspect(context.Background(), conn, pol.Schemas)
 	if err != nil {

@@ -50,6 +50,9 @@ type common struct {
 	TenantHasName  bool   // the tenant table has a "name" column to fill
 	OnDelete       string // SQL words: CASCADE, RESTRICT, ...
 	LockTimeout    string // literal, e.g. '2s'
+	// IndexPhase is the phase the org index is built in: 2, or 3 with
+	// backfill.org_index: after_backfill.
+	IndexPhase int
 	// StatementTimeout is the policy's statement_timeout as a literal, ""
 	// when not set.
 	StatementTimeout string
@@ -342,6 +345,7 @@ func newCommon(plan *classify.Plan, db *introspect.Database) (common, error) {
 		DefaultOrgName:    ident.Literal(tn.DefaultOrgName),
 		OnDelete:          strings.ToUpper(tn.OnDelete),
 		LockTimeout:       ident.Literal(pgDuration(pol.Migrations.LockTimeout)),
+		IndexPhase:        indexPhase(pol),
 		BatchSize:         pol.Backfill.BatchSize,
 		Pause:             ident.Literal(pgDuration(pol.Backfill.Pause)),
 		Users:             ident.Qualified(pol.Users.Table.Schema, pol.Users.Table.Name),
@@ -969,4 +973,12 @@ func partitionBatchSQL(d *tableData) string {
 	q = strings.ReplaceAll(q, "%", "%%")
 	q = strings.ReplaceAll(q, "\x00", "%1$s")
 	return ident.Literal(q)
+}
+
+// indexPhase is the phase number the org index files name.
+func indexPhase(pol *policy.Policy) int {
+	if pol.Backfill.IndexAfterBackfill() {
+		return 3
+	}
+	return 2
 }

@@ -172,13 +172,14 @@ var visibleFields = func() func(reflect.Type) []reflect.StructField {
 // indexBuild is what the index build template needs for one index (of a
 // table, or of one partition of a partitioned table).
 type indexBuild struct {
-	ColName   string
-	Target    string // display name of the table or partition
-	On        string // quoted, qualified table or partition
-	IndexName string // quoted bare name
-	Index     string // quoted qualified name
-	IndexCols string
-	rawName   string // the index name, unquoted
+	ColName    string
+	IndexPhase int
+	Target     string // display name of the table or partition
+	On         string // quoted, qualified table or partition
+	IndexName  string // quoted bare name
+	Index      string // quoted qualified name
+	IndexCols  string
+	rawName    string // the index name, unquoted
 }
 
 // Steps plans and renders every step of the migration for plan, in the
@@ -248,9 +249,12 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	}
 
 	exposed := exposedSteps(c, plan)
-	b := stepBuilder{c: c, funcs: funcs, plan: plan, dist: dist}
-	for i := 0; i < len(stepTable); {
-		row := stepTable[i]
+	// About a dozen steps per table: growing the slice of (large) steps
+	// from empty copied them over and over at thousands of tables.
+	b := stepBuilder{c: c, funcs: funcs, plan: plan, dist: dist, steps: make([]Step, 0, 16*(len(tables)+len(finished))+32)}
+	order := runOrder(plan.Policy)
+	for i := 0; i < len(order); {
+		row := order[i]
 		switch row.Scope {
 		case Once:
 			if row.Citus {
@@ -291,11 +295,11 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		default:
 			// A group of per-table rows runs table by table.
 			j := i + 1
-			for row.Group != "" && j < len(stepTable) && stepTable[j].Group == row.Group {
+			for row.Group != "" && j < len(order) && order[j].Group == row.Group {
 				j++
 			}
 			for _, d := range tables {
-				for _, r := range stepTable[i:j] {
+				for _, r := range order[i:j] {
 					if r.PartitionedOnly && !d.Partitioned || r.Kind == KindParentOrg && len(d.ParentChecks) == 0 || !d.distributes(r) {
 						continue
 					}
@@ -305,7 +309,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 			// Then the tables that already carry the column, where the
 			// row has work for them.
 			for _, d := range finished {
-				for _, r := range stepTable[i:j] {
+				for _, r := range order[i:j] {
 					if r.Finish == "" || !d.finishes(r.Kind) || !d.distributes(r) {
 						continue
 					}
@@ -319,7 +323,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 			// Then the excluded tables the distribution shards by user.
 			if dist != nil {
 				for _, d := range dist.ByUser {
-					for _, r := range stepTable[i:j] {
+					for _, r := range order[i:j] {
 						if r.Citus && d.distributes(r) {
 							b.table(r, d)
 						}
@@ -516,11 +520,11 @@ func (b *stepBuilder) table(row StepKind, d *tableData) {
 // attached from them by the index-verify step).
 func indexBuilds(d *tableData) []indexBuild {
 	if !d.Partitioned {
-		return []indexBuild{{ColName: d.ColName, Target: d.Display, On: d.T, IndexName: d.IndexName, Index: d.Index, IndexCols: d.IndexCols, rawName: d.indexRaw}}
+		return []indexBuild{{ColName: d.ColName, IndexPhase: d.IndexPhase, Target: d.Display, On: d.T, IndexName: d.IndexName, Index: d.Index, IndexCols: d.IndexCols, rawName: d.indexRaw}}
 	}
 	var out []indexBuild
 	for _, p := range d.Partitions {
-		out = append(out, indexBuild{ColName: d.ColName, Target: p.Display, On: p.T, IndexName: p.IndexName, Index: p.Index, IndexCols: d.IndexCols, rawName: p.indexRaw})
+		out = append(out, indexBuild{ColName: d.ColName, IndexPhase: d.IndexPhase, Target: p.Display, On: p.T, IndexName: p.IndexName, Index: p.Index, IndexCols: d.IndexCols, rawName: p.indexRaw})
 	}
 	return out
 }

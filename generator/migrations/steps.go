@@ -6,6 +6,7 @@ import (
 
 	"github.com/warden-sql/warden/generator/classify"
 	"github.com/warden-sql/warden/internal/ident"
+	"github.com/warden-sql/warden/policy"
 )
 
 // Kind is what a migration step does. Every kind is one row of stepTable;
@@ -269,6 +270,31 @@ var stepTable = []StepKind{
 
 // Kinds returns the step table, in the order the migration runs the kinds.
 func Kinds() []StepKind { return append([]StepKind(nil), stepTable...) }
+
+// runOrder is stepTable in the order pol runs it. With backfill.org_index:
+// after_backfill the org index's build and check move from phase 2 to right
+// after the backfill check, in phase 3: the backfill then updates only the
+// table (every row it fills would otherwise also be inserted into the
+// index), and NOT NULL and row-level security, which come later, still
+// find the index built and valid.
+func runOrder(pol *policy.Policy) []StepKind {
+	if !pol.Backfill.IndexAfterBackfill() {
+		return stepTable
+	}
+	var order, index []StepKind
+	for _, r := range stepTable {
+		if r.Group == "index" {
+			r.Phase = PhaseBackfill
+			index = append(index, r)
+			continue
+		}
+		order = append(order, r)
+		if r.Kind == KindBackfillCheck {
+			order = append(order, index...)
+		}
+	}
+	return order
+}
 
 // Step is one planned migration step: what it does, as typed fields, and
 // its rendered up and down scripts.

@@ -178,16 +178,21 @@ func (r *renderer) migration() {
 	n := plural(r.sum.RequireOrgID, "scoped table", "scoped tables")
 	r.section("What the migration does")
 	r.printf("Every step is idempotent and takes strong locks only briefly (`lock_timeout` %s); one file per step, in this order.\n\n", r.pol.Migrations.LockTimeout)
+	index, indexAfter := fmt.Sprintf(" and an index led by %s built `CONCURRENTLY`", col), ""
+	if r.pol.Backfill.IndexAfterBackfill() {
+		// backfill.org_index: after_backfill
+		index, indexAfter = "", fmt.Sprintf("; then the index led by %s is built `CONCURRENTLY` (after the backfill, so the backfill writes no index entries)", col)
+	}
 	r.printf("- **Phase 2, add:** ensures %s and the default org row, adds %s %s (nullable, no default) to the %s, "+
-		"with a foreign key to %s added `NOT VALID` and an index led by %s built `CONCURRENTLY`.\n",
-		code(t.Table.String()), col, code(t.Type), n, code(fmt.Sprintf("%s(%s)", t.Table, t.Key)), col)
+		"with a foreign key to %s added `NOT VALID`%s.\n",
+		code(t.Table.String()), col, code(t.Type), n, code(fmt.Sprintf("%s(%s)", t.Table, t.Key)), index)
 	pause := ""
 	if r.pol.Backfill.Pause > 0 {
 		pause = fmt.Sprintf(", pausing %s between batches", r.pol.Backfill.Pause)
 	}
 	r.printf("- **Phase 3, backfill:** a fill trigger first (rows written meanwhile get their org), then batches of %d rows%s, "+
-		"parents before children, resumable, ending with a check that fails if any %s is NULL.\n",
-		r.pol.Backfill.BatchSize, pause, col)
+		"parents before children, resumable, ending with a check that fails if any %s is NULL%s.\n",
+		r.pol.Backfill.BatchSize, pause, col, indexAfter)
 	r.printf("- **Phase 4, NOT NULL:** `CHECK (%s IS NOT NULL) NOT VALID`, then `VALIDATE` of the check and the foreign key "+
 		"(reads and writes go on), `SET NOT NULL`, and the check is dropped: no long exclusive scan.\n", t.Column)
 	r.printf("- **Phase 5, JWT:** `public.auth_org_id()` reads %s from the JWT's `app_metadata`; every user in %s gets it "+

@@ -64,16 +64,21 @@ type config struct {
 }
 
 // altRun is a further warden run of b2: another backfill batch size, and
-// optionally custom plans forced for the migration session.
+// optionally custom plans forced for the migration session or the org
+// index built after the backfill (backfill.org_index: after_backfill).
 type altRun struct {
-	batch  int
-	custom bool
+	batch      int
+	custom     bool
+	indexAfter bool
 }
 
 func (a altRun) String() string {
 	s := fmt.Sprintf("batch_size %d", a.batch)
 	if a.custom {
 		s += ", plan_cache_mode = force_custom_plan"
+	}
+	if a.indexAfter {
+		s += ", org_index after_backfill"
 	}
 	return s
 }
@@ -122,7 +127,7 @@ func main() {
 	flag.DurationVar(&cfg.b2Cooldown, "b2-cooldown", 10*time.Second, "b2: load after the migration ends")
 	var alts string
 	flag.StringVar(&alts, "b2-alt", "1000,1000+custom", "b2: further warden runs, each on its own twin: backfill.batch_size, "+
-		"+custom for plan_cache_mode = force_custom_plan in the migration session (empty: none)")
+		"+custom for plan_cache_mode = force_custom_plan in the migration session, +after for backfill.org_index: after_backfill (empty: none)")
 	flag.IntVar(&cfg.b3Rounds, "b3-rounds", 10, "b3: interleaved rounds per variant")
 	flag.StringVar(&cfg.bfTable, "bf-table", "calls", "bf: the example table whose backfill is diagnosed (public schema)")
 	flag.BoolVar(&cfg.autovacuum, "autovacuum", true, "run the server with autovacuum (off: to see its share of b2's backfill time)")
@@ -144,8 +149,18 @@ func main() {
 			continue
 		}
 		var alt altRun
-		n, custom := strings.CutSuffix(a, "+custom")
-		alt.custom = custom
+		n, opts, _ := strings.Cut(a, "+")
+		for _, o := range strings.Split(opts, "+") {
+			switch o {
+			case "":
+			case "custom":
+				alt.custom = true
+			case "after":
+				alt.indexAfter = true
+			default:
+				fatalf("bad -b2-alt %q: unknown option +%s", alts, o)
+			}
+		}
 		var err error
 		if alt.batch, err = strconv.Atoi(n); err != nil || alt.batch < 1 {
 			fatalf("bad -b2-alt %q", alts)
