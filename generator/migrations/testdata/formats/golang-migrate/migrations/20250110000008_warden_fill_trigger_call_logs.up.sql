@@ -47,6 +47,13 @@ SET search_path = ''
 -- A generic plan cannot use p_after to start the keyset scan, so every
 -- batch would rescan the rows before it (quadratic over the table).
 SET plan_cache_mode = force_custom_plan
+-- A batch touches p_limit rows: finding them again for the UPDATE (and
+-- their parents) is a few index probes each, where a hash or merge join
+-- reads every row still to do, every batch (quadratic again: a 2.5M-row
+-- partitioned table took 3.0 s a batch that way, 0.9 s by key). These only
+-- price those joins out; a join with no index to probe still gets one.
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $fn$
 BEGIN
   WITH batch AS (
