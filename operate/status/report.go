@@ -434,19 +434,18 @@ func summarize(plan *classify.Plan, steps []migrations.Step, m *measurer) *Repor
 // re-create what the distribution took away.
 func supersededBy(steps []migrations.Step, r *Report) func(migrations.Step) bool {
 	prepared, referenced := map[string]bool{}, map[string]bool{}
-	allReferenced := false
+	// Every reference table done, and there is at least one.
+	allReferenced := true
 	for _, s := range steps {
 		switch s.Kind {
 		case migrations.KindDistPrepare:
 			prepared[s.Table] = r.Probes[s.Name]
 		case migrations.KindDistReference:
-			if len(referenced) == 0 {
-				allReferenced = true
-			}
 			referenced[s.Table] = r.Probes[s.Name]
 			allReferenced = allReferenced && r.Probes[s.Name]
 		}
 	}
+	allReferenced = allReferenced && len(referenced) > 0
 	return func(s migrations.Step) bool {
 		switch s.Kind {
 		case migrations.KindFillTrigger, migrations.KindImmutable, migrations.KindParentOrg, migrations.KindRLS:

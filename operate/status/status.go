@@ -232,9 +232,12 @@ func (m *measurer) distributed(ctx context.Context, tx pgx.Tx) (map[string]bool,
 	if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL").Scan(&citus); err != nil || !citus {
 		return out, err
 	}
+	byName := map[string]string{} // schema.name -> TableStatus.Table
 	var names []string
 	for _, ts := range m.tables {
-		names = append(names, ts.plan.Table.Schema+"."+ts.plan.Table.Name)
+		name := ts.plan.Table.Schema + "." + ts.plan.Table.Name
+		byName[name] = ts.Table
+		names = append(names, name)
 	}
 	rows, err := tx.Query(ctx, `SELECT n.nspname || '.' || c.relname
 FROM pg_catalog.pg_dist_partition p
@@ -248,10 +251,10 @@ WHERE n.nspname || '.' || c.relname = ANY ($1)`, names)
 	if err != nil {
 		return nil, err
 	}
-	for _, ts := range m.tables {
-		if slices.Contains(done, ts.plan.Table.Schema+"."+ts.plan.Table.Name) {
-			out[ts.Table] = true
-		}
+	// A set, not a search per table: status runs on catalogs of
+	// thousands of tables.
+	for _, name := range done {
+		out[byName[name]] = true
 	}
 	return out, nil
 }
