@@ -215,9 +215,16 @@ func checkAlone(s Step) error {
 	if len(s.Members) > 0 {
 		// A composite's blocks each run in their own explicit transaction
 		// (Compose), or alone: such a block must be one statement.
-		for _, blk := range append(append([]string(nil), s.UpBlocks...), s.DownBlocks...) {
-			if n := len(splitStatements(blk)); !strings.HasPrefix(blk, "BEGIN;\n") && n != 1 {
-				return fmt.Errorf("migrations: step %s holds a block that must run outside a transaction but has %d statements, not one", s.Name, n)
+		// Only those blocks are split: tokenizing every block cost a
+		// noticeable share of generate at thousands of tables.
+		for _, blocks := range [][]string{s.UpBlocks, s.DownBlocks} {
+			for _, blk := range blocks {
+				if strings.HasPrefix(blk, "BEGIN;\n") {
+					continue
+				}
+				if n := len(splitStatements(blk)); n != 1 {
+					return fmt.Errorf("migrations: step %s holds a block that must run outside a transaction but has %d statements, not one", s.Name, n)
+				}
 			}
 		}
 		return nil
@@ -227,7 +234,10 @@ func checkAlone(s Step) error {
 		sql  string
 		noTx bool
 	}{{"up", s.Up, s.NoTransaction}, {"down", s.Down, s.DownNoTransaction}} {
-		if n := len(splitStatements(d.sql)); d.noTx && n > 1 {
+		if !d.noTx {
+			continue
+		}
+		if n := len(splitStatements(d.sql)); n > 1 {
 			return fmt.Errorf("migrations: step %s (%s) must run outside a transaction but has %d statements, not one", s.Name, d.dir, n)
 		}
 	}

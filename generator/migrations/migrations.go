@@ -17,8 +17,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/warden-sql/warden/generator/classify"
@@ -66,18 +68,51 @@ func init() {
 	}
 }
 
-// render executes the up and down templates of a template file.
-func render(t *template.Template, name string, data any) (up, down string, err error) {
-	var u, d bytes.Buffer
-	if err := t.ExecuteTemplate(&u, "up", data); err != nil {
+// renderer executes templates into buffers it keeps between steps, so that
+// rendering thousands of steps does not grow a fresh buffer for each one.
+// A renderer is used by one goroutine at a time.
+type renderer struct{ up, down bytes.Buffer }
+
+// render executes the up and down templates of a template file and
+// returns their text trimmed (up with one final newline), with insert
+// placed after the first occurrence of after, when both are given.
+func (r *renderer) render(t *template.Template, name string, data any, after, insert string) (up, down string, err error) {
+	r.up.Reset()
+	r.down.Reset()
+	if err := t.ExecuteTemplate(&r.up, "up", data); err != nil {
 		return "", "", fmt.Errorf("migrations: rendering %s: %w", name, err)
 	}
 	if t.Lookup("down") != nil {
-		if err := t.ExecuteTemplate(&d, "down", data); err != nil {
+		if err := t.ExecuteTemplate(&r.down, "down", data); err != nil {
 			return "", "", fmt.Errorf("migrations: rendering %s down: %w", name, err)
 		}
 	}
-	return strings.TrimSpace(u.String()) + "\n", strings.TrimSpace(d.String()), nil
+	return finishScript(r.up.Bytes(), after, insert, "\n"), finishScript(r.down.Bytes(), after, insert, ""), nil
+}
+
+// finishScript is the one string copy of a rendered script: b trimmed,
+// insert after the first after (when after is not empty and occurs), then
+// end.
+func finishScript(b []byte, after, insert, end string) string {
+	b = bytes.TrimSpace(b)
+	at := -1
+	if after != "" {
+		if i := bytes.Index(b, []byte(after)); i >= 0 {
+			at = i + len(after)
+		}
+	}
+	var sb strings.Builder
+	if at < 0 {
+		sb.Grow(len(b) + len(end))
+		sb.Write(b)
+	} else {
+		sb.Grow(len(b) + len(insert) + len(end))
+		sb.Write(b[:at])
+		sb.WriteString(insert)
+		sb.Write(b[at:])
+	}
+	sb.WriteString(end)
+	return sb.String()
 }
 
 // template returns the template name with the builder's functions, cloned
@@ -252,6 +287,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	// About a dozen steps per table: growing the slice of (large) steps
 	// from empty copied them over and over at thousands of tables.
 	b := stepBuilder{c: c, funcs: funcs, plan: plan, dist: dist, steps: make([]Step, 0, 16*(len(tables)+len(finished))+32)}
+	b.jobs = make([]renderJob, 0, cap(b.steps))
 	order := runOrder(plan.Policy)
 	for i := 0; i < len(order); {
 		row := order[i]
@@ -335,6 +371,9 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 		if b.err != nil {
 			return nil, b.err
 		}
+	}
+	if err := b.renderAll(); err != nil {
+		return nil, err
 	}
 	uniqueNames(b.steps)
 	return b.steps, nil
@@ -432,11 +471,13 @@ type stepBuilder struct {
 	plan  *classify.Plan
 	dist  *citusData // nil unless the policy distributes on Citus
 	steps []Step
+	jobs  []renderJob // one per step, rendered by renderAll
 	err   error
 }
 
-// add renders row's template with data and appends the step s, its
-// rendered scripts and transaction needs filled in.
+// add appends the step s of row, to be rendered with data by renderAll:
+// its transaction needs are filled in now, its scripts after every step is
+// planned.
 func (b *stepBuilder) add(row StepKind, s Step, data any) {
 	if b.err != nil {
 		return
@@ -446,22 +487,64 @@ func (b *stepBuilder) add(row StepKind, s Step, data any) {
 		b.err = err
 		return
 	}
-	up, down, err := render(t, row.Template, b.fields(data))
-	if err != nil {
-		b.err = err
-		return
+	s.Kind, s.Phase = row.Kind, row.Phase
+	s.NoTransaction, s.DownNoTransaction = row.NoTxUp, row.NoTxDown
+	b.steps = append(b.steps, s)
+	// The field map is made here, in order, so that the workers only read.
+	b.jobs = append(b.jobs, renderJob{t: t, name: row.Template, data: b.fields(data), bounded: !row.Unbounded})
+}
+
+// renderJob is the rendering left to do for the step of the same index.
+type renderJob struct {
+	t       *template.Template
+	name    string
+	data    any
+	bounded bool // gets the statement_timeout (see renderStep)
+}
+
+// renderAll renders every step's scripts on all CPUs: executing the
+// templates is most of Steps' time at thousands of tables, and each step's
+// text depends on its own data only. A text/template may run in parallel.
+// The error returned is the first step's in order, so it does not depend
+// on scheduling.
+func (b *stepBuilder) renderAll() error {
+	errs := make([]error, len(b.jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(b.jobs)) {
+		wg.Go(func() {
+			var r renderer
+			for i := int(next.Add(1)) - 1; i < len(b.jobs); i = int(next.Add(1)) - 1 {
+				errs[i] = b.renderStep(&r, i)
+			}
+		})
 	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renderStep fills in the scripts of step i from its job.
+func (b *stepBuilder) renderStep(r *renderer, i int) error {
+	j := b.jobs[i]
 	// statement_timeout bounds the files that take strong locks, so a
 	// statement that unexpectedly runs long cannot hold them; the
 	// scanning steps (validate) and the backfill are left unbounded.
-	if b.c.StatementTimeout != "" && !row.Unbounded {
-		set := "SET LOCAL lock_timeout = " + b.c.LockTimeout + ";"
-		up = strings.Replace(up, set, set+"\nSET LOCAL statement_timeout = "+b.c.StatementTimeout+";", 1)
-		down = strings.Replace(down, set, set+"\nSET LOCAL statement_timeout = "+b.c.StatementTimeout+";", 1)
+	var after, insert string
+	if b.c.StatementTimeout != "" && j.bounded {
+		after = "SET LOCAL lock_timeout = " + b.c.LockTimeout + ";"
+		insert = "\nSET LOCAL statement_timeout = " + b.c.StatementTimeout + ";"
 	}
-	s.Kind, s.Phase, s.Up, s.Down = row.Kind, row.Phase, up, down
-	s.NoTransaction, s.DownNoTransaction = row.NoTxUp, row.NoTxDown
-	b.steps = append(b.steps, s)
+	up, down, err := r.render(j.t, j.name, j.data, after, insert)
+	if err != nil {
+		return err
+	}
+	b.steps[i].Up, b.steps[i].Down = up, down
+	return nil
 }
 
 func (b *stepBuilder) once(row StepKind, data globalData) {

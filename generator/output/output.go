@@ -51,8 +51,14 @@ func RenderHistory(plan *classify.Plan, db *introspect.Database, h History) (fil
 	if err := plan.Err(); err != nil {
 		return nil, &PlanError{Plan: plan}
 	}
+	// The files beside the migrations depend on the plan alone: they are
+	// rendered while the migrations are, on the CPUs those leave idle in
+	// their serial parts (history, layout).
+	extras := make(chan extraFiles, 1)
+	go func() { extras <- renderExtras(plan) }()
 	steps, err := migrations.Steps(plan, db)
 	if err != nil {
+		<-extras
 		return nil, err
 	}
 	pol := plan.Policy
@@ -61,15 +67,15 @@ func RenderHistory(plan *classify.Plan, db *introspect.Database, h History) (fil
 		read = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
 	}
 	laid, _, err := history.Reconcile(steps, pol.Migrations.Format, pol.Migrations.Version, h.Prior, read, history.Options{Rewrite: h.Rewrite, Floor: h.Floor, Layout: pol.Migrations.Layout})
+	x := <-extras
 	if err != nil {
 		return nil, err
 	}
+	if x.err != nil {
+		return nil, x.err
+	}
 	files := laid.Set
-	for _, extra := range renderers {
-		out, err := extra(plan)
-		if err != nil {
-			return nil, err
-		}
+	for _, out := range x.sets {
 		for path, data := range out {
 			if _, dup := files[path]; dup {
 				return nil, fmt.Errorf("output: %s rendered twice", path)
@@ -78,6 +84,25 @@ func RenderHistory(plan *classify.Plan, db *introspect.Database, h History) (fil
 		}
 	}
 	return files, nil
+}
+
+// extraFiles is what the renderers produced, in their order, or the first
+// renderer's error.
+type extraFiles struct {
+	sets []map[string][]byte
+	err  error
+}
+
+func renderExtras(plan *classify.Plan) extraFiles {
+	var x extraFiles
+	for _, extra := range renderers {
+		out, err := extra(plan)
+		if err != nil {
+			return extraFiles{err: err}
+		}
+		x.sets = append(x.sets, out)
+	}
+	return x
 }
 
 // PlanError is returned when the plan has problems; exit code 1 territory
