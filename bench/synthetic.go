@@ -357,12 +357,10 @@ func (s Synthetic) Model() *introspect.Database {
 		t.PrimaryKey = &introspect.PrimaryKey{Name: st.name + "_pkey", Columns: st.pk}
 		t.Indexes = append(t.Indexes, &introspect.Index{
 			Name: st.name + "_pkey", Columns: st.pk, Unique: true, Primary: true, Valid: true, Method: "btree",
-			Definition: fmt.Sprintf("CREATE UNIQUE INDEX %s_pkey ON %s USING btree (%s)", st.name, q, strings.Join(st.pk, ", ")),
 		})
 		for _, ix := range st.indexes {
 			t.Indexes = append(t.Indexes, &introspect.Index{
 				Name: ix.name, Columns: ix.cols, Valid: true, Method: "btree",
-				Definition: fmt.Sprintf("CREATE INDEX %s ON %s USING btree (%s)", ix.name, q, strings.Join(ix.cols, ", ")),
 			})
 		}
 		for _, f := range st.fks {

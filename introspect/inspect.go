@@ -120,7 +120,7 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 		{"indexes", indexesQuery, func(rows pgx.Rows) error {
 			var oid uint32
 			ix := &Index{}
-			if err := rows.Scan(&oid, &ix.Name, &ix.Columns, &ix.Unique, &ix.Primary, &ix.Valid, &ix.Method, &ix.Predicate, &ix.Definition); err != nil {
+			if err := rows.Scan(&oid, &ix.Name, &ix.Columns, &ix.Unique, &ix.Primary, &ix.Valid, &ix.Method, &ix.Predicate); err != nil {
 				return err
 			}
 			if t := byOID[oid]; t != nil {
@@ -419,7 +419,7 @@ WITH RECURSIVE tree(root, rel, level) AS (
   GROUP BY t.root
 )
 SELECT c.oid, n.nspname, c.relname, c.relkind::text,
-       COALESCE(pg_catalog.pg_get_partkeydef(c.oid), ''),
+       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) ELSE '' END,
        COALESCE(p.schemas, '{}'), COALESCE(p.names, '{}'), COALESCE(p.levels, '{}'), COALESCE(p.leaves, '{}'),
        c.relrowsecurity, c.relforcerowsecurity
 FROM pg_catalog.pg_class c
@@ -428,9 +428,12 @@ LEFT JOIN parts p ON p.root = c.oid
 WHERE` + tableFilter + `
 ORDER BY n.nspname, c.relname`
 
+	// A default cannot name a column, so it is deparsed without its table
+	// (relid 0): with the table, pg_get_expr opens every table that has a
+	// default. A generated column's expression names columns and needs it.
 	columnsQuery = `
 SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       COALESCE(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), ''),
+       COALESCE(pg_catalog.pg_get_expr(ad.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END), ''),
        a.attidentity::text, a.attgenerated::text, a.attnum
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
@@ -443,6 +446,10 @@ ORDER BY a.attrelid, a.attnum`
 	// extra rows PostgreSQL keeps for FKs that reference partitioned
 	// tables); the top-level constraint describes them all. Column lists
 	// are unnested WITH ORDINALITY so composite keys stay paired by position.
+	//
+	// Only a CHECK's text is deparsed: keys and foreign keys are read from
+	// their column arrays, and deparsing every one of them was most of
+	// this read at thousands of tables.
 	constraintsQuery = `
 SELECT k.conrelid, k.conname, k.contype::text,
        ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(attnum, i)
@@ -453,7 +460,7 @@ SELECT k.conrelid, k.conname, k.contype::text,
              JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum
              ORDER BY u.i),
        k.confdeltype::text, k.confupdtype::text, k.convalidated,
-       pg_catalog.pg_get_constraintdef(k.oid, true)
+       CASE WHEN k.contype = 'c' THEN pg_catalog.pg_get_constraintdef(k.oid, true) ELSE '' END
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -462,13 +469,21 @@ LEFT JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE k.contype IN ('p', 'f', 'c') AND k.conparentid = 0 AND` + tableFilter + `
 ORDER BY k.conrelid, k.conname`
 
+	// A key column is named from pg_attribute, quoted as pg_get_indexdef
+	// would: pg_get_indexdef is called only for an expression key. Its
+	// first call per index fills the backend's catalog caches (index,
+	// operator classes, attributes), which made this the slowest read of
+	// a cold connection at thousands of tables; the full CREATE INDEX text
+	// is not read for the same reason (nothing in warden used it).
 	indexesQuery = `
 SELECT i.indrelid, ic.relname,
-       ARRAY(SELECT pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
-             FROM generate_series(1, i.indnkeyatts) k ORDER BY k),
+       ARRAY(SELECT CASE WHEN i.indkey[k - 1] = 0 THEN pg_catalog.pg_get_indexdef(i.indexrelid, k, true)
+                         ELSE pg_catalog.quote_ident(a.attname) END
+             FROM generate_series(1, i.indnkeyatts) k
+             LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]
+             ORDER BY k),
        i.indisunique, i.indisprimary, i.indisvalid, am.amname,
-       COALESCE(pg_catalog.pg_get_expr(i.indpred, i.indrelid, true), ''),
-       pg_catalog.pg_get_indexdef(i.indexrelid)
+       COALESCE(pg_catalog.pg_get_expr(i.indpred, i.indrelid, true), '')
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_am am ON am.oid = ic.relam

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/warden-sql/warden/internal/golden"
+	"github.com/warden-sql/warden/internal/ident"
 	"github.com/warden-sql/warden/internal/pgtest"
 )
 
@@ -145,12 +148,64 @@ func TestInspectFacts(t *testing.T) {
 	if p := orders.Policies[0]; p.Name != "org_guard" || p.Permissive || p.Command != "insert" {
 		t.Errorf("restrictive policy: %+v", p)
 	}
+	var mixed *Index
+	for _, ix := range notes.Indexes {
+		if ix.Name == "LineNotes_mixed_idx" {
+			mixed = ix
+		}
+	}
+	if mixed == nil || !slices.Equal(mixed.Columns, []string{`"orderId"`, "lower(body)", `"lineNo"`}) {
+		t.Errorf("index key columns, quoted, expression deparsed, INCLUDE left out: %+v", mixed)
+	}
 	enabled := map[string]string{}
 	for _, tr := range orders.Triggers {
 		enabled[tr.Name] = tr.Enabled
 	}
 	if enabled["orders_touch"] != "always" || enabled["orders_stmt"] != "disabled" {
 		t.Errorf("trigger enabled states: %v", enabled)
+	}
+}
+
+// Inspect names a plain index key column itself (quote_ident) and asks
+// the deparser only for expressions; both must read exactly as
+// pg_get_indexdef(index, k, true) reads every key column.
+func TestIndexColumnsAsDeparsed(t *testing.T) {
+	conn := loadTestSchema(t)
+	db, err := Inspect(context.Background(), conn, []string{"app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(context.Background(), `
+SELECT i.indexrelid::regclass::text,
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k ORDER BY k)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+WHERE c.relnamespace = 'app'::regnamespace AND NOT c.relispartition`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for rows.Next() {
+		var name string
+		var cols []string
+		if err := rows.Scan(&name, &cols); err != nil {
+			t.Fatal(err)
+		}
+		want[strings.TrimPrefix(name, "app.")] = cols
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, tb := range db.Tables {
+		for _, ix := range tb.Indexes {
+			got[ident.QuoteIfNeeded(ix.Name)] = ix.Columns
+		}
+	}
+	if len(want) < 9 {
+		t.Fatalf("the fixture holds nine indexes, the query found %d", len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("index key columns (-pg_get_indexdef +inspected):\n%s", diff)
 	}
 }
 

@@ -144,10 +144,9 @@ type Index struct {
 	Primary bool     `json:"primary,omitempty"`
 	// Valid is false for an index left INVALID by a failed CREATE INDEX
 	// CONCURRENTLY (or a partitioned index not yet attached everywhere).
-	Valid      bool   `json:"valid"`
-	Method     string `json:"method"`
-	Predicate  string `json:"predicate,omitempty"`
-	Definition string `json:"definition"`
+	Valid     bool   `json:"valid"`
+	Method    string `json:"method"`
+	Predicate string `json:"predicate,omitempty"`
 }
 
 // Trigger is a user-defined trigger (internal and cloned partition triggers

@@ -60,6 +60,9 @@ CREATE POLICY org_guard ON app.orders AS RESTRICTIVE FOR INSERT TO PUBLIC WITH C
 -- indexes: expression, partial, unique; and one left INVALID by a failed
 -- concurrent build (created by the test)
 CREATE UNIQUE INDEX orders_note_key ON app.orders (lower(note)) WHERE note IS NOT NULL;
+-- key columns that need quoting around an expression, a sort order and an
+-- INCLUDE column (not a key)
+CREATE INDEX "LineNotes_mixed_idx" ON app."LineNotes" ("orderId", lower(body), "lineNo" DESC) INCLUDE (id);
 CREATE TABLE app.dupes (v int);
 INSERT INTO app.dupes VALUES (1), (1);
 
