@@ -108,15 +108,9 @@ func Compose(members []Step, format string) Step {
 	}
 	for _, m := range members {
 		c.Members = append(c.Members, m.Name)
-		c.UpBlocks = append(c.UpBlocks, block(m.Up, m.NoTransaction))
 	}
-	for i := len(members) - 1; i >= 0; i-- {
-		if m := members[i]; m.Down != "" {
-			c.DownBlocks = append(c.DownBlocks, block(m.Down, m.DownNoTransaction))
-		}
-	}
-	c.Up = strings.Join(c.UpBlocks, "\n\n")
-	c.Down = strings.Join(c.DownBlocks, "\n\n")
+	c.Up, c.UpBlocks = joinBlocks(members, false)
+	c.Down, c.DownBlocks = joinBlocks(members, true)
 	return c
 }
 
@@ -128,11 +122,69 @@ func compositeName(first string, n int) string {
 	return fmt.Sprintf("%s+%d_more", first, n-1)
 }
 
-// block is one member's script in a composite: alone when it must run
-// outside a transaction, else its own transaction.
-func block(sql string, noTx bool) string {
-	if noTx {
-		return sql
+// joinBlocks returns the composite script of members, their up scripts in
+// order or (down) their down scripts last first, each one block (see
+// block) and the blocks separated by a blank line, and the blocks
+// themselves. The blocks are slices of the script, not copies of it: at
+// thousands of tables every copy is another copy of the whole migration.
+func joinBlocks(members []Step, down bool) (string, []string) {
+	type part struct {
+		sql  string
+		noTx bool
 	}
-	return "BEGIN;\n" + strings.TrimRight(sql, "\n") + "\nCOMMIT;"
+	parts := make([]part, 0, len(members))
+	size := 0
+	for i := range members {
+		m := members[i]
+		p := part{m.Up, m.NoTransaction}
+		if down {
+			m = members[len(members)-1-i]
+			p = part{m.Down, m.DownNoTransaction}
+			if p.sql == "" {
+				continue
+			}
+		}
+		if !p.noTx {
+			p.sql = strings.TrimRight(p.sql, "\n")
+		}
+		parts = append(parts, p)
+		size += len(p.sql) + len(blockBegin) + len(blockEnd) + len(blockSep)
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	b.Grow(size)
+	starts := make([]int, len(parts)+1)
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteString(blockSep)
+		}
+		starts[i] = b.Len()
+		if p.noTx {
+			b.WriteString(p.sql)
+		} else {
+			b.WriteString(blockBegin)
+			b.WriteString(p.sql)
+			b.WriteString(blockEnd)
+		}
+	}
+	script := b.String()
+	blocks := make([]string, len(parts))
+	for i := range parts {
+		end := len(script)
+		if i+1 < len(parts) {
+			end = starts[i+1] - len(blockSep)
+		}
+		blocks[i] = script[starts[i]:end]
+	}
+	return script, blocks
 }
+
+// A member's script in a composite is one block: alone when it must run
+// outside a transaction, else its own transaction.
+const (
+	blockBegin = "BEGIN;\n"
+	blockEnd   = "\nCOMMIT;"
+	blockSep   = "\n\n"
+)

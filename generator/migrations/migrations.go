@@ -289,6 +289,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 	b := stepBuilder{c: c, funcs: funcs, plan: plan, dist: dist, steps: make([]Step, 0, 16*(len(tables)+len(finished))+32)}
 	b.jobs = make([]renderJob, 0, cap(b.steps))
 	order := runOrder(plan.Policy)
+	requires := requirements(plan) // read by several once-steps, the same for each
 	for i := 0; i < len(order); {
 		row := order[i]
 		switch row.Scope {
@@ -304,7 +305,7 @@ func Steps(plan *classify.Plan, db *introspect.Database) ([]Step, error) {
 				i++
 				continue
 			}
-			b.once(row, globalData{common: c, Tables: tables, Requires: requirements(plan)})
+			b.once(row, globalData{common: c, Tables: tables, Requires: requires})
 			i++
 		case PerReference:
 			if dist != nil {
