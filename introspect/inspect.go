@@ -95,14 +95,24 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 		{"constraints", constraintsQuery, func(rows pgx.Rows) error {
 			var oid uint32
 			var name, kind, def, refSchema, refTable, onDelete, onUpdate string
-			var cols, refCols []string
+			var attnums []int16
+			var refCols []string
 			var validated bool
-			if err := rows.Scan(&oid, &name, &kind, &cols, &refSchema, &refTable, &refCols, &onDelete, &onUpdate, &validated, &def); err != nil {
+			if err := rows.Scan(&oid, &name, &kind, &attnums, &refSchema, &refTable, &refCols, &onDelete, &onUpdate, &validated, &def); err != nil {
 				return err
 			}
 			t := byOID[oid]
 			if t == nil {
 				return nil
+			}
+			var cols []string
+			if kind == "p" || kind == "f" {
+				// (a CHECK's numbers may include tableoid's, and its
+				// columns are not read)
+				var err error
+				if cols, err = columnNames(t, attnums); err != nil {
+					return fmt.Errorf("constraint %s of %s: %w", name, t.QualifiedName(), err)
+				}
 			}
 			switch kind {
 			case "p":
@@ -200,6 +210,25 @@ func Inspect(ctx context.Context, q Querier, schemas []string) (*Database, error
 	}
 	sortModel(db)
 	return db, nil
+}
+
+// columnNames names the columns of t numbered attnums, in order: the key
+// columns of a constraint, read as numbers because naming them in the
+// query cost a lookup per column per constraint. Columns are read before
+// constraints, so t has them all.
+func columnNames(t *Table, attnums []int16) ([]string, error) {
+	out := make([]string, len(attnums))
+	for i, n := range attnums {
+		for _, c := range t.Columns {
+			if c.Attnum == int(n) {
+				out[i] = c.Name
+			}
+		}
+		if out[i] == "" {
+			return nil, fmt.Errorf("no column number %d", n)
+		}
+	}
+	return out, nil
 }
 
 // QueryCount is the number of catalog round trips Inspect makes, whatever
@@ -452,13 +481,11 @@ ORDER BY a.attrelid, a.attnum`
 	// this read at thousands of tables.
 	constraintsQuery = `
 SELECT k.conrelid, k.conname, k.contype::text,
-       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(attnum, i)
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum
-             ORDER BY u.i),
+       k.conkey,
        COALESCE(rn.nspname, ''), COALESCE(rc.relname, ''),
-       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(attnum, i)
+       CASE WHEN k.contype = 'f' THEN ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(attnum, i)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum
-             ORDER BY u.i),
+             ORDER BY u.i) END,
        k.confdeltype::text, k.confupdtype::text, k.convalidated,
        CASE WHEN k.contype = 'c' THEN pg_catalog.pg_get_constraintdef(k.oid, true) ELSE '' END
 FROM pg_catalog.pg_constraint k

@@ -33,6 +33,8 @@ CREATE TABLE app."LineNotes" (
 CREATE TABLE app.audit (at timestamptz NOT NULL DEFAULT now(), user_id uuid, msg text);
 ALTER TABLE app.audit ADD CONSTRAINT audit_user_fk FOREIGN KEY (user_id) REFERENCES app.users(id) NOT VALID;
 ALTER TABLE app.audit ADD CONSTRAINT audit_msg_check CHECK (msg IS NOT NULL) NOT VALID;
+-- a check naming a system column (its column numbers hold tableoid's)
+ALTER TABLE app.audit ADD CONSTRAINT audit_table_check CHECK (tableoid <> 0);
 
 -- a partitioned table with nested partitions, a partitioned index and a
 -- trigger that PostgreSQL clones onto every partition
