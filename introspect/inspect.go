@@ -222,6 +222,7 @@ func columnNames(t *Table, attnums []int16) ([]string, error) {
 		for _, c := range t.Columns {
 			if c.Attnum == int(n) {
 				out[i] = c.Name
+				break
 			}
 		}
 		if out[i] == "" {
@@ -473,8 +474,10 @@ ORDER BY a.attrelid, a.attnum`
 
 	// conparentid <> 0 marks constraints cloned onto partitions (and the
 	// extra rows PostgreSQL keeps for FKs that reference partitioned
-	// tables); the top-level constraint describes them all. Column lists
-	// are unnested WITH ORDINALITY so composite keys stay paired by position.
+	// tables); the top-level constraint describes them all. The key's own
+	// columns come as numbers, in key order, named by columnNames; the
+	// referenced columns (of a table that may not be read) are unnested
+	// WITH ORDINALITY so composite keys stay paired by position.
 	//
 	// Only a CHECK's text is deparsed: keys and foreign keys are read from
 	// their column arrays, and deparsing every one of them was most of

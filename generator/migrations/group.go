@@ -122,11 +122,12 @@ func compositeName(first string, n int) string {
 	return fmt.Sprintf("%s+%d_more", first, n-1)
 }
 
-// joinBlocks returns the composite script of members, their up scripts in
-// order or (down) their down scripts last first, each one block (see
-// block) and the blocks separated by a blank line, and the blocks
-// themselves. The blocks are slices of the script, not copies of it: at
-// thousands of tables every copy is another copy of the whole migration.
+// joinBlocks returns the composite script of members and its blocks: their
+// up scripts in order or (down) their non-empty down scripts last first,
+// each one block (blockBegin/blockEnd around it unless it must run outside
+// a transaction), separated by blockSep. The blocks are slices of the
+// script, not copies of it: at thousands of tables every copy is another
+// copy of the whole migration.
 func joinBlocks(members []Step, down bool) (string, []string) {
 	type part struct {
 		sql  string
@@ -135,12 +136,10 @@ func joinBlocks(members []Step, down bool) (string, []string) {
 	parts := make([]part, 0, len(members))
 	size := 0
 	for i := range members {
-		m := members[i]
-		p := part{m.Up, m.NoTransaction}
+		p := part{members[i].Up, members[i].NoTransaction}
 		if down {
-			m = members[len(members)-1-i]
-			p = part{m.Down, m.DownNoTransaction}
-			if p.sql == "" {
+			m := members[len(members)-1-i]
+			if p = (part{m.Down, m.DownNoTransaction}); p.sql == "" {
 				continue
 			}
 		}
@@ -148,19 +147,19 @@ func joinBlocks(members []Step, down bool) (string, []string) {
 			p.sql = strings.TrimRight(p.sql, "\n")
 		}
 		parts = append(parts, p)
-		size += len(p.sql) + len(blockBegin) + len(blockEnd) + len(blockSep)
+		size += len(blockSep) + len(blockBegin) + len(p.sql) + len(blockEnd)
 	}
 	if len(parts) == 0 {
 		return "", nil
 	}
 	var b strings.Builder
 	b.Grow(size)
-	starts := make([]int, len(parts)+1)
+	bounds := make([][2]int, len(parts)) // each block's start and end in the script
 	for i, p := range parts {
 		if i > 0 {
 			b.WriteString(blockSep)
 		}
-		starts[i] = b.Len()
+		bounds[i][0] = b.Len()
 		if p.noTx {
 			b.WriteString(p.sql)
 		} else {
@@ -168,15 +167,12 @@ func joinBlocks(members []Step, down bool) (string, []string) {
 			b.WriteString(p.sql)
 			b.WriteString(blockEnd)
 		}
+		bounds[i][1] = b.Len()
 	}
 	script := b.String()
 	blocks := make([]string, len(parts))
-	for i := range parts {
-		end := len(script)
-		if i+1 < len(parts) {
-			end = starts[i+1] - len(blockSep)
-		}
-		blocks[i] = script[starts[i]:end]
+	for i, bd := range bounds {
+		blocks[i] = script[bd[0]:bd[1]]
 	}
 	return script, blocks
 }
